@@ -1,0 +1,122 @@
+import Benchmark
+import FSProbeCore
+import FSProbeSinks
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Throughput (events/s) and allocations per event of the user-space hot path,
+// kernel excluded. Every benchmark runs `scaledIterations` events per
+// iteration, so metrics marked `*` in the output are per event.
+//
+// Where the kernel-record decoding benchmark goes: a sibling target,
+// Benchmarks/DecodeBenchmarks/DecodeBenchmarks.swift (see Package.swift),
+// with the same configuration, decoding recorded ring-buffer samples.
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .mallocCountTotal, .peakMemoryResident],
+        scalingFactor: .kilo,
+        maxDuration: .seconds(3),
+        maxIterations: 10_000
+    )
+
+    Benchmark("JSON line encode (open)") { benchmark in
+        encode(Samples.open, benchmark) { encoder, event, buffer in encoder.encode(event, into: &buffer) }
+    }
+
+    Benchmark("JSON line encode (rename, hostile names)") { benchmark in
+        encode(Samples.hostileRename, benchmark) { encoder, event, buffer in encoder.encode(event, into: &buffer) }
+    }
+
+    Benchmark("Table line format (open)") { benchmark in
+        var formatter = TableFormatter(clock: .local)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(80_000)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            formatter.encode(Samples.open, into: &buffer)
+            if buffer.count >= 65_536 { buffer.removeAll(keepingCapacity: true) }
+        }
+        blackHole(buffer)
+    }
+
+    let pipelineConfiguration = Benchmark.Configuration(
+        metrics: [.throughput, .wallClock, .mallocCountTotal, .peakMemoryResident],
+        scalingFactor: .mega, maxDuration: .seconds(5), maxIterations: 20)
+
+    Benchmark("Pipeline to discarding sink", configuration: pipelineConfiguration) { benchmark in
+        runPipeline(benchmark, sink: DiscardingSink())
+    }
+
+    Benchmark("Pipeline to JSON on /dev/null", configuration: pipelineConfiguration) { benchmark in
+        let fd = open("/dev/null", O_WRONLY)
+        defer { close(fd) }
+        runPipeline(benchmark, sink: StdoutSink(format: .json, fd: fd))
+    }
+}
+
+/// Encodes `event` `scaledIterations` times into one reused buffer, cleared
+/// at 64 KiB as the sinks do.
+func encode(_ event: FileEvent, _ benchmark: Benchmark,
+            _ body: (JSONLineEncoder, FileEvent, inout [UInt8]) -> Void) {
+    let encoder = JSONLineEncoder()
+    var buffer: [UInt8] = []
+    buffer.reserveCapacity(80_000)
+    benchmark.startMeasurement()
+    for _ in benchmark.scaledIterations {
+        body(encoder, event, &buffer)
+        if buffer.count >= 65_536 { buffer.removeAll(keepingCapacity: true) }
+    }
+    blackHole(buffer)
+}
+
+/// Source -> buffer -> (no transform) -> one sink, `scaledIterations` events.
+func runPipeline(_ benchmark: Benchmark, sink: any EventSink) {
+    let source = RepeatingSource(event: Samples.open, count: benchmark.scaledIterations.count)
+    let pipeline = Pipeline(source: source, sinks: [sink], configuration: .init(bufferCapacity: 4096))
+    benchmark.startMeasurement()
+    try! pipeline.run()
+    benchmark.stopMeasurement()
+    precondition(pipeline.stats.sinks[0].delivered == UInt64(benchmark.scaledIterations.count))
+}
+
+enum Samples {
+    static let open = FileEvent(
+        type: .open, timestamp: EventTimestamp(nanosecondsSinceEpoch: 1_795_675_544_123_456_789),
+        pid: 48_213, tid: 48_219, uid: 1000, gid: 1000, comm: ProcessName("swift-frontend"),
+        flags: 0o2_100_101, mode: 0o644, retval: 5,
+        source: EventPath("/home/dev/src/fsprobe/Sources/Core/Formatting/JSONLineEncoder.swift",
+                          inode: 9_437_361, mountID: 28))
+
+    static let hostileRename = FileEvent(
+        type: .rename, timestamp: EventTimestamp(nanosecondsSinceEpoch: 1_795_675_544_123_456_789),
+        pid: 48_213, tid: 48_219, uid: 1000, gid: 1000, comm: ProcessName("mv"),
+        flags: 0, mode: 0, retval: -2,
+        source: EventPath(bytes: Array("/tmp/\u{1b}[31mred\n\"quoted\"\\".utf8) + [0xFF, 0xFE], inode: 12, mountID: 28),
+        target: EventPath(bytes: Array("/tmp/日本語/\u{202e}fdp.exe".utf8), inode: 13, mountID: 28))
+}
+
+/// Emits one event `count` times, as fast as the pipeline accepts them.
+final class RepeatingSource: EventSource, @unchecked Sendable {
+    let event: FileEvent
+    let count: Int
+    init(event: FileEvent, count: Int) {
+        self.event = event
+        self.count = count
+    }
+    func run(emit: (FileEvent) -> Void) throws {
+        for _ in 0..<count { emit(event) }
+    }
+    func stop() {}
+    var counters: SourceCounters { SourceCounters() }
+}
+
+/// Accepts and forgets events: measures the pipeline itself.
+final class DiscardingSink: EventSink, @unchecked Sendable {
+    let name = "discard"
+    func write(_ event: FileEvent) throws { blackHole(event) }
+    func flush() throws {}
+    func close() throws {}
+}

@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+import struct Foundation.URL
+
+// Benchmarks for fsprobe, kept in their own package so the main package does
+// not depend on package-benchmark (and its malloc interposer).
+//
+// Run from this directory:  swift package benchmark
+//
+// A path dependency's identity is the name of its directory, which depends
+// on where the repository was cloned; compute it rather than hard-code it.
+let fsprobeIdentity = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "fsprobe-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // Formatting and pipeline throughput, allocations per event.
+        // (A kernel-record decoding benchmark will be a second target here,
+        // Benchmarks/DecodeBenchmarks, depending on FSProbeSources.)
+        .executableTarget(
+            name: "FormatBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "FSProbeCore", package: fsprobeIdentity),
+                .product(name: "FSProbeSinks", package: fsprobeIdentity),
+            ],
+            path: "Benchmarks/FormatBenchmarks",
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
+            ]
+        ),
+    ]
+)

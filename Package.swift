@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// fsprobe: a Linux file-system event notifier built on eBPF.
+//
+// Modules (each a library product, so other Swift programs can embed fsprobe):
+//   FSProbeCore     event model, formatting, pipeline protocols and runner
+//   FSProbeSources  the kernel event source (libbpf, BPF backends, watches)
+//   FSProbeSinks    stdout and file sinks
+//   fsprobe         the command-line tool
+let package = Package(
+    name: "fsprobe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "FSProbeCore", targets: ["FSProbeCore"]),
+        .library(name: "FSProbeSources", targets: ["FSProbeSources"]),
+        .library(name: "FSProbeSinks", targets: ["FSProbeSinks"]),
+        .executable(name: "fsprobe", targets: ["fsprobe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libbpf from the system (libbpf-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CLibBPF",
+            path: "Sources/CLibBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev", "libelf-dev"])]
+        ),
+        // The generated BPF skeleton, the shared ABI header and small C shims
+        // for what Swift cannot call directly (libbpf option macros).
+        .target(
+            name: "CFSProbeBPF",
+            dependencies: ["CLibBPF"],
+            path: "Sources/CFSProbeBPF",
+            linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
+        ),
+        .target(name: "FSProbeCore", path: "Sources/Core"),
+        .target(
+            name: "FSProbeSources",
+            dependencies: ["FSProbeCore", "CFSProbeBPF", "CLibBPF"],
+            path: "Sources/Sources"
+        ),
+        .target(name: "FSProbeSinks", dependencies: ["FSProbeCore"], path: "Sources/Sinks"),
+        .executableTarget(
+            name: "fsprobe",
+            dependencies: [
+                "FSProbeCore", "FSProbeSources", "FSProbeSinks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CLI"
+        ),
+        .testTarget(name: "FSProbeCoreTests", dependencies: ["FSProbeCore", "FSProbeSinks"], path: "Tests/FSProbeCoreTests"),
+        .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources"], path: "Tests/FSProbeSourcesTests"),
+        .testTarget(
+            name: "FSProbeKernelTests",
+            dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks", "CFSProbeBPF"],
+            path: "Tests/FSProbeKernelTests"
+        ),
+        // Runs the built fsprobe binary as a user would (FSPROBE_BIN, or .build/debug/fsprobe).
+        .testTarget(name: "FSProbeCLITests", path: "Tests/FSProbeCLITests"),
+    ]
+)

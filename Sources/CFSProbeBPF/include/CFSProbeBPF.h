@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Umbrella header of the CFSProbeBPF target: libbpf, the kernel ABI
+ * (fsprobe.h), the generated skeleton (fsprobe.skel.h, from
+ * scripts/gen-bpf.sh) and small C shims, prefixed fsp_, for what Swift
+ * cannot call directly (libbpf option macros, va_list print callbacks,
+ * per-CPU map sums, skeleton .rodata fields).
+ */
+#ifndef CFSPROBEBPF_H
+#define CFSPROBEBPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+
+#include "fsprobe.h"
+#include "fsprobe.skel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- skeleton lifecycle (non-inline: the embedded object is compiled once, in C) ---- */
+
+/*
+ * Open the embedded BPF object. btf_custom_path: kernel BTF to use instead
+ * of /sys/kernel/btf/vmlinux (NULL for the default). kernel_log_level: 0 for
+ * libbpf's default (verifier log only on failure), 1/2 for full verifier
+ * logs, 4 for statistics only. Returns NULL with errno set on failure.
+ */
+struct fsprobe_bpf *fsp_skel_open(const char *btf_custom_path, uint32_t kernel_log_level);
+/* Load (verify) all programs. 0 or -errno. */
+int fsp_skel_load(struct fsprobe_bpf *s);
+/* Attach all auto-attachable programs. 0 or -errno. */
+int fsp_skel_attach(struct fsprobe_bpf *s);
+/* Destroy the links (no new events); maps and ring buffer stay usable. */
+void fsp_skel_detach(struct fsprobe_bpf *s);
+void fsp_skel_destroy(struct fsprobe_bpf *s);
+
+/* ---- configuration, between open and load ---- */
+
+/* Sets the const volatile globals of the BPF program (read-only after load). */
+static inline void fsp_skel_set_config(struct fsprobe_bpf *s, __u32 self_tgid,
+				       bool paths_filtering, bool recursive, __u32 event_mask)
+{
+	s->rodata->cfg_self_tgid = self_tgid;
+	s->rodata->cfg_paths_filtering = paths_filtering;
+	s->rodata->cfg_recursive = recursive;
+	s->rodata->cfg_event_mask = event_mask;
+}
+
+/* Ring buffer size in bytes: a power of two, multiple of the page size. 0 or -errno. */
+static inline int fsp_skel_set_ringbuf_size(struct fsprobe_bpf *s, __u32 bytes)
+{
+	return bpf_map__set_max_entries(s->maps.events, bytes);
+}
+
+/* Capacity of the watched_inodes map. 0 or -errno. */
+static inline int fsp_skel_set_watch_capacity(struct fsprobe_bpf *s, __u32 entries)
+{
+	return bpf_map__set_max_entries(s->maps.watched_inodes, entries);
+}
+
+/* ---- watched_inodes, after load ---- */
+
+/*
+ * Kernel encoding (MKDEV: major << 20 | minor) of a user-space st_dev
+ * (glibc encoding, as returned by stat(2)). Keys of watched_inodes use it.
+ */
+static inline __u32 fsp_kernel_dev(uint64_t st_dev)
+{
+	uint32_t major = (uint32_t)(((st_dev >> 8) & 0xfff) | ((st_dev >> 32) & ~0xfffu));
+	uint32_t minor = (uint32_t)((st_dev & 0xff) | ((st_dev >> 12) & ~0xffu));
+	return (major << 20) | (minor & 0xfffff);
+}
+
+/* Add or update a watched (kernel dev, inode). 0 or -errno. */
+static inline int fsp_watch_add(struct fsprobe_bpf *s, __u32 kdev, __u64 inode, __u32 flags)
+{
+	struct fsp_watch_key key = { .dev = kdev, ._pad = 0, .inode = inode };
+	return bpf_map__update_elem(s->maps.watched_inodes, &key, sizeof(key), &flags,
+				    sizeof(flags), BPF_ANY);
+}
+
+/* Remove a watched (kernel dev, inode). 0 or -errno (-ENOENT when absent). */
+static inline int fsp_watch_remove(struct fsprobe_bpf *s, __u32 kdev, __u64 inode)
+{
+	struct fsp_watch_key key = { .dev = kdev, ._pad = 0, .inode = inode };
+	return bpf_map__delete_elem(s->maps.watched_inodes, &key, sizeof(key), 0);
+}
+
+/* ---- statistics ---- */
+
+/* out[FSP_STAT_*] = the per-CPU counters summed over all possible CPUs. 0 or -errno. */
+int fsp_stats_read(struct fsprobe_bpf *s, __u64 out[FSP_STAT_COUNT]);
+
+/* ---- ring buffer ---- */
+
+/* The ring buffer map's fd, for ring_buffer__new(). */
+static inline int fsp_events_fd(struct fsprobe_bpf *s)
+{
+	return bpf_map__fd(s->maps.events);
+}
+
+/* ---- libbpf log capture (libbpf_set_print takes a va_list callback) ---- */
+
+/*
+ * A Swift-callable log handler: one formatted message (may hold several
+ * lines, ends with '\n' usually). level is enum libbpf_print_level
+ * (LIBBPF_WARN 0, LIBBPF_INFO 1, LIBBPF_DEBUG 2).
+ */
+typedef void (*fsp_log_handler)(int level, const char *message, void *context);
+
+/*
+ * Route libbpf's messages with level <= max_level (LIBBPF_WARN/INFO/DEBUG)
+ * into an internal buffer that keeps the last FSP_LOG_CAPACITY bytes
+ * (verifier logs end with the reason of a rejection), and, if handler is not
+ * NULL, to handler as well. Replaces any previous libbpf print function.
+ */
+#define FSP_LOG_CAPACITY (64 * 1024)
+void fsp_log_capture(int max_level, fsp_log_handler handler, void *context);
+/* Stop capturing: libbpf prints nothing at all afterwards. */
+void fsp_log_silence(void);
+/*
+ * Copy the captured text (NUL-terminated, truncated to size - 1) into buf.
+ * Returns the length of the whole captured text.
+ */
+size_t fsp_log_copy(char *buf, size_t size);
+void fsp_log_clear(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CFSPROBEBPF_H */

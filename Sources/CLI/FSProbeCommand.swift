@@ -1,0 +1,70 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fsprobe`: the root command. Without a subcommand it watches paths, like
+/// the original FSProbe (`fsprobe [paths] [flags]`).
+@main
+struct FSProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fsprobe",
+        abstract: "A file-system event notifier based on eBPF.",
+        discussion: """
+            fsprobe hooks file-system operations in the kernel and resolves each \
+            path there, so the paths it reports are absolute and resolved.
+            """,
+        subcommands: [WatchCommand.self],
+        defaultSubcommand: WatchCommand.self
+    )
+
+    /// Parses and runs, reporting any error as one line on stderr: a user
+    /// needs the culprit and the fix, not a usage dump or a stack trace.
+    static func main() {
+        let arguments: [String]
+        do {
+            arguments = try ArgumentCompatibility.rewrite(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            FileHandleStderr.write("fsprobe: \(error)\n")
+            Glibc.exit(2)
+        }
+        // `fsprobe -h` documents the default command: watching is what users run.
+        if arguments == ["-h"] || arguments == ["--help"] {
+            print(WatchCommand.helpMessage(columns: nil))
+            return
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            let message = message(for: error)
+                .split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            FileHandleStderr.write("fsprobe: \(Self.lowercasingFirst(message))\n")
+            Glibc.exit(code == .validationFailure ? 2 : 1)
+        }
+    }
+
+    static func lowercasingFirst(_ message: String) -> String {
+        // ArgumentParser starts its messages with "Error: " on some paths.
+        var text = message
+        if text.hasPrefix("Error: ") { text.removeFirst(7) }
+        return text
+    }
+}
+
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import FSProbeCore
+import FSProbeSources
+
+/// The start-up line on stderr: which backend runs, on what. Scripts can wait
+/// for "fsprobe: ready" before generating activity.
+struct StartupReport {
+    let source: KernelEventSource
+    let options: KernelProbeOptions
+    let paths: [String]
+
+    var line: String {
+        let events = EventType.allCases.filter { options.events.contains($0) }.map(\.name).joined(separator: ",")
+        let skipped = BackendKind.allCases.compactMap { kind in
+            BackendSelector.unavailableReason(kind).map { "\(kind.rawValue): \($0)" }
+        }
+        let scope = options.pathsFiltering
+            ? source.watched.map { String(decoding: $0.resolved, as: UTF8.self) }.joined(separator: ",")
+                + (options.recursive ? " (recursive)" : " (immediate children)")
+            : "the whole file system"
+        return "fsprobe: ready: backend \(source.backend.rawValue)"
+            + (skipped.isEmpty ? "" : " (\(skipped.joined(separator: "; ")))")
+            + "; events \(events); watching \(scope)"
+    }
+
+    func print() { FileHandleStderr.write(line + "\n") }
+}
+
+/// The closing line on stderr: where every event went.
+struct ShutdownReport {
+    let source: KernelSourceCounters
+    let pipeline: PipelineStats
+
+    var line: String {
+        let received = pipeline.received
+        let delivered = pipeline.deliveredTotal
+        let lost = source.kernel.ringBufferFull
+        let dropped = pipeline.droppedTotal
+        let truncated = source.kernel.truncated
+        return "fsprobe: stopped: \(received) events received, \(delivered) delivered, "
+            + "\(lost) lost (kernel ring buffer full), \(dropped) dropped in user space, "
+            + "\(truncated) truncated paths"
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Dispatch
+import FSProbeCore
+import FSProbeSinks
+import FSProbeSources
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fsprobe [paths] [flags]`: watch paths and print their events.
+/// Flags and defaults follow the original FSProbe.
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Watch files and directories and report their events (the default command).",
+        usage: "fsprobe [<paths> ...] [<options>]",
+        discussion: """
+            fsprobe hooks file-system operations in the kernel and resolves each path \
+            there, so the paths it reports are absolute and resolved.
+
+            Example: sudo fsprobe /tmp -e open -e rename --format json
+            """
+    )
+
+    @Argument(help: "Files or directories to watch (relative paths are resolved).")
+    var paths: [String] = []
+
+    @Option(name: [.customShort("s"), .customLong("chan-size")], help: "Capacity of the user-space event buffer.")
+    var chanSize: Int = 1000
+
+    @Option(name: .customLong("dentry-resolution-mode"),
+            help: "In-kernel dentry resolution mode: fragments, single_fragment or perf_buffer.")
+    var dentryResolutionMode: DentryResolutionMode = .perfBuffer
+
+    @Option(name: [.short, .customLong("event")],
+            help: ArgumentHelp("Event type to report; repeat the flag or separate with commas. Default: open.",
+                               valueName: "open|mkdir|link|rename|setattr|unlink|rmdir|modify"))
+    var event: [EventTypeList] = []
+
+    @Flag(inversion: .prefixedNo,
+          help: "Keep watching files and directories moved out of a watched directory (also --follow=false).")
+    var follow = true
+
+    @Option(name: [.short, .customLong("format")], help: "Output format: table, json or none.")
+    var format: OutputFormatOption = .table
+
+    @Option(name: [.short, .customLong("output")], help: "Write events to this file (created 0600) instead of stdout.")
+    var output: String?
+
+    @Flag(name: .customLong("paths-filtering"), inversion: .prefixedNo,
+          help: "Report only events on the watched paths; --paths-filtering=false reports the whole file system.")
+    var pathsFiltering = true
+
+    @Option(name: .customLong("perf-buffer-size"),
+            help: "Kernel-to-user ring buffer size, in 4 KiB pages (a power of two).")
+    var perfBufferSize: Int = 128
+
+    @Flag(name: [.short, .customLong("recursive")], inversion: .prefixedNo,
+          help: "Watch subdirectories to any depth (also -r=false: only immediate children).")
+    var recursive = true
+
+    @Option(name: .customLong("backend"),
+            help: "Hook backend: auto, fentry, kprobe or tracepoint (auto picks the best the kernel accepts).")
+    var backend: BackendOption = .auto
+
+    func validate() throws {
+        guard chanSize > 0 else {
+            throw ValidationError("invalid --chan-size \(chanSize): expected a positive number of events")
+        }
+        guard DentryResolutionMode.implemented.contains(dentryResolutionMode) else {
+            throw ValidationError("--dentry-resolution-mode \(dentryResolutionMode.rawValue) is not implemented in this version: use perf_buffer")
+        }
+        if pathsFiltering && paths.isEmpty {
+            throw ValidationError("no path to watch: give one or more paths, or --paths-filtering=false for the whole file system")
+        }
+    }
+
+    var eventTypes: EventTypeSet {
+        event.isEmpty ? .openOnly : EventTypeSet(event.flatMap(\.types))
+    }
+
+    var probeOptions: KernelProbeOptions {
+        var options = KernelProbeOptions()
+        options.events = eventTypes
+        options.pathsFiltering = pathsFiltering
+        options.recursive = recursive
+        options.follow = follow
+        options.ringBufferPages = perfBufferSize
+        options.backend = backend.backend
+        // Where the kernel's BTF is read; settable to check fsprobe's behaviour
+        // on a kernel without BTF, or to point at BTF shipped separately.
+        if let btf = getenv("FSPROBE_KERNEL_BTF") { options.kernelBTFPath = String(cString: btf) }
+        return options
+    }
+
+    func run() throws {
+        let sink = try makeSink()
+        let source = try KernelEventSource(paths: pathsFiltering ? paths : [], options: probeOptions)
+        let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize)
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM]) { pipeline.stop() }
+        defer { signals.cancel() }
+
+        StartupReport(source: source, options: probeOptions, paths: paths).print()
+        try pipeline.run()
+        FileHandleStderr.write(ShutdownReport(source: source.kernelCounters, pipeline: pipeline.stats).line + "\n")
+    }
+
+    func makeSink() throws -> any EventSink {
+        let format: OutputFormat = switch format {
+        case .table: .table
+        case .json: .json
+        case .none: .none
+        }
+        if let output { return try FileSink(path: output, format: format) }
+        return StdoutSink(format: format)
+    }
+}

@@ -1,0 +1,96 @@
+/// Low-level appenders shared by the formatters.
+///
+/// The formatters run once per event on the hot path, so they write digits and
+/// constant text straight into the caller's `[UInt8]` instead of building
+/// `String`s: the only allocation is the output buffer's own growth.
+extension Array where Element == UInt8 {
+    /// Appends the bytes of a compile-time constant (no copy into a `String`).
+    mutating func appendStatic(_ text: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends `value` in decimal.
+    mutating func appendDecimal(_ value: UInt64) {
+        if value < 10 {
+            append(UInt8(truncatingIfNeeded: value) &+ 0x30)
+            return
+        }
+        // 20 digits hold UInt64.max; fill right to left in a stack tuple.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var v = value
+        var start = 24
+        Swift.withUnsafeMutableBytes(of: &digits) { raw in
+            while v > 0 {
+                start -= 1
+                raw[start] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+                v /= 10
+            }
+            append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<24]))
+        }
+    }
+
+    /// Appends `value` in decimal, with a leading `-` when negative.
+    mutating func appendDecimal(_ value: Int64) {
+        if value < 0 {
+            append(UInt8(ascii: "-"))
+            appendDecimal(value.magnitude)
+        } else {
+            appendDecimal(UInt64(value))
+        }
+    }
+
+    /// Appends non-negative `value` in decimal, left-padded with zeros to
+    /// `width` digits (timestamps). Digits are filled right to left with
+    /// constant `/ 10` (a multiply), not with a variable divisor: division by
+    /// a variable made timestamp formatting most of a JSON line's cost.
+    mutating func appendDecimal(_ value: Int, zeroPaddedTo width: Int) {
+        let start = count
+        for _ in 0..<width { append(0x30) }
+        var v = value
+        var index = count - 1
+        while index >= start && v > 0 {
+            self[index] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+            v /= 10
+            index -= 1
+        }
+    }
+
+    /// Appends `value` in lowercase hexadecimal without a prefix.
+    mutating func appendHex(_ value: UInt64) {
+        var shift = 60
+        while shift > 0 && (value >> UInt64(shift)) & 0xF == 0 { shift -= 4 }
+        while shift >= 0 {
+            append(hexDigit(UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xF))
+            shift -= 4
+        }
+    }
+
+    /// Appends `value` in octal without a prefix.
+    mutating func appendOctal(_ value: UInt64) {
+        var shift = 63
+        while shift > 0 && (value >> UInt64(shift)) & 0x7 == 0 { shift -= 3 }
+        while shift >= 0 {
+            append(UInt8(truncatingIfNeeded: (value >> UInt64(shift)) & 0x7) &+ 0x30)
+            shift -= 3
+        }
+    }
+
+    /// Appends one byte as two lowercase hex digits.
+    mutating func appendHexByte(_ byte: UInt8) {
+        append(hexDigit(byte >> 4))
+        append(hexDigit(byte & 0xF))
+    }
+
+    /// Appends spaces until the text since `start` is at least `width` bytes wide.
+    mutating func padColumn(from start: Int, to width: Int) {
+        var written = count - start
+        while written < width {
+            append(UInt8(ascii: " "))
+            written += 1
+        }
+    }
+}
+
+func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? nibble &+ 0x30 : nibble &+ 0x57
+}

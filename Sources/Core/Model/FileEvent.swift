@@ -1,0 +1,154 @@
+/// The process name (`comm`) as the kernel holds it: up to 16 bytes, stored
+/// inline so an event needs no heap allocation for it.
+///
+/// The bytes are whatever the process set (`prctl(PR_SET_NAME)`): they may be
+/// invalid UTF-8 or contain control characters, so formatters escape them.
+public struct ProcessName: Sendable, Hashable {
+    public static let capacity = 16
+    private var storage: (UInt64, UInt64) = (0, 0)
+    /// Number of meaningful bytes (up to the first NUL).
+    public private(set) var count: Int = 0
+
+    public init() {}
+
+    /// Copies at most 16 bytes, stopping at the first NUL.
+    public init(bytes: UnsafeRawBufferPointer) {
+        var length = 0
+        while length < min(bytes.count, Self.capacity), bytes[length] != 0 { length += 1 }
+        withUnsafeMutableBytes(of: &storage) { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<length]))
+        }
+        count = length
+    }
+
+    public init(_ string: String) {
+        var utf8 = Array(string.utf8.prefix(Self.capacity))
+        self = utf8.withUnsafeMutableBytes { ProcessName(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Calls `body` with the name's bytes, without copying them.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: storage) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
+    /// A lossy String (invalid UTF-8 replaced), for display and matching.
+    public var string: String { withBytes { String(decoding: $0, as: UTF8.self) } }
+
+    public static func == (lhs: ProcessName, rhs: ProcessName) -> Bool {
+        lhs.count == rhs.count && lhs.storage == rhs.storage
+    }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.0)
+        hasher.combine(storage.1)
+    }
+}
+
+/// How completely the kernel resolved a path.
+public struct PathResolution: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// The walk stopped before the root (too deep or out of space): the path
+    /// is only a suffix of the real one.
+    public static let truncated = PathResolution(rawValue: 1 << 0)
+    /// The part after the kernel-resolved base directory is the string the
+    /// caller passed to the syscall (tracepoint backend, path-based operations).
+    public static let callerSuffix = PathResolution(rawValue: 1 << 1)
+    /// The caller's string was longer than fsprobe copies.
+    public static let callerTruncated = PathResolution(rawValue: 1 << 2)
+    /// The walk met a dentry detached from its tree.
+    public static let disconnected = PathResolution(rawValue: 1 << 3)
+}
+
+/// One path of an event (source or target) with the identity of its object.
+public struct EventPath: Sendable, Hashable {
+    /// Absolute path as raw bytes: file names are not guaranteed to be UTF-8.
+    public var bytes: [UInt8]
+    /// Inode number, 0 when unknown (e.g. the object no longer exists).
+    public var inode: UInt64
+    /// Mount id (as in /proc/self/mountinfo) of the object or of its resolved base.
+    public var mountID: UInt32
+    /// Device of the superblock, kernel encoding (major << 20 | minor).
+    public var device: UInt32
+    /// File type and permission bits of the object when known, else 0.
+    public var mode: UInt32
+    public var resolution: PathResolution
+
+    public init(bytes: [UInt8] = [], inode: UInt64 = 0, mountID: UInt32 = 0, device: UInt32 = 0,
+                mode: UInt32 = 0, resolution: PathResolution = []) {
+        self.bytes = bytes
+        self.inode = inode
+        self.mountID = mountID
+        self.device = device
+        self.mode = mode
+        self.resolution = resolution
+    }
+
+    public init(_ path: String, inode: UInt64 = 0, mountID: UInt32 = 0) {
+        self.init(bytes: Array(path.utf8), inode: inode, mountID: mountID)
+    }
+
+    /// A lossy String (invalid UTF-8 replaced), for display and matching only.
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+    public var isEmpty: Bool { bytes.isEmpty }
+}
+
+/// Time of an event, in nanoseconds since the Unix epoch.
+public struct EventTimestamp: Sendable, Hashable, Comparable {
+    public var nanosecondsSinceEpoch: Int64
+    public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
+    public static func < (a: EventTimestamp, b: EventTimestamp) -> Bool {
+        a.nanosecondsSinceEpoch < b.nanosecondsSinceEpoch
+    }
+}
+
+/// One file-system event, decoded from the kernel and enriched in user space.
+///
+/// Field names follow the original FSProbe's JSON output (see `docs/events.md`).
+public struct FileEvent: Sendable, Hashable {
+    public var type: EventType
+    public var timestamp: EventTimestamp
+    /// Thread-group id (what user space calls the pid).
+    public var pid: UInt32
+    public var tid: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var comm: ProcessName
+    /// Operation flags: open(2) flags, rename(2) flags, AT_* flags, or the
+    /// setattr kind (mode, owner, size, times).
+    public var flags: UInt32
+    /// Mode argument of the operation (open with O_CREAT, mkdir, chmod), else 0.
+    public var mode: UInt32
+    /// Result of the operation: >= 0 success, -errno on failure.
+    public var retval: Int64
+    public var source: EventPath
+    /// Second path for `rename` (the new path) and `link` (the new link).
+    public var target: EventPath?
+    /// Which hook backend produced the event.
+    public var backend: BackendKind
+
+    public init(type: EventType, timestamp: EventTimestamp, pid: UInt32, tid: UInt32, uid: UInt32, gid: UInt32,
+                comm: ProcessName, flags: UInt32 = 0, mode: UInt32 = 0, retval: Int64 = 0,
+                source: EventPath, target: EventPath? = nil, backend: BackendKind = .tracepoint) {
+        self.type = type
+        self.timestamp = timestamp
+        self.pid = pid
+        self.tid = tid
+        self.uid = uid
+        self.gid = gid
+        self.comm = comm
+        self.flags = flags
+        self.mode = mode
+        self.retval = retval
+        self.source = source
+        self.target = target
+        self.backend = backend
+    }
+}
+
+/// Hook backends. `auto` picks the best one the running kernel accepts.
+public enum BackendKind: String, CaseIterable, Sendable, Hashable {
+    case fentry
+    case kprobe
+    case tracepoint
+}

@@ -1,0 +1,206 @@
+/// A thread-safe FIFO holding at most `capacity` elements, between one stage
+/// of the pipeline and the next.
+///
+/// Bounded so memory stays bounded whatever the event rate; what happens when
+/// it is full is the `OverflowPolicy`, and every element is accounted for in
+/// `counts`: accepted, dropped because full, or rejected after `close()`.
+///
+/// After `close()`, producers get `.closed` at once (also those blocked
+/// waiting for room), and consumers still receive every accepted element,
+/// then `nil` / `false`. Any number of producers and consumers may use it;
+/// the pipeline uses one of each.
+public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
+    public enum PushResult: Sendable, Equatable {
+        case accepted
+        /// Full, and the policy is `.dropNewest`.
+        case dropped
+        /// The buffer was closed.
+        case closed
+    }
+
+    /// Outcome of pushing several elements.
+    public struct BatchPushResult: Sendable, Equatable {
+        public var accepted = 0
+        public var dropped = 0
+        public var rejected = 0
+    }
+
+    public struct Counts: Sendable, Equatable {
+        public var accepted: UInt64 = 0
+        /// Elements refused because the buffer was full (`.dropNewest`).
+        public var dropped: UInt64 = 0
+        /// Elements refused because the buffer was closed.
+        public var rejected: UInt64 = 0
+    }
+
+    public let capacity: Int
+    public let policy: OverflowPolicy
+
+    private let lock = ConditionLock()
+    // Ring storage: `count` elements starting at `head`. Guarded by `lock`.
+    private var slots: [Element?]
+    private var head = 0
+    private var stored = 0
+    private var closed = false
+    private var waitingProducers = 0
+    private var waitingConsumers = 0
+    private var tally = Counts()
+
+    public init(capacity: Int, policy: OverflowPolicy = .block) {
+        precondition(capacity > 0, "BoundedBuffer capacity must be positive")
+        self.capacity = capacity
+        self.policy = policy
+        self.slots = Array(repeating: nil, count: capacity)
+    }
+
+    /// Adds `element` at the end. With `.block`, waits while the buffer is
+    /// full (until a consumer takes one or the buffer is closed).
+    @discardableResult
+    public func push(_ element: Element) -> PushResult {
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if closed {
+                tally.rejected += 1
+                return .closed
+            }
+            if stored < capacity { break }
+            if policy == .dropNewest {
+                tally.dropped += 1
+                return .dropped
+            }
+            waitingProducers += 1
+            lock.waitNotFull()
+            waitingProducers -= 1
+        }
+        append(element)
+        tally.accepted += 1
+        if waitingConsumers > 0 { lock.signalNotEmpty() }
+        return .accepted
+    }
+
+    /// Adds `elements` in order, as if pushed one by one, taking the lock
+    /// once per run of free slots rather than once per element.
+    @discardableResult
+    public func push(contentsOf elements: some Collection<Element>) -> BatchPushResult {
+        var result = BatchPushResult()
+        var index = elements.startIndex
+        lock.lock()
+        defer { lock.unlock() }
+        while index != elements.endIndex {
+            if closed {
+                let rest = elements.distance(from: index, to: elements.endIndex)
+                result.rejected += rest
+                tally.rejected += UInt64(rest)
+                break
+            }
+            if stored == capacity {
+                if policy == .dropNewest {
+                    let rest = elements.distance(from: index, to: elements.endIndex)
+                    result.dropped += rest
+                    tally.dropped += UInt64(rest)
+                    break
+                }
+                waitingProducers += 1
+                lock.waitNotFull()
+                waitingProducers -= 1
+                continue
+            }
+            while stored < capacity && index != elements.endIndex {
+                append(elements[index])
+                elements.formIndex(after: &index)
+                result.accepted += 1
+            }
+            if waitingConsumers > 0 { lock.broadcastNotEmpty() }
+        }
+        tally.accepted += UInt64(result.accepted)
+        return result
+    }
+
+    /// Takes the oldest element, waiting while the buffer is empty and open.
+    /// Returns nil once the buffer is closed and drained.
+    public func pop() -> Element? {
+        lock.lock()
+        defer { lock.unlock() }
+        while stored == 0 {
+            if closed { return nil }
+            waitingConsumers += 1
+            lock.waitNotEmpty()
+            waitingConsumers -= 1
+        }
+        let element = removeFirst()
+        if waitingProducers > 0 { lock.broadcastNotFull() }
+        return element
+    }
+
+    /// Takes the oldest element if there is one, without waiting.
+    public func tryPop() -> Element? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard stored > 0 else { return nil }
+        let element = removeFirst()
+        if waitingProducers > 0 { lock.broadcastNotFull() }
+        return element
+    }
+
+    /// Waits for at least one element, then moves up to `maxCount` into
+    /// `batch` (appending). Returns false, appending nothing, once the buffer
+    /// is closed and drained. Consumers use this to take the lock once per
+    /// batch instead of once per event.
+    public func pop(into batch: inout [Element], maxCount: Int) -> Bool {
+        precondition(maxCount > 0)
+        lock.lock()
+        defer { lock.unlock() }
+        while stored == 0 {
+            if closed { return false }
+            waitingConsumers += 1
+            lock.waitNotEmpty()
+            waitingConsumers -= 1
+        }
+        for _ in 0..<min(maxCount, stored) { batch.append(removeFirst()) }
+        if waitingProducers > 0 { lock.broadcastNotFull() }
+        return true
+    }
+
+    /// Refuses further elements and wakes every waiting producer and
+    /// consumer. Elements already accepted stay to be taken. Idempotent.
+    public func close() {
+        lock.lock()
+        closed = true
+        lock.broadcastNotFull()
+        lock.broadcastNotEmpty()
+        lock.unlock()
+    }
+
+    public var isClosed: Bool { withLock { closed } }
+    /// Elements waiting to be taken.
+    public var count: Int { withLock { stored } }
+    public var isEmpty: Bool { count == 0 }
+    /// A consistent snapshot of the counters.
+    public var counts: Counts { withLock { tally } }
+    /// Producers currently waiting for room (lets tests observe blocking
+    /// without sleeping).
+    var waitingProducerCount: Int { withLock { waitingProducers } }
+
+    private func withLock<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    // Lock held by callers.
+    private func append(_ element: Element) {
+        var tail = head + stored
+        if tail >= capacity { tail -= capacity }
+        slots[tail] = element
+        stored += 1
+    }
+
+    private func removeFirst() -> Element {
+        let element = slots[head].take()!
+        head += 1
+        if head == capacity { head = 0 }
+        stored -= 1
+        return element
+    }
+}

@@ -1,0 +1,25 @@
+/// Where events end up: a terminal, a file, later SQLite or Kafka.
+///
+/// The pipeline gives every sink its own bounded buffer and its own thread,
+/// and calls a sink from that one thread only, so implementations need no
+/// locking of their own (they are `Sendable` only so the pipeline may hand
+/// them to that thread; mark a class `@unchecked Sendable` under this rule).
+///
+/// Call order: any number of `write`s, with a `flush()` whenever the sink's
+/// buffer runs empty (so a terminal shows events as they happen and a
+/// database can commit one transaction per batch), then one final `flush()`
+/// and `close()` at shutdown. Nothing is called after `close()`.
+///
+/// Errors do not stop the pipeline: a throwing `write` counts the event as
+/// dropped with reason `.sinkError`, and the first error of each kind is
+/// passed to the pipeline's error handler.
+public protocol EventSink: AnyObject, Sendable {
+    /// A short name for statistics and error messages (`stdout`, the path...).
+    var name: String { get }
+    /// Accepts one event; may buffer it until `flush()`.
+    func write(_ event: FileEvent) throws
+    /// Makes everything written so far durable or visible.
+    func flush() throws
+    /// Releases the sink's resources; the pipeline flushes before closing.
+    func close() throws
+}

@@ -1,0 +1,83 @@
+import Synchronization
+
+/// Why an event did not reach a sink.
+public enum DropReason: String, CaseIterable, Sendable {
+    /// A buffer was full and its policy is `.dropNewest`.
+    case bufferFull = "buffer_full"
+    /// The sink's `write` threw.
+    case sinkError = "sink_error"
+}
+
+/// A snapshot of a pipeline's counters. Every event the source emitted is
+/// in exactly one place: dropped at the input buffer, filtered, or handed to
+/// every sink's buffer (where it is then delivered, dropped or still queued).
+public struct PipelineStats: Sendable, Hashable {
+    /// Events the source emitted.
+    public var received: UInt64
+    /// Events lost at the input buffer because it was full.
+    public var droppedBufferFull: UInt64
+    /// Events removed by transforms (sum of `transforms[].filtered`).
+    public var filtered: UInt64
+    public var transforms: [TransformStats]
+    public var sinks: [SinkStats]
+    /// What the source lost before the pipeline saw it.
+    public var source: SourceCounters
+
+    /// Successful writes summed over all sinks (an event delivered to two
+    /// sinks counts twice).
+    public var deliveredTotal: UInt64 { sinks.reduce(0) { $0 + $1.delivered } }
+
+    /// Drops for every reason, over the input buffer and every sink
+    /// (filtered events are not drops).
+    public var droppedTotal: UInt64 { DropReason.allCases.reduce(0) { $0 + dropped($1) } }
+
+    /// Total drops for `reason`, over the input buffer and every sink.
+    public func dropped(_ reason: DropReason) -> UInt64 {
+        switch reason {
+        case .bufferFull: droppedBufferFull + sinks.reduce(0) { $0 + $1.droppedBufferFull }
+        case .sinkError: sinks.reduce(0) { $0 + $1.droppedSinkError }
+        }
+    }
+
+    /// Counters of one sink.
+    public struct SinkStats: Sendable, Hashable {
+        public var name: String
+        /// Events whose `write` succeeded.
+        public var delivered: UInt64
+        /// Events lost because this sink's buffer was full.
+        public var droppedBufferFull: UInt64
+        /// Events whose `write` threw.
+        public var droppedSinkError: UInt64
+        /// `flush()` or `close()` calls that threw (events lost then are not
+        /// known individually).
+        public var flushErrors: UInt64
+        /// Events accepted into the sink's buffer and not yet written.
+        public var queued: Int
+    }
+
+    /// Counters of one transform.
+    public struct TransformStats: Sendable, Hashable {
+        public var name: String
+        /// Events this transform dropped.
+        public var filtered: UInt64
+    }
+}
+
+/// One event counter, updated by a worker thread and read by `stats`.
+final class Counter: Sendable {
+    private let atomic = Atomic<UInt64>(0)
+
+    /// Relaxed increment: counters need no ordering with other memory.
+    func increment(by amount: UInt64 = 1) {
+        _ = atomic.wrappingAdd(amount, ordering: .relaxed)
+    }
+
+    var value: UInt64 { atomic.load(ordering: .relaxed) }
+}
+
+/// Counters a sink's thread updates.
+final class SinkCounters: Sendable {
+    let delivered = Counter()
+    let writeErrors = Counter()
+    let flushErrors = Counter()
+}

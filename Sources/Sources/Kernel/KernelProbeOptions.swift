@@ -1,0 +1,40 @@
+import FSProbeCore
+
+/// What the kernel side is asked to do; fixed at load time.
+public struct KernelProbeOptions: Sendable {
+    /// Event types to report; the others are discarded in the kernel.
+    public var events: EventTypeSet = .openOnly
+    /// Report only events on watched paths (filtering done in the kernel).
+    public var pathsFiltering: Bool = true
+    /// Watch whole subtrees of watched directories, not only their children.
+    public var recursive: Bool = true
+    /// Keep watching a file or directory moved out of the watched tree.
+    public var follow: Bool = true
+    /// Ring buffer size in pages of 4 KiB (a power of two).
+    public var ringBufferPages: Int = 128
+    /// Capacity of the in-kernel map of watched inodes.
+    public var maxWatchedInodes: Int = 16_384
+    /// Hook backend to use; `nil` chooses the best the kernel accepts.
+    public var backend: BackendKind? = nil
+    /// Never report this process's own operations. On by default: a program
+    /// writing events to a watched file (or, without path filtering, to any
+    /// file) would otherwise report its own writes, in a loop.
+    public var ignoreOwnProcess: Bool = true
+    /// Where the kernel's BTF is read from (a kernel without it cannot run fsprobe).
+    public var kernelBTFPath: String = "/sys/kernel/btf/vmlinux"
+
+    public init() {}
+
+    /// Checks the options without touching the kernel.
+    public func validate() throws(ProbeError) {
+        guard ringBufferPages > 0, ringBufferPages & (ringBufferPages - 1) == 0, ringBufferPages <= 1 << 18 else {
+            throw .invalidOption("invalid --perf-buffer-size \(ringBufferPages): expected a power of two between 1 and 262144 pages")
+        }
+        guard maxWatchedInodes > 0 else {
+            throw .invalidOption("invalid watched-inode capacity \(maxWatchedInodes): expected a positive number")
+        }
+        guard !events.isEmpty else {
+            throw .invalidOption("no event type selected: expected at least one of \(EventType.allCases.map(\.name).joined(separator: ", "))")
+        }
+    }
+}

@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Failures to set up the kernel side, each a one-line message that names
+/// the culprit and what would fix it.
+public enum ProbeError: Error, CustomStringConvertible, Equatable {
+    case notPrivileged(operation: String)
+    case noKernelBTF(path: String)
+    case backendUnavailable(backend: String, reason: String)
+    case loadFailed(stage: String, errno: Int32, detail: String)
+    case invalidOption(String)
+
+    public var description: String {
+        switch self {
+        case .notPrivileged(let operation):
+            "permission denied while \(operation): run fsprobe as root (or with CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH)"
+        case .noKernelBTF(let path):
+            "this kernel exposes no BTF (\(path) is missing): fsprobe needs a kernel built with CONFIG_DEBUG_INFO_BTF=y"
+        case .backendUnavailable(let backend, let reason):
+            "backend '\(backend)' cannot run on this kernel: \(reason)"
+        case .loadFailed(let stage, let code, let detail):
+            "failed to \(stage) the BPF programs: \(String(cString: strerror(code)))" + (detail.isEmpty ? "" : " (\(detail))")
+        case .invalidOption(let message):
+            message
+        }
+    }
+
+    /// Maps a libbpf failure: EPERM/EACCES at load almost always means missing privileges.
+    static func fromLibbpf(stage: String, code: Int32, detail: String) -> ProbeError {
+        let code = abs(code)
+        if (code == EPERM || code == EACCES) && geteuid() != 0 {
+            return .notPrivileged(operation: "trying to \(stage) the BPF programs")
+        }
+        return .loadFailed(stage: stage, errno: code, detail: detail)
+    }
+}

@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CFSProbeBPF
+import FSProbeCore
+
+/// The loaded and attached BPF programs of the tracepoint backend, and the
+/// handles user space needs: the ring buffer, the watched-inode map, the
+/// counters. Destroying it detaches everything.
+///
+/// Sendable: after `init` the skeleton is only read, and map updates and
+/// lookups are bpf(2) syscalls on file descriptors, safe from any thread.
+final class TracepointProbe: @unchecked Sendable {
+    private let skeleton: UnsafeMutablePointer<fsprobe_bpf>
+    let eventsFD: Int32
+
+    static let defaultBTFPath = "/sys/kernel/btf/vmlinux"
+
+    init(options: KernelProbeOptions) throws(ProbeError) {
+        guard access(options.kernelBTFPath, R_OK) == 0 else {
+            throw .noKernelBTF(path: options.kernelBTFPath)
+        }
+        LibbpfLog.capture()
+        let customBTF = options.kernelBTFPath == Self.defaultBTFPath ? nil : options.kernelBTFPath
+        guard let skeleton = Self.open(btfPath: customBTF) else {
+            throw ProbeError.fromLibbpf(stage: "open", code: errno, detail: LibbpfLog.lastLine())
+        }
+        self.skeleton = skeleton
+        var ready = false
+        defer { if !ready { fsp_skel_destroy(skeleton) } }
+
+        fsp_skel_set_config(skeleton, options.ignoreOwnProcess ? UInt32(getpid()) : 0, options.pathsFiltering, options.recursive, options.events.rawValue)
+        var code = fsp_skel_set_ringbuf_size(skeleton, UInt32(options.ringBufferPages * 4096))
+        if code == 0 { code = fsp_skel_set_watch_capacity(skeleton, UInt32(options.maxWatchedInodes)) }
+        guard code == 0 else { throw ProbeError.fromLibbpf(stage: "size the maps of", code: code, detail: "") }
+        code = fsp_skel_load(skeleton)
+        guard code == 0 else { throw ProbeError.fromLibbpf(stage: "load", code: code, detail: LibbpfLog.lastLine()) }
+        code = fsp_skel_attach(skeleton)
+        guard code == 0 else { throw ProbeError.fromLibbpf(stage: "attach", code: code, detail: LibbpfLog.lastLine()) }
+        eventsFD = fsp_events_fd(skeleton)
+        ready = true
+    }
+
+    private static func open(btfPath: String?) -> UnsafeMutablePointer<fsprobe_bpf>? {
+        guard let btfPath else { return fsp_skel_open(nil, 0) }
+        return btfPath.withCString { fsp_skel_open($0, 0) }
+    }
+
+    /// Sets the value of an entry of the in-kernel watch map (FSP_WATCH_*
+    /// flags). Takes effect for the next event, with no reload.
+    func setWatch(_ key: WatchKey, flags: UInt32) throws(ProbeError) {
+        let code = fsp_watch_add(skeleton, key.device, key.inode, flags)
+        guard code == 0 else {
+            throw .loadFailed(stage: "update the watch map of", errno: -code, detail: "inode \(key.inode)")
+        }
+    }
+
+    func removeWatch(_ key: WatchKey) {
+        _ = fsp_watch_remove(skeleton, key.device, key.inode)
+    }
+
+    /// Kernel-side counters summed over CPUs.
+    func counters() -> KernelCounters {
+        var values = [UInt64](repeating: 0, count: Int(FSP_STAT_COUNT.rawValue))
+        guard fsp_stats_read(skeleton, &values) == 0 else { return KernelCounters() }
+        return KernelCounters(
+            emitted: values[Int(FSP_STAT_EMITTED.rawValue)],
+            ringBufferFull: values[Int(FSP_STAT_RINGBUF_FULL.rawValue)],
+            filtered: values[Int(FSP_STAT_FILTERED.rawValue)],
+            truncated: values[Int(FSP_STAT_TRUNCATED.rawValue)])
+    }
+
+    /// Destroys the links only: no new events after this returns, and what
+    /// is already in the ring buffer stays readable.
+    func detach() {
+        fsp_skel_detach(skeleton)
+    }
+
+    deinit {
+        fsp_skel_destroy(skeleton)
+    }
+}
+
+/// Identity of a watched object as the kernel sees it.
+struct WatchKey: Hashable {
+    let device: UInt32
+    let inode: UInt64
+}
+
+/// Counters maintained by the BPF programs.
+public struct KernelCounters: Sendable, Equatable {
+    /// Events written to the ring buffer.
+    public var emitted: UInt64 = 0
+    /// Events lost because the ring buffer was full.
+    public var ringBufferFull: UInt64 = 0
+    /// Events discarded by the in-kernel path filter.
+    public var filtered: UInt64 = 0
+    /// Paths marked truncated.
+    public var truncated: UInt64 = 0
+}

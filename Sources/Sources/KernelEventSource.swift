@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CFSProbeBPF
+import CLibBPF
+import FSProbeCore
+import Synchronization
+
+/// The kernel event source: loads the BPF programs, installs the watches and
+/// turns ring-buffer records into `FileEvent`s.
+///
+/// Loading happens in `init`, so every set-up problem (privileges, BTF,
+/// backend, watched paths) is reported before anything starts. `run(emit:)`
+/// then blocks on the ring buffer on the calling thread (a dedicated thread:
+/// `ring_buffer__poll` is a blocking call) until `stop()`.
+public final class KernelEventSource: EventSource, @unchecked Sendable {
+    public let options: KernelProbeOptions
+    public let backend: BackendKind
+    public let watched: [WatchedPath]
+
+    private let probe: TracepointProbe
+    private let watches: WatchTable
+    private let decoder: KernelRecordDecoder
+    private let stopping = Atomic<Bool>(false)
+    private let sourceCounters = Mutex(KernelSourceCounters())
+
+    /// - Parameter paths: files or directories to watch; ignored (and may be
+    ///   empty) when `options.pathsFiltering` is false.
+    public init(paths: [String], options: KernelProbeOptions) throws {
+        try options.validate()
+        if options.pathsFiltering && paths.isEmpty {
+            throw ProbeError.invalidOption("no path to watch: give one or more paths, or --paths-filtering=false to watch the whole file system")
+        }
+        var watched: [WatchedPath] = []
+        for path in paths { watched.append(try WatchResolver.resolve(path)) }
+        self.backend = try BackendSelector.select(options.backend)
+        self.options = options
+        self.watched = watched
+        self.decoder = KernelRecordDecoder(backend: backend)
+        self.probe = try TracepointProbe(options: options)
+        self.watches = WatchTable(probe: probe, recursive: options.recursive)
+        for watch in watched {
+            try watches.add(watch, kind: UInt32(FSP_WATCH_EXPLICIT))
+        }
+    }
+
+    /// Adds a path to the watch set while running; takes effect at once,
+    /// without reloading the programs.
+    public func add(path: String) throws {
+        try watches.add(try WatchResolver.resolve(path), kind: UInt32(FSP_WATCH_EXPLICIT))
+    }
+
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+    }
+
+    /// Counters of the kernel side and of this source's own decisions.
+    public var kernelCounters: KernelSourceCounters {
+        var counters = sourceCounters.withLock { $0 }
+        counters.kernel = probe.counters()
+        return counters
+    }
+
+    public var counters: SourceCounters {
+        let detailed = kernelCounters
+        return SourceCounters(kernelDropped: detailed.kernel.ringBufferFull, decodeErrors: detailed.undecodable)
+    }
+
+    public func run(emit: (FileEvent) -> Void) throws {
+        try withoutActuallyEscaping(emit) { emit in
+            let context = RecordContext(source: self, emit: emit)
+            let unmanaged = Unmanaged.passRetained(context)
+            defer { unmanaged.release() }
+            guard let ring = ring_buffer__new(probe.eventsFD, { ctx, data, size in
+                guard let ctx, let data else { return 0 }
+                let context = Unmanaged<RecordContext>.fromOpaque(ctx).takeUnretainedValue()
+                context.source.handle(UnsafeRawBufferPointer(start: data, count: size), emit: context.emit)
+                return 0
+            }, unmanaged.toOpaque(), nil) else {
+                throw ProbeError.loadFailed(stage: "open the ring buffer of", errno: errno, detail: "")
+            }
+            defer { ring_buffer__free(ring) }
+            while !stopping.load(ordering: .acquiring) {
+                let code = ring_buffer__poll(ring, 100)
+                if code < 0 && code != -EINTR {
+                    throw ProbeError.loadFailed(stage: "read events from", errno: -code, detail: "ring buffer poll")
+                }
+            }
+            // Stop producing, then hand over what the kernel already wrote:
+            // everything that happened before stop() is delivered.
+            probe.detach()
+            _ = ring_buffer__consume(ring)
+        }
+    }
+
+    private func handle(_ record: UnsafeRawBufferPointer, emit: (FileEvent) -> Void) {
+        let event: FileEvent
+        do {
+            event = try decoder.decode(record)
+        } catch {
+            sourceCounters.withLock { $0.undecodable += 1 }
+            return
+        }
+        if options.pathsFiltering && needsUserSpaceFilter(event, record: record) && !matchesWatch(event) {
+            sourceCounters.withLock { $0.filteredInUserSpace += 1 }
+            return
+        }
+        if options.follow && options.pathsFiltering && event.type == .rename && event.retval == 0 {
+            follow(event)
+        }
+        emit(event)
+    }
+
+    /// Caller-supplied paths the kernel could not place, and, for
+    /// non-recursive watches, any caller-supplied path (the kernel only saw its base).
+    private func needsUserSpaceFilter(_ event: FileEvent, record: UnsafeRawBufferPointer) -> Bool {
+        if KernelRecordDecoder.needsUserSpaceFilter(record) { return true }
+        guard !options.recursive else { return false }
+        return event.source.resolution.contains(.callerSuffix)
+            || (event.target?.resolution.contains(.callerSuffix) ?? false)
+    }
+
+    private func matchesWatch(_ event: FileEvent) -> Bool {
+        watches.matches(event.source.bytes) || (event.target.map { watches.matches($0.bytes) } ?? false)
+    }
+
+    /// A watched object renamed elsewhere stays watched: its inode goes into
+    /// the kernel's watch map, so the kernel matches it wherever it now lives.
+    private func follow(_ event: FileEvent) {
+        guard let target = event.target, let moved = WatchResolver.identify(reported: target.bytes),
+              !watches.contains(device: moved.device, inode: moved.inode) else { return }
+        do {
+            try watches.add(moved, kind: UInt32(FSP_WATCH_FOLLOWED))
+        } catch {
+            sourceCounters.withLock { $0.followFailures += 1 }
+        }
+    }
+}
+
+/// Counters of the kernel source, in more detail than `SourceCounters`.
+public struct KernelSourceCounters: Sendable, Equatable {
+    public var kernel = KernelCounters()
+    /// Records that could not be decoded (ABI mismatch; should stay 0).
+    public var undecodable: UInt64 = 0
+    /// Events the kernel passed up for user space to filter, and that were not watched.
+    public var filteredInUserSpace: UInt64 = 0
+    /// Moved objects that could not be added to the watch map (map full).
+    public var followFailures: UInt64 = 0
+}
+
+/// What the C ring-buffer callback needs, passed as its context pointer.
+private final class RecordContext {
+    let source: KernelEventSource
+    let emit: (FileEvent) -> Void
+    init(source: KernelEventSource, emit: @escaping (FileEvent) -> Void) {
+        self.source = source
+        self.emit = emit
+    }
+}

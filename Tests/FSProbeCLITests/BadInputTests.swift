@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+
+/// Every bad input gives one line on stderr naming the culprit, and a non-zero exit.
+final class BadInputTests: XCTestCase {
+    func assertOneLineError(_ arguments: [String], mentions expected: [String], environment: [String: String] = [:],
+                            prefix: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try FSProbeProcess.run(arguments, environment: environment, prefix: prefix)
+        XCTAssertNotEqual(result.status, 0, "exit status for \(arguments)", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line on stderr for \(arguments), got: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("fsprobe: "), result.stderr, file: file, line: line)
+        for word in expected {
+            XCTAssertTrue(result.stderr.contains(word), "'\(word)' missing from: \(result.stderr)", file: file, line: line)
+        }
+        XCTAssertEqual(result.stdout, "", file: file, line: line)
+    }
+
+    func testMissingWatchedPath() throws {
+        try assertOneLineError(["/nonexistent/fsprobe-path"], mentions: ["/nonexistent/fsprobe-path", "No such file"])
+    }
+
+    func testUnknownEvent() throws {
+        try assertOneLineError(["/tmp", "-e", "opne"], mentions: ["opne", "open", "modify"])
+    }
+
+    func testUnknownFormat() throws {
+        try assertOneLineError(["/tmp", "--format", "xml"], mentions: ["xml", "table", "json"])
+    }
+
+    func testUnknownResolutionMode() throws {
+        try assertOneLineError(["/tmp", "--dentry-resolution-mode", "magic"], mentions: ["magic", "perf_buffer"])
+    }
+
+    func testUnimplementedResolutionModeIsRefusedNotReplaced() throws {
+        try assertOneLineError(["/tmp", "--dentry-resolution-mode", "fragments"], mentions: ["fragments", "perf_buffer"])
+    }
+
+    func testZeroChannelSize() throws {
+        try assertOneLineError(["/tmp", "--chan-size", "0"], mentions: ["--chan-size", "0"])
+    }
+
+    func testRingBufferSizeNotAPowerOfTwo() throws {
+        try assertOneLineError(["/tmp", "--perf-buffer-size", "100"], mentions: ["--perf-buffer-size", "100", "power of two"])
+    }
+
+    func testBadBooleanValue() throws {
+        try assertOneLineError(["/tmp", "--follow=maybe"], mentions: ["follow"])
+    }
+
+    func testUnwritableOutput() throws {
+        try assertOneLineError(["/tmp", "-o", "/nonexistent-dir/events.json"], mentions: ["/nonexistent-dir/events.json"])
+    }
+
+    func testUnavailableBackend() throws {
+        try assertOneLineError(["/tmp", "--backend", "fentry"], mentions: ["fentry"])
+    }
+
+    func testWithoutPrivileges() throws {
+        try assertOneLineError(["/tmp"], mentions: ["root"],
+                               prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+    }
+
+    func testKernelWithoutBTF() throws {
+        try assertOneLineError(["/tmp"], mentions: ["BTF", "CONFIG_DEBUG_INFO_BTF"],
+                               environment: ["FSPROBE_KERNEL_BTF": "/nonexistent/vmlinux"])
+    }
+
+    func testNoPathWithFilteringOn() throws {
+        try assertOneLineError([], mentions: ["path", "--paths-filtering=false"])
+    }
+
+    func testHelpExitsZero() throws {
+        let result = try FSProbeProcess.run(["--help"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stdout.contains("--dentry-resolution-mode"))
+        XCTAssertTrue(result.stdout.contains("--chan-size"))
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+@testable import FSProbeCore
+import Testing
+
+@Suite struct BoundedBufferTests {
+    @Test func fifoOrder() {
+        let buffer = BoundedBuffer<Int>(capacity: 3)
+        for i in 0..<3 { #expect(buffer.push(i) == .accepted) }
+        #expect(buffer.pop() == 0)
+        #expect(buffer.push(3) == .accepted)  // wraps around the ring
+        #expect([buffer.pop(), buffer.pop(), buffer.pop()] == [1, 2, 3])
+        #expect(buffer.tryPop() == nil)
+    }
+
+    @Test func blockPolicyMakesProducerWaitForConsumer() {
+        let buffer = BoundedBuffer<Int>(capacity: 1, policy: .block)
+        #expect(buffer.push(1) == .accepted)
+        let pushed = DispatchSemaphore(value: 0)
+        let result = ResultBox()
+        DispatchQueue.global().async {
+            result.value = buffer.push(2)
+            pushed.signal()
+        }
+        // Wait until the producer is parked on the full buffer (no sleeping).
+        while buffer.waitingProducerCount == 0 { sched_yield() }
+        #expect(buffer.count == 1)
+        #expect(buffer.pop() == 1)  // makes room: the producer may go on
+        pushed.wait()
+        #expect(result.value == .accepted)
+        #expect(buffer.pop() == 2)
+        #expect(buffer.counts == .init(accepted: 2, dropped: 0, rejected: 0))
+    }
+
+    @Test func closeWakesBlockedProducer() {
+        let buffer = BoundedBuffer<Int>(capacity: 1, policy: .block)
+        buffer.push(1)
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox()
+        DispatchQueue.global().async {
+            result.value = buffer.push(2)
+            done.signal()
+        }
+        while buffer.waitingProducerCount == 0 { sched_yield() }
+        buffer.close()
+        done.wait()
+        #expect(result.value == .closed)
+        #expect(buffer.pop() == 1)  // accepted elements survive close
+        #expect(buffer.pop() == nil)
+    }
+
+    @Test func dropNewestCountsExactly() {
+        let buffer = BoundedBuffer<Int>(capacity: 10, policy: .dropNewest)
+        var results: [BoundedBuffer<Int>.PushResult] = []
+        for i in 0..<25 { results.append(buffer.push(i)) }
+        #expect(results.filter { $0 == .accepted }.count == 10)
+        #expect(results.filter { $0 == .dropped }.count == 15)
+        let batch = buffer.push(contentsOf: 100..<105)
+        #expect(batch == .init(accepted: 0, dropped: 5, rejected: 0))
+        #expect(buffer.pop() == 0)
+        #expect(buffer.push(contentsOf: [200, 201]) == .init(accepted: 1, dropped: 1, rejected: 0))
+        #expect(buffer.counts == .init(accepted: 11, dropped: 21, rejected: 0))
+        var drained: [Int] = []
+        buffer.close()
+        while buffer.pop(into: &drained, maxCount: 4) {}
+        #expect(drained == Array(1..<10) + [200])
+    }
+
+    @Test func closedBufferRejectsAndDrains() {
+        let buffer = BoundedBuffer<Int>(capacity: 4)
+        buffer.push(contentsOf: [1, 2])
+        buffer.close()
+        #expect(buffer.push(3) == .closed)
+        #expect(buffer.push(contentsOf: [4, 5]) == .init(accepted: 0, dropped: 0, rejected: 2))
+        var batch: [Int] = []
+        #expect(buffer.pop(into: &batch, maxCount: 10))
+        #expect(batch == [1, 2])
+        #expect(!buffer.pop(into: &batch, maxCount: 10))
+        #expect(buffer.pop() == nil)
+        #expect(buffer.counts == .init(accepted: 2, dropped: 0, rejected: 3))
+    }
+
+    @Test func closeWakesBlockedConsumer() {
+        let buffer = BoundedBuffer<Int>(capacity: 1)
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox()
+        DispatchQueue.global().async {
+            result.popped = buffer.pop()
+            done.signal()
+        }
+        buffer.close()
+        done.wait()
+        #expect(result.popped == nil)
+    }
+
+    @Test func batchPushBlocksUntilAllFit() {
+        let buffer = BoundedBuffer<Int>(capacity: 3, policy: .block)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            buffer.push(contentsOf: 0..<1000)
+            buffer.close()
+            done.signal()
+        }
+        var received: [Int] = []
+        while let value = buffer.pop() { received.append(value) }
+        done.wait()
+        #expect(received == Array(0..<1000))
+        #expect(buffer.counts.accepted == 1000)
+    }
+
+    @Test func manyProducersLoseNothing() {
+        let buffer = BoundedBuffer<Int>(capacity: 8, policy: .block)
+        let group = DispatchGroup()
+        for producer in 0..<4 {
+            DispatchQueue.global().async(group: group) {
+                for i in 0..<2500 { buffer.push(producer * 10_000 + i) }
+            }
+        }
+        group.notify(queue: .global()) { buffer.close() }
+        var received: [Int] = []
+        while let value = buffer.pop() { received.append(value) }
+        #expect(received.count == 10_000)
+        for producer in 0..<4 {  // each producer's elements stay in order
+            let mine = received.filter { $0 / 10_000 == producer }
+            #expect(mine == mine.sorted())
+        }
+    }
+}
+
+/// Carries a result out of a background closure; reads happen after a semaphore wait.
+final class ResultBox: @unchecked Sendable {
+    var value: BoundedBuffer<Int>.PushResult?
+    var popped: Int?
+}

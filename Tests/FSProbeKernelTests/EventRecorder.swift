@@ -1,0 +1,138 @@
+import Foundation
+import FSProbeCore
+import FSProbeSources
+import XCTest
+
+/// Runs a real `KernelEventSource` on its own thread and records what it
+/// emits, so a test can wait for a specific event instead of sleeping.
+final class EventRecorder: @unchecked Sendable {
+    let source: KernelEventSource
+    private let condition = NSCondition()
+    private var events: [FileEvent] = []
+    private var finished = false
+    private var runError: Error?
+
+    init(paths: [String], configure: (inout KernelProbeOptions) -> Void = { _ in }) throws {
+        var options = KernelProbeOptions()
+        options.events = .all
+        options.ignoreOwnProcess = false  // the tests' own operations are the workload
+        configure(&options)
+        source = try KernelEventSource(paths: paths, options: options)
+        Thread { [self] in record() }.start()
+    }
+
+    private func record() {
+        var failure: Error?
+        do {
+            try source.run { event in
+                condition.lock()
+                events.append(event)
+                condition.broadcast()
+                condition.unlock()
+            }
+        } catch {
+            failure = error
+        }
+        condition.lock()
+        runError = failure
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until an event satisfying `predicate` arrives and returns it.
+    /// The timeout only bounds a failing test; passing tests never wait for it.
+    @discardableResult
+    func waitFor(_ what: String, timeout: TimeInterval = 10, file: StaticString = #filePath, line: UInt = #line,
+                 _ predicate: (FileEvent) -> Bool) -> FileEvent? {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let match = events.first(where: predicate) { return match }
+            if finished || !condition.wait(until: deadline) {
+                XCTFail("no event for \(what) within \(timeout) s; got: \(events.map(Self.describe))", file: file, line: line)
+                return nil
+            }
+        }
+    }
+
+    /// Every event recorded so far.
+    var recorded: [FileEvent] {
+        condition.lock()
+        defer { condition.unlock() }
+        return events
+    }
+
+    /// Events recorded up to and including the first one matching `marker`,
+    /// after waiting for it. Activity done before the marker's operation has
+    /// been reported by then (one thread, ordered ring buffer).
+    func events(until what: String, file: StaticString = #filePath, line: UInt = #line,
+                _ marker: (FileEvent) -> Bool) -> [FileEvent] {
+        guard waitFor(what, file: file, line: line, marker) != nil else { return [] }
+        let all = recorded
+        let index = all.firstIndex(where: marker)!
+        return Array(all[...index])
+    }
+
+    func stop() throws {
+        source.stop()
+        condition.lock()
+        while !finished { condition.wait() }
+        condition.unlock()
+        if let runError { throw runError }
+    }
+
+    static func describe(_ event: FileEvent) -> String {
+        "\(event.type.name) \(event.source.string)" + (event.target.map { " -> \($0.string)" } ?? "") + " ret=\(event.retval)"
+    }
+}
+
+/// A fresh directory for one test, removed afterwards.
+struct Scratch {
+    let path: String
+
+    init(_ name: String = #function) throws {
+        let base = FileManager.default.temporaryDirectory.resolvingSymlinksInPath().path
+        let clean = name.filter { $0.isLetter || $0.isNumber }
+        path = "\(base)/fsprobe-test-\(clean)-\(getpid())"
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func url(_ relative: String) -> String { "\(path)/\(relative)" }
+
+    /// `rm -rf` copes with trees deeper than PATH_MAX, which some tests build.
+    func remove() {
+        let rm = Process()
+        rm.executableURL = URL(fileURLWithPath: "/bin/rm")
+        rm.arguments = ["-rf", path]
+        try? rm.run()
+        rm.waitUntilExit()
+    }
+}
+
+func requireRoot() throws {
+    guard geteuid() == 0 else {
+        throw NotRoot()
+    }
+}
+
+/// The calling thread's kernel tid (`/proc/thread-self` → "PID/task/TID").
+func currentThreadID() -> UInt32 {
+    let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+    return UInt32(target.split(separator: "/").last ?? "") ?? 0
+}
+
+/// Opens and closes a file, returning the open(2) result.
+@discardableResult
+func touch(_ path: String, flags: Int32 = O_RDONLY, mode: mode_t = 0o644) -> Int32 {
+    let fd = open(path, flags, mode)
+    if fd >= 0 { close(fd) }
+    return fd
+}
+
+/// Thrown (a failure, never a skip) when the kernel tests run without root.
+struct NotRoot: Error, CustomStringConvertible {
+    var description: String { "the kernel tests load BPF programs and must run as root" }
+}

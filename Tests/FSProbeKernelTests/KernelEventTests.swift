@@ -1,0 +1,242 @@
+import Foundation
+import FSProbeCore
+import FSProbeSources
+import XCTest
+
+/// The tracepoint backend against the running kernel: real BPF programs,
+/// real file operations, events asserted one by one.
+final class KernelEventTests: XCTestCase {
+    var scratch: Scratch!
+    var outside: Scratch!
+
+    override func setUpWithError() throws {
+        try requireRoot()
+        scratch = try Scratch(name)
+        outside = try Scratch(name + "outside")
+    }
+
+    override func tearDown() {
+        scratch?.remove()
+        outside?.remove()
+    }
+
+    func testOpenReportsAbsolutePathAndProcessContext() throws {
+        FileManager.default.createFile(atPath: scratch.url("file"), contents: Data("x".utf8))
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+
+        let fd = touch(scratch.url("file"), flags: O_RDWR)
+        let tid = currentThreadID()
+        let event = try XCTUnwrap(recorder.waitFor("open of file") { $0.type == .open && $0.source.string == self.scratch.url("file") })
+        XCTAssertEqual(event.pid, UInt32(getpid()))
+        XCTAssertEqual(event.tid, tid)
+        XCTAssertEqual(event.uid, getuid())
+        XCTAssertEqual(event.gid, getgid())
+        XCTAssertEqual(event.retval, Int64(fd))
+        XCTAssertEqual(event.flags & UInt32(O_ACCMODE), UInt32(O_RDWR))
+        var info = stat()
+        XCTAssertEqual(stat(scratch.url("file"), &info), 0)
+        XCTAssertEqual(event.source.inode, UInt64(info.st_ino))
+        XCTAssertNotEqual(event.source.mountID, 0)
+        XCTAssertTrue(event.source.resolution.isEmpty, "an fd-based path is fully resolved in the kernel")
+        XCTAssertEqual(event.comm, ProcessName(Self.ownComm()))
+        XCTAssertEqual(event.backend, .tracepoint)
+    }
+
+    func testEventsOutsideTheWatchedTreeAreFilteredInTheKernel() throws {
+        FileManager.default.createFile(atPath: outside.url("elsewhere"), contents: nil)
+        FileManager.default.createFile(atPath: scratch.url("marker"), contents: nil)
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+
+        touch(outside.url("elsewhere"))
+        XCTAssertEqual(mkdir(outside.url("dir"), 0o755), 0)
+        touch(scratch.url("marker"))
+        let seen = recorder.events(until: "marker open") { $0.source.string == self.scratch.url("marker") }
+        XCTAssertFalse(seen.isEmpty)
+        XCTAssertTrue(seen.allSatisfy { $0.source.string.hasPrefix(self.scratch.path) }, "\(seen.map(EventRecorder.describe))")
+        XCTAssertGreaterThan(recorder.source.kernelCounters.kernel.filtered, 0)
+    }
+
+    func testEveryEventTypeWithResults() throws {
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+        let d = scratch.path
+
+        XCTAssertEqual(mkdir("\(d)/sub", 0o750), 0)
+        let fd = open("\(d)/sub/new", O_CREAT | O_WRONLY, 0o640)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(write(fd, "hello", 5), 5)
+        XCTAssertEqual(ftruncate(fd, 2), 0)
+        close(fd)
+        XCTAssertEqual(chmod("\(d)/sub/new", 0o600), 0)
+        XCTAssertEqual(truncate("\(d)/sub/new", 1), 0)
+        XCTAssertEqual(rename("\(d)/sub/new", "\(d)/renamed"), 0)
+        XCTAssertEqual(link("\(d)/renamed", "\(d)/hardlink"), 0)
+        XCTAssertEqual(unlink("\(d)/hardlink"), 0)
+        XCTAssertEqual(rmdir("\(d)/sub"), 0)
+        XCTAssertEqual(mkdir("\(d)/renamed", 0o755), -1)  // EEXIST
+        XCTAssertEqual(open("\(d)/missing", O_RDONLY), -1)  // ENOENT
+        XCTAssertEqual(unlink("\(d)/renamed"), 0)
+
+        let events = recorder.events(until: "final unlink") { $0.type == .unlink && $0.source.string == "\(d)/renamed" }
+        let summary = events.map { e in
+            "\(e.type.name) \(e.source.string)\(e.target.map { " -> " + $0.string } ?? "") \(e.retval < 0 ? String(e.retval) : "ok")"
+        }
+        XCTAssertEqual(summary, [
+            "mkdir \(d)/sub ok",
+            "open \(d)/sub/new ok",
+            "modify \(d)/sub/new ok",
+            "setattr \(d)/sub/new ok",
+            "setattr \(d)/sub/new ok",
+            "setattr \(d)/sub/new ok",
+            "rename \(d)/sub/new -> \(d)/renamed ok",
+            "link \(d)/renamed -> \(d)/hardlink ok",
+            "unlink \(d)/hardlink ok",
+            "rmdir \(d)/sub ok",
+            "mkdir \(d)/renamed -\(EEXIST)",
+            "open \(d)/missing -\(ENOENT)",
+            "unlink \(d)/renamed ok",
+        ])
+        let mkdirEvent = try XCTUnwrap(events.first)
+        XCTAssertEqual(mkdirEvent.mode & 0o7777, 0o750)
+        XCTAssertTrue(mkdirEvent.source.resolution.contains(.callerSuffix), "mkdir's name came from the caller")
+        let create = events[1]
+        XCTAssertNotEqual(create.flags & UInt32(O_CREAT), 0)
+        XCTAssertTrue(events.allSatisfy { $0.pid == UInt32(getpid()) })
+    }
+
+    func testSymlinkedDirectoryAndDotDotResolveInTheKernel() throws {
+        try FileManager.default.createDirectory(atPath: scratch.url("real/inner"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: scratch.url("real/inner/first"), contents: nil)
+        FileManager.default.createFile(atPath: scratch.url("real/inner/second"), contents: nil)
+        XCTAssertEqual(symlink(scratch.url("real"), outside.url("link")), 0)
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+
+        touch(outside.url("link/inner/first"))
+        touch(scratch.url("real/inner/../inner/./second"))
+        let events = recorder.events(until: "open of second") { $0.source.string.hasSuffix("/second") }
+        let opens = events.filter { $0.type == .open }.map(\.source.string)
+        XCTAssertEqual(opens, [scratch.url("real/inner/first"), scratch.url("real/inner/second")])
+    }
+
+    func testDirectoryCreatedAfterStartIsCovered() throws {
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+        try FileManager.default.createDirectory(atPath: scratch.url("a/b/c"), withIntermediateDirectories: true)
+        touch(scratch.url("a/b/c/late"), flags: O_CREAT | O_WRONLY)
+        recorder.waitFor("open in a new subdirectory") { $0.type == .open && $0.source.string == self.scratch.url("a/b/c/late") }
+    }
+
+    func testNonRecursiveWatchReportsOnlyImmediateChildren() throws {
+        try FileManager.default.createDirectory(atPath: scratch.url("sub"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: scratch.url("sub/deep"), contents: nil)
+        FileManager.default.createFile(atPath: scratch.url("child"), contents: nil)
+        let recorder = try EventRecorder(paths: [scratch.path]) { $0.recursive = false }
+        defer { try? recorder.stop() }
+
+        touch(scratch.url("sub/deep"))
+        XCTAssertEqual(mkdir(scratch.url("sub/newdir"), 0o755), 0)
+        touch(scratch.url("child"))
+        let events = recorder.events(until: "open of the immediate child") { $0.source.string == self.scratch.url("child") }
+        XCTAssertEqual(events.map { "\($0.type.name) \($0.source.string)" }, ["open \(scratch.url("child"))"])
+    }
+
+    func testWatchedFileIsReportedAndItsSiblingsAreNot() throws {
+        FileManager.default.createFile(atPath: scratch.url("watched"), contents: nil)
+        FileManager.default.createFile(atPath: scratch.url("sibling"), contents: nil)
+        let recorder = try EventRecorder(paths: [scratch.url("watched")])
+        defer { try? recorder.stop() }
+        touch(scratch.url("sibling"))
+        touch(scratch.url("watched"))
+        let events = recorder.events(until: "open of the watched file") { $0.source.string == self.scratch.url("watched") }
+        XCTAssertEqual(events.count, 1, "\(events.map(EventRecorder.describe))")
+    }
+
+    func testFollowKeepsReportingAMovedFile() throws {
+        FileManager.default.createFile(atPath: scratch.url("moving"), contents: nil)
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+        XCTAssertEqual(rename(scratch.url("moving"), outside.url("moved")), 0)
+        recorder.waitFor("rename out") { $0.type == .rename }
+        touch(outside.url("moved"))
+        recorder.waitFor("open at the new place") { $0.type == .open && $0.source.string == self.outside.url("moved") }
+    }
+
+    func testWithoutFollowAMovedFileIsNoLongerReported() throws {
+        FileManager.default.createFile(atPath: scratch.url("moving"), contents: nil)
+        FileManager.default.createFile(atPath: scratch.url("marker"), contents: nil)
+        let recorder = try EventRecorder(paths: [scratch.path]) { $0.follow = false }
+        defer { try? recorder.stop() }
+        XCTAssertEqual(rename(scratch.url("moving"), outside.url("moved")), 0)
+        touch(outside.url("moved"))
+        touch(scratch.url("marker"))
+        let events = recorder.events(until: "marker") { $0.source.string == self.scratch.url("marker") }
+        XCTAssertEqual(events.filter { $0.source.string == self.outside.url("moved") }.count, 0)
+        XCTAssertEqual(events.filter { $0.type == .rename }.count, 1)
+    }
+
+    func testPathsFilteringOffReportsTheWholeFileSystem() throws {
+        FileManager.default.createFile(atPath: outside.url("anywhere"), contents: nil)
+        let recorder = try EventRecorder(paths: []) { $0.pathsFiltering = false }
+        defer { try? recorder.stop() }
+        touch(outside.url("anywhere"))
+        recorder.waitFor("open outside any watch") { $0.type == .open && $0.source.string == self.outside.url("anywhere") }
+    }
+
+    func testLongNamesAndDeepTreesAreWholeOrMarkedTruncated() throws {
+        let longName = String(repeating: "n", count: 255)
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+
+        touch(scratch.url(longName), flags: O_CREAT | O_WRONLY)
+        recorder.waitFor("255-byte name") { $0.type == .open && $0.source.string == self.scratch.url(longName) }
+
+        // 120 levels, created relative to the previous level (paths longer
+        // than PATH_MAX are fine for the kernel).
+        let deep = try makeDeepTree(levels: 120, componentLength: 10, under: scratch.path)
+        let event = try XCTUnwrap(recorder.waitFor("open at depth 120") { $0.type == .open && $0.source.string.hasSuffix("/leaf") })
+        XCTAssertEqual(event.source.string, deep)
+        XCTAssertFalse(event.source.resolution.contains(.truncated))
+    }
+
+    func testTooDeepPathsAreMarkedTruncatedNotCut() throws {
+        let recorder = try EventRecorder(paths: []) { $0.pathsFiltering = false }
+        defer { try? recorder.stop() }
+        let deep = try makeDeepTree(levels: 400, componentLength: 20, under: scratch.path)
+        let event = try XCTUnwrap(recorder.waitFor("open at depth 400") {
+            $0.type == .open && $0.pid == UInt32(getpid()) && $0.source.string.hasSuffix("/leaf")
+        })
+        if event.source.string != deep {
+            XCTAssertTrue(event.source.resolution.contains(.truncated), "a cut path must be marked truncated")
+            XCTAssertTrue(deep.hasSuffix(event.source.string), "a truncated path is a true suffix")
+        }
+    }
+
+    /// Builds `levels` nested directories and a file `leaf` at the bottom,
+    /// using directory fds so no single path exceeds PATH_MAX. Returns the
+    /// leaf's absolute path.
+    func makeDeepTree(levels: Int, componentLength: Int, under root: String) throws -> String {
+        var fd = open(root, O_DIRECTORY | O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        var path = root
+        for level in 0..<levels {
+            let name = String(format: "d%0\(componentLength - 1)d", level)
+            XCTAssertEqual(mkdirat(fd, name, 0o755), 0)
+            let next = openat(fd, name, O_DIRECTORY | O_RDONLY)
+            close(fd)
+            fd = next
+            path += "/" + name
+        }
+        let file = openat(fd, "leaf", O_CREAT | O_WRONLY, 0o644)
+        XCTAssertGreaterThanOrEqual(file, 0)
+        close(file)
+        close(fd)
+        return path + "/leaf"
+    }
+
+    static func ownComm() -> String {
+        (try? String(contentsOfFile: "/proc/self/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? ""
+    }
+}

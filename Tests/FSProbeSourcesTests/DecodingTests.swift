@@ -1,0 +1,101 @@
+import FSProbeCore
+@testable import FSProbeSources
+import XCTest
+
+/// The user-space half of path resolution: record layout, fragment reversal,
+/// caller-string joining and the user-space watch filter.
+final class DecodingTests: XCTestCase {
+    func assemble(_ fragments: [String], caller: String? = nil) -> String {
+        var fragmentBytes: [UInt8] = []
+        for name in fragments { fragmentBytes += Array(name.utf8) + [0] }
+        let callerBytes = caller.map { Array($0.utf8) } ?? []
+        var out: [UInt8] = []
+        fragmentBytes.withUnsafeBytes { f in
+            callerBytes.withUnsafeBytes { c in
+                PathAssembler.assemble(fragments: f, caller: caller == nil ? nil : c, into: &out)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func testFragmentsAreLeafFirst() {
+        XCTAssertEqual(assemble(["passwd", "etc"]), "/etc/passwd")
+        XCTAssertEqual(assemble([]), "/")
+    }
+
+    func testCallerStringIsJoinedAndNormalised() {
+        XCTAssertEqual(assemble(["work", "home"], caller: "a/./b//c"), "/home/work/a/b/c")
+        XCTAssertEqual(assemble(["work", "home"], caller: "../x"), "/home/x")
+        XCTAssertEqual(assemble(["home"], caller: "../../../x"), "/x", "'..' stops at the root")
+        XCTAssertEqual(assemble(["ignored"], caller: "/abs/./p"), "/abs/p", "an absolute string restarts at the root")
+        XCTAssertEqual(assemble(["work"], caller: "dir/"), "/work/dir")
+    }
+
+    func testDecodeRecord() throws {
+        var builder = KernelRecordBuilder(type: .rename, source: ["home", "user", "old"])
+        builder.target = ["home", "user", "new"]
+        builder.retval = 0
+        builder.comm = "mv"
+        builder.timestampBoot = 5
+        let record = builder.build()
+        let decoder = KernelRecordDecoder(clock: BootClock(realtimeMinusBoottime: 1_000), backend: .tracepoint)
+        let event = try record.withUnsafeBytes { try decoder.decode($0) }
+        XCTAssertEqual(event.type, .rename)
+        XCTAssertEqual(event.source.string, "/home/user/old")
+        XCTAssertEqual(event.target?.string, "/home/user/new")
+        XCTAssertEqual(event.comm.string, "mv")
+        XCTAssertEqual(event.timestamp.nanosecondsSinceEpoch, 1_005)
+        XCTAssertEqual(event.pid, 1234)
+        XCTAssertEqual(event.source.inode, 42)
+    }
+
+    func testCallerSuffixIsFlagged() throws {
+        var builder = KernelRecordBuilder(type: .mkdir, source: ["tmp"])
+        builder.sourceCaller = "new/dir"
+        let event = try builder.build().withUnsafeBytes { try KernelRecordDecoder().decode($0) }
+        XCTAssertEqual(event.source.string, "/tmp/new/dir")
+        XCTAssertTrue(event.source.resolution.contains(.callerSuffix))
+        XCTAssertNil(event.target)
+    }
+
+    func testMalformedRecordsAreRejectedNotTrusted() {
+        let short: [UInt8] = [1, 2, 3]
+        XCTAssertThrowsError(try short.withUnsafeBytes { try KernelRecordDecoder().decode($0) })
+        var record = KernelRecordBuilder(type: .open, source: ["a", "b"]).build()
+        record.removeLast(2)  // data shorter than the path claims
+        XCTAssertThrowsError(try record.withUnsafeBytes { try KernelRecordDecoder().decode($0) }) { error in
+            XCTAssertEqual(error as? KernelRecordError, .pathOutOfBounds)
+        }
+        var badType = KernelRecordBuilder(type: .open, source: ["a"]).build()
+        badType[8] = 99  // event_type
+        XCTAssertThrowsError(try badType.withUnsafeBytes { try KernelRecordDecoder().decode($0) })
+    }
+
+    func testKernelDeviceEncoding() {
+        // glibc makedev(8, 1) = 0x801; the kernel's MKDEV(8, 1) = 8 << 20 | 1.
+        XCTAssertEqual(WatchResolver.kernelDevice(fromUserSpace: 0x801), (8 << 20) | 1)
+        // major 259, minor 300: glibc puts minor's high bits at 12..31.
+        let dev: UInt64 = (UInt64(259 & 0xfff) << 8) | UInt64(300 & 0xff) | (UInt64(300 & ~0xff) << 12)
+        XCTAssertEqual(WatchResolver.kernelDevice(fromUserSpace: dev), (259 << 20) | 300)
+    }
+
+    func testWatchFilterComponentsNotPrefixes() {
+        let dir = WatchedPath(requested: "/w", resolved: Array("/w".utf8), device: 1, inode: 2, isDirectory: true)
+        let recursive = WatchFilter(watched: [dir], recursive: true)
+        XCTAssertTrue(recursive.matches(Array("/w".utf8)))
+        XCTAssertTrue(recursive.matches(Array("/w/a/b".utf8)))
+        XCTAssertFalse(recursive.matches(Array("/wx/a".utf8)), "a name sharing a prefix is not inside")
+        XCTAssertFalse(recursive.matches(Array("/".utf8)))
+        let flat = WatchFilter(watched: [dir], recursive: false)
+        XCTAssertTrue(flat.matches(Array("/w/a".utf8)))
+        XCTAssertFalse(flat.matches(Array("/w/a/b".utf8)))
+        let file = WatchedPath(requested: "/f", resolved: Array("/f".utf8), device: 1, inode: 3, isDirectory: false)
+        XCTAssertFalse(WatchFilter(watched: [file], recursive: true).matches(Array("/f/x".utf8)))
+    }
+
+    func testWatchResolverRefusesMissingPaths() {
+        XCTAssertThrowsError(try WatchResolver.resolve("/nonexistent/x")) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/x"))
+        }
+    }
+}

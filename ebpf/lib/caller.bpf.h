@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The caller's path string: copying it after the base's fragments, scanning it. */
+#ifndef FSP_CALLER_BPF_H
+#define FSP_CALLER_BPF_H
+
+#include "common.bpf.h"
+
+/*
+ * Copy the user string at ustr to data[*off], at most FSP_CALLER_MAX bytes
+ * and never past FSP_DATA_SIZE. Sets p->caller_len (no NUL counted) and
+ * FSP_PATH_CALLER_TRUNCATED when the string filled the room (length
+ * >= room - 1). Advances *off by caller_len.
+ */
+static __always_inline void fsp_copy_caller(struct fsp_scratch *s, struct fsp_path *p,
+					    const char *ustr, __u32 *off)
+{
+	__u32 o = *off;
+	__u32 size;
+	long n;
+
+	p->caller_len = 0;
+	if (o >= FSP_DATA_SIZE) {
+		p->flags |= FSP_PATH_CALLER_TRUNCATED;
+		return;
+	}
+	size = FSP_DATA_SIZE - o;
+	if (size > FSP_CALLER_MAX)
+		size = FSP_CALLER_MAX;
+	n = bpf_probe_read_user_str(&s->data[o & FSP_DATA_MASK], size, ustr);
+	if (n <= 0)
+		return; /* unreadable (EFAULT): caller_len 0 */
+	if ((__u32)n >= size)
+		p->flags |= FSP_PATH_CALLER_TRUNCATED;
+	p->caller_len = n - 1;
+	*off = o + (__u32)n - 1;
+}
+
+
+static long fsp_scan_step(__u32 i, void *ctx)
+{
+	struct fsp_scratch *s = fsp_scratch_get();
+	struct fsp_scan *sc;
+	char c = '/'; /* virtual separator after the last byte */
+
+	if (!s)
+		return 1;
+	sc = &s->scan;
+	if (i < sc->len) {
+		c = s->data[(sc->start + i) & FSP_DATA_MASK];
+		if (c == '/')
+			sc->slash = 1;
+	}
+	if (c == '/') {
+		if (sc->comp_len == 2 && sc->all_dots) {
+			sc->dotdot = 1;
+			return 1;
+		}
+		sc->comp_len = 0;
+		sc->all_dots = 1;
+	} else {
+		sc->comp_len++;
+		if (c != '.')
+			sc->all_dots = 0;
+	}
+	return 0;
+}
+
+/* Look at the copied caller string of p for '/' and ".." components; sc = &scratch->scan. */
+static __always_inline void fsp_scan_caller(struct fsp_path *p, struct fsp_scan *sc)
+{
+	sc->start = p->offset + p->fragments_len;
+	sc->len = p->caller_len;
+	sc->comp_len = 0;
+	sc->all_dots = 1;
+	sc->slash = 0;
+	sc->dotdot = 0;
+	bpf_loop(sc->len + 1, fsp_scan_step, NULL, 0);
+}
+
+#endif /* FSP_CALLER_BPF_H */

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Shared definitions of the fsprobe BPF programs: configuration globals,
+ * maps, the per-CPU scratch event buffer, small constants vmlinux.h lacks.
+ */
+#ifndef FSP_COMMON_BPF_H
+#define FSP_COMMON_BPF_H
+
+/*
+ * 6.18 declares dentry.d_name and file.f_path const (inside unions); libbpf
+ * 1.1's BPF_CORE_READ declares its temporary with the field's type, which
+ * clang >= 21 flags as a const left uninitialised. The temporary is filled by
+ * bpf_probe_read_kernel, so the warning is noise here.
+ */
+#if defined(__has_warning)
+#if __has_warning("-Wdefault-const-init-var-unsafe")
+#pragma clang diagnostic ignored "-Wdefault-const-init-var-unsafe"
+#endif
+#endif
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "fsprobe.h"
+
+/* ---- constants from uapi / kernel headers (vmlinux.h carries no macros) ---- */
+#define FSP_S_IFMT   00170000
+#define FSP_S_IFREG  0100000
+#define FSP_S_ISREG(m) (((m) & FSP_S_IFMT) == FSP_S_IFREG)
+
+#define FSP_AT_FDCWD      (-100)
+#define FSP_AT_REMOVEDIR  0x200
+
+#define FSP_O_WRONLY 01
+#define FSP_O_CREAT  0100
+#define FSP_O_TRUNC  01000
+
+/* x86: thread_info.status bit set while a 32-bit (ia32) syscall runs. */
+#define FSP_TS_COMPAT 0x0002
+/* x86: x32 ABI syscalls carry this bit in orig_ax. */
+#define FSP_X32_SYSCALL_BIT 0x40000000
+
+/*
+ * Offsets into the data area are masked with this before every write so the
+ * verifier can bound them; the scratch data area is FSP_DATA_SIZE plus the
+ * largest single write (FSP_CALLER_MAX >= FSP_NAME_MAX) long, and the code
+ * keeps the logical length within FSP_DATA_SIZE.
+ */
+#define FSP_DATA_MASK (FSP_DATA_SIZE - 1)
+_Static_assert((FSP_DATA_SIZE & FSP_DATA_MASK) == 0, "FSP_DATA_SIZE must be a power of two");
+_Static_assert(FSP_CALLER_MAX >= FSP_NAME_MAX, "scratch slack sized by FSP_CALLER_MAX");
+_Static_assert(FSP_DATA_SIZE <= 0xffff, "fsp_path offsets are 16-bit");
+
+/*
+ * Upper bound on walk steps (names + mount crossings) per path. Names stop
+ * being written after FSP_MAX_DEPTH or when the data area is full, but the
+ * walk may go on (without writing) so the in-kernel filter can still see a
+ * watched ancestor above the truncation point.
+ */
+#define FSP_MAX_WALK 4096
+
+/* ---- configuration, set by user space before load (.rodata) ---- */
+const volatile bool cfg_paths_filtering = false;
+const volatile bool cfg_recursive = true;
+const volatile __u32 cfg_event_mask = (1u << FSP_EVENT_TYPE_COUNT) - 1;
+const volatile __u32 cfg_self_tgid = 0;
+
+/* ---- maps ---- */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 128 * 4096);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FSP_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fsp_watch_key);
+	__type(value, __u32);
+} watched_inodes SEC(".maps");
+
+struct fsp_walk {
+	struct dentry *dentry;  /* next dentry to visit */
+	struct mount *mnt;      /* mount it belongs to */
+	struct dentry *mnt_root;/* mnt->mnt.mnt_root, read once per mount */
+	__u32 sb_dev;           /* mnt->mnt.mnt_sb->s_dev, read once per mount */
+	__u32 _pad0;
+	__u32 off;              /* next write offset in scratch data */
+	__u32 limit;            /* names must end at or before this offset */
+	__u32 names;            /* names written */
+	__u32 level;            /* names met, written or not (0 = start object) */
+	__u32 match_max;        /* a watch counts only at level <= match_max */
+	__u16 flags;            /* FSP_PATH_* gathered by the walk */
+	__u8 filter;            /* still looking for a watch */
+	__u8 matched;           /* a watch met at level <= match_max */
+	__u8 parent_match;      /* an FSP_WATCH_PARENT entry met at level 0 */
+	__u8 finished;          /* reached the top mount's root, or disconnected */
+	__u8 emit_stopped;      /* no more names written (depth/space/read error) */
+	__u8 _pad;
+};
+
+struct fsp_scan {
+	__u32 start;      /* offset of the string in scratch data */
+	__u32 len;        /* its length */
+	__u32 comp_len;   /* length of the current component */
+	__u8 all_dots;    /* current component is only dots so far */
+	__u8 slash;       /* string has a '/' (more than one component) */
+	__u8 dotdot;      /* string has a ".." component */
+	__u8 _pad;
+};
+
+/*
+ * Per-CPU scratch: the event under construction (header immediately followed
+ * by data, emitted from here), then the state of the bpf_loop() walks.
+ *
+ * Loop state lives in this map value, not on the stack, on purpose: since
+ * 6.7 the verifier re-verifies bpf_loop() callbacks until their input state
+ * converges, and counters kept on the stack (precisely tracked) never do
+ * ("The sequence of 8193 jumps is too complex"). Values loaded from a map
+ * are unknown scalars, so the callback is verified about once.
+ */
+struct fsp_scratch {
+	struct fsp_event ev;
+	char data[FSP_DATA_SIZE + FSP_CALLER_MAX];
+	struct fsp_walk walk;
+	struct fsp_scan scan;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fsp_scratch);
+} scratch SEC(".maps");
+
+static __always_inline struct fsp_scratch *fsp_scratch_get(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void fsp_stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1; /* per-CPU slot: no atomics needed */
+}
+
+#endif /* FSP_COMMON_BPF_H */

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Walking dentries to the root, like the kernel's prepend_path(), writing the
+ * names met leaf first into the scratch data area and looking each visited
+ * (s_dev, i_ino) up in watched_inodes for the in-kernel filter.
+ *
+ * The loop runs under bpf_loop() (5.17+): the verifier checks the step once
+ * instead of unrolling FSP_MAX_WALK iterations.
+ */
+#ifndef FSP_PATH_BPF_H
+#define FSP_PATH_BPF_H
+
+#include "common.bpf.h"
+#include "task.bpf.h"
+
+
+/* The leading fields of struct dentry the walk needs, in their kernel order. */
+struct fsp_dentry_head {
+	struct dentry *d_parent;
+	struct qstr d_name;
+	struct inode *d_inode;
+};
+
+/*
+ * Read d_parent, d_name and d_inode. They have been adjacent, in this
+ * order, in struct dentry for a long time (5.10 .. 6.18): then one
+ * bpf_probe_read_kernel does; otherwise (checked with CO-RE) one read each.
+ */
+static __always_inline void fsp_read_dentry(struct dentry *d, struct fsp_dentry_head *h)
+{
+	if (bpf_core_field_offset(struct dentry, d_name) ==
+		    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *) &&
+	    bpf_core_field_offset(struct dentry, d_inode) ==
+		    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *) + sizeof(struct qstr) &&
+	    bpf_core_type_size(struct qstr) == sizeof(struct qstr)) {
+		if (bpf_core_read(h, sizeof(*h), &d->d_parent) == 0)
+			return;
+		__builtin_memset(h, 0, sizeof(*h));
+		return;
+	}
+	h->d_parent = BPF_CORE_READ(d, d_parent);
+	bpf_core_read(&h->d_name, sizeof(h->d_name), &d->d_name);
+	h->d_inode = BPF_CORE_READ(d, d_inode);
+}
+
+static __always_inline void fsp_walk_match(struct fsp_walk *w, struct inode *inode)
+{
+	struct fsp_watch_key key = {};
+	__u32 *v, flags;
+
+	key.dev = w->sb_dev;
+	key.inode = BPF_CORE_READ(inode, i_ino);
+	v = bpf_map_lookup_elem(&watched_inodes, &key);
+	if (!v)
+		return;
+	flags = *v;
+	if (flags != FSP_WATCH_PARENT && w->level <= w->match_max) {
+		w->matched = 1;
+		w->filter = 0;
+	}
+	if ((flags & FSP_WATCH_PARENT) && w->level == 0)
+		w->parent_match = 1;
+}
+
+static __always_inline void fsp_walk_set_mount(struct fsp_walk *w, struct mount *mnt)
+{
+	w->mnt = mnt;
+	w->mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+	w->sb_dev = BPF_CORE_READ(mnt, mnt.mnt_sb, s_dev);
+}
+
+static __always_inline void fsp_walk_stop_emit(struct fsp_walk *w)
+{
+	w->emit_stopped = 1;
+	w->flags |= FSP_PATH_TRUNCATED;
+}
+
+/* One step of the walk; bpf_loop() callback. Returns 1 to stop. */
+static long fsp_walk_step(__u32 index, void *ctx)
+{
+	struct fsp_scratch *s = fsp_scratch_get();
+	struct fsp_walk *w;
+	struct fsp_dentry_head h;
+	struct dentry *d, *parent;
+	struct mount *mnt;
+
+	if (!s)
+		return 1;
+	w = &s->walk;
+	d = w->dentry;
+	mnt = w->mnt;
+
+	if (!d || !mnt) {
+		w->flags |= FSP_PATH_DISCONNECTED;
+		w->finished = 1;
+		return 1;
+	}
+	fsp_read_dentry(d, &h);
+	if (w->filter)
+		fsp_walk_match(w, h.d_inode);
+
+	parent = h.d_parent;
+	if (d == w->mnt_root) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (up && up != mnt) {
+			/* Cross to the mountpoint in the parent mount; no name for it. */
+			w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			fsp_walk_set_mount(w, up);
+			return 0;
+		}
+		w->finished = 1; /* root of the top mount: done */
+		return 1;
+	}
+	if (d == parent || !parent) {
+		w->flags |= FSP_PATH_DISCONNECTED;
+		w->finished = 1;
+		return 1;
+	}
+
+	if (!w->emit_stopped) {
+		if (w->names >= FSP_MAX_DEPTH) {
+			fsp_walk_stop_emit(w);
+		} else {
+			const unsigned char *name = h.d_name.name;
+			__u32 len = h.d_name.len, off = w->off;
+			long n;
+
+			if (len >= FSP_NAME_MAX || off + len + 1 > w->limit) {
+				fsp_walk_stop_emit(w);
+			} else {
+				n = bpf_probe_read_kernel_str(&s->data[off & FSP_DATA_MASK],
+							      FSP_NAME_MAX, name);
+				/* n counts the NUL; a concurrent rename may change the length. */
+				if (n <= 0 || off + (__u32)n > w->limit) {
+					fsp_walk_stop_emit(w);
+				} else {
+					w->off = off + (__u32)n;
+					w->names++;
+				}
+			}
+		}
+	}
+
+	w->level++;
+	if (w->filter && w->level > w->match_max)
+		w->filter = 0; /* non-recursive: nothing higher can match */
+	if (w->emit_stopped && !w->filter)
+		return 1;
+	w->dentry = parent;
+	return 0;
+}
+
+/*
+ * Walk from (dentry, vfsmnt), writing names at w->off up to w->limit.
+ * w must be &scratch->walk (the callback finds it there). Caller sets off,
+ * limit, match_max and filter; the rest is reset here.
+ */
+static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dentry,
+					 struct vfsmount *vfsmnt)
+{
+	w->dentry = dentry;
+	fsp_walk_set_mount(w, fsp_real_mount(vfsmnt));
+	w->names = 0;
+	w->level = 0;
+	w->flags = 0;
+	w->matched = 0;
+	w->parent_match = 0;
+	w->finished = 0;
+	w->emit_stopped = 0;
+	bpf_loop(FSP_MAX_WALK, fsp_walk_step, NULL, 0);
+	if (!w->finished)
+		w->flags |= FSP_PATH_TRUNCATED;
+}
+
+#endif /* FSP_PATH_BPF_H */

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* x86_64 syscall numbers handled by the tracepoint backend (arch/x86/entry/syscalls/syscall_64.tbl). */
+#ifndef FSP_SYSCALLS_BPF_H
+#define FSP_SYSCALLS_BPF_H
+
+#define FSP_NR_write            1
+#define FSP_NR_open             2
+#define FSP_NR_pwrite64         18
+#define FSP_NR_writev           20
+#define FSP_NR_sendfile         40
+#define FSP_NR_truncate         76
+#define FSP_NR_ftruncate        77
+#define FSP_NR_rename           82
+#define FSP_NR_mkdir            83
+#define FSP_NR_rmdir            84
+#define FSP_NR_creat            85
+#define FSP_NR_link             86
+#define FSP_NR_unlink           87
+#define FSP_NR_chmod            90
+#define FSP_NR_fchmod           91
+#define FSP_NR_chown            92
+#define FSP_NR_fchown           93
+#define FSP_NR_lchown           94
+#define FSP_NR_utime            132
+#define FSP_NR_utimes           235
+#define FSP_NR_openat           257
+#define FSP_NR_mkdirat          258
+#define FSP_NR_fchownat         260
+#define FSP_NR_futimesat        261
+#define FSP_NR_unlinkat         263
+#define FSP_NR_renameat         264
+#define FSP_NR_linkat           265
+#define FSP_NR_fchmodat         268
+#define FSP_NR_utimensat        280
+#define FSP_NR_fallocate        285
+#define FSP_NR_pwritev          296
+#define FSP_NR_renameat2        316
+#define FSP_NR_copy_file_range  326
+#define FSP_NR_pwritev2         328
+#define FSP_NR_openat2          437
+#define FSP_NR_fchmodat2        452
+
+#endif /* FSP_SYSCALLS_BPF_H */

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up and runs every test of fsprobe (needs root: the tests load the real
+# BPF programs into the running kernel).
+#   1. install packages and build (scripts/setup.sh)
+#   2. check the committed generated BPF artifacts are up to date
+#   3. swift test: unit tests, kernel tests on this machine's kernel, CLI tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" = 0 ] || { echo "test: run as root (the tests load BPF programs)" >&2; exit 1; }
+scripts/setup.sh --debug
+[ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH
+
+scripts/check-generated.sh
+
+swift build --build-tests 2>&1 | tail -n 3
+# The CLI tests run the fsprobe binary built above, as a user would.
+export FSPROBE_BIN="$(swift build --show-bin-path)/fsprobe"
+swift test --skip-build
