@@ -22,8 +22,6 @@ let package = Package(
     ],
     targets: [
         // Formatting and pipeline throughput, allocations per event.
-        // (A kernel-record decoding benchmark will be a second target here,
-        // Benchmarks/DecodeBenchmarks, depending on FSProbeSources.)
         .executableTarget(
             name: "FormatBenchmarks",
             dependencies: [
@@ -32,6 +30,19 @@ let package = Package(
                 .product(name: "FSProbeSinks", package: fsprobeIdentity),
             ],
             path: "Benchmarks/FormatBenchmarks",
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
+            ]
+        ),
+        // Decoding ring-buffer records (the kernel ABI) into events.
+        .executableTarget(
+            name: "DecodeBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "FSProbeCore", package: fsprobeIdentity),
+                .product(name: "FSProbeSources", package: fsprobeIdentity),
+            ],
+            path: "Benchmarks/DecodeBenchmarks",
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
             ]

@@ -96,8 +96,13 @@ struct WatchCommand: ParsableCommand {
     func run() throws {
         let sink = try makeSink()
         let source = try KernelEventSource(paths: pathsFiltering ? paths : [], options: probeOptions)
-        let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize)
-        let signals = SignalForwarder(signals: [SIGINT, SIGTERM]) { pipeline.stop() }
+        // A closed stdout becomes EPIPE, handled by SinkFailureReaction, rather than a silent kill.
+        signal(SIGPIPE, SIG_IGN)
+        let reaction = SinkFailureReaction()
+        let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize,
+                                errorHandler: reaction.handle)
+        reaction.pipeline = pipeline
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { pipeline.stop() }
         defer { signals.cancel() }
 
         StartupReport(source: source, options: probeOptions, paths: paths).print()

@@ -9,10 +9,7 @@ import Glibc
 // Throughput (events/s) and allocations per event of the user-space hot path,
 // kernel excluded. Every benchmark runs `scaledIterations` events per
 // iteration, so metrics marked `*` in the output are per event.
-//
-// Where the kernel-record decoding benchmark goes: a sibling target,
-// Benchmarks/DecodeBenchmarks/DecodeBenchmarks.swift (see Package.swift),
-// with the same configuration, decoding recorded ring-buffer samples.
+// Decoding kernel records is measured by the sibling target DecodeBenchmarks.
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(

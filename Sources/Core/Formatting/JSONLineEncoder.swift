@@ -19,7 +19,8 @@
 /// - `*_path_truncated` is true when the kernel's walk stopped before the
 ///   root or the caller's string was cut (`.truncated` or `.callerTruncated`);
 ///   `*_path_from_caller` is true when the tail of the path is the string the
-///   caller passed (`.callerSuffix`), so it may hold `..` or symlinks.
+///   caller passed (`.callerSuffix`), joined and normalised but not resolved
+///   by the kernel, so it may go through symlinks.
 ///
 /// Names are raw bytes. File names and `comm` are escaped so that every line
 /// is valid JSON and valid UTF-8 (see `appendJSONEscaped`). Invalid UTF-8
