@@ -9,7 +9,7 @@ import Darwin
 /// Pipeline stages block (on buffers, on `write(2)`, on a database), so they
 /// run on their own threads, never on Swift concurrency's cooperative pool,
 /// where a blocked task would starve every other task.
-final class WorkerThread {
+package final class WorkerThread: @unchecked Sendable {
     private final class Start {
         let body: @Sendable () -> Void
         init(body: @escaping @Sendable () -> Void) { self.body = body }
@@ -23,7 +23,7 @@ final class WorkerThread {
     private var joined = false
 
     /// Starts `body` on a new thread.
-    init(body: @escaping @Sendable () -> Void) {
+    package init(body: @escaping @Sendable () -> Void) {
         let start = Unmanaged.passRetained(Start(body: body)).toOpaque()
         let rc = pthread_create(&thread, nil, { raw in
             #if canImport(Glibc)
@@ -38,7 +38,7 @@ final class WorkerThread {
     }
 
     /// Waits for the thread's body to return. Idempotent.
-    func join() {
+    package func join() {
         guard !joined else { return }
         joined = true
         #if canImport(Glibc)

@@ -1,0 +1,71 @@
+import FSProbeCore
+import Synchronization
+
+/// The embedding API: watch paths and iterate over their events.
+///
+/// ```swift
+/// let watcher = try Watcher(paths: ["/etc"], events: .all)
+/// for await event in watcher.events { print(event.type, event.source.string) }
+/// ```
+///
+/// Set-up errors (privileges, BTF, missing paths) are thrown by `init`.
+/// Events are buffered up to `bufferCapacity`; when the consumer falls
+/// behind, new events are dropped and counted in `droppedEvents` rather than
+/// letting memory grow. `add(path:)` takes effect at once; `close()` stops
+/// the kernel side, delivers what it already captured, then ends `events`.
+/// All methods are thread-safe; after `close()`, `add(path:)` still updates
+/// the (detached) watch map and has no visible effect.
+public final class Watcher: Sendable {
+    public let events: AsyncStream<FileEvent>
+    private let source: KernelEventSource
+    private let dropped = DropCounter()
+    private let thread: WorkerThread
+
+    public init(paths: [String], events types: EventTypeSet = .all, options: KernelProbeOptions = KernelProbeOptions(),
+                bufferCapacity: Int = 1000) throws {
+        var options = options
+        options.events = types
+        let source = try KernelEventSource(paths: paths, options: options)
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: FileEvent.self, bufferingPolicy: .bufferingOldest(max(1, bufferCapacity)))
+        self.source = source
+        self.events = stream
+        let dropped = self.dropped
+        continuation.onTermination = { _ in source.stop() }
+        // ring_buffer__poll blocks: it gets its own thread, off the cooperative pool.
+        thread = WorkerThread {
+            defer { continuation.finish() }
+            try? source.run { event in
+                if case .dropped = continuation.yield(event) {
+                    dropped.value.wrappingAdd(1, ordering: .relaxed)
+                }
+            }
+        }
+    }
+
+    /// Watches one more file or directory, without reloading anything.
+    public func add(path: String) throws {
+        try source.add(path: path)
+    }
+
+    /// Stops watching; `events` ends after the events already captured.
+    public func close() {
+        source.stop()
+    }
+
+    /// Events dropped because the consumer of `events` fell behind.
+    public var droppedEvents: UInt64 { dropped.value.load(ordering: .relaxed) }
+
+    /// Counters of the kernel side (events lost in the ring buffer, filtered, …).
+    public var counters: KernelSourceCounters { source.kernelCounters }
+
+    deinit {
+        source.stop()
+        thread.join()
+    }
+}
+
+/// A shareable atomic counter (`Atomic` itself cannot be captured).
+private final class DropCounter: Sendable {
+    let value = Atomic<UInt64>(0)
+}
