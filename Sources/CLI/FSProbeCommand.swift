@@ -14,7 +14,7 @@ struct FSProbeCommand: ParsableCommand {
             fsprobe hooks file-system operations in the kernel and resolves each \
             path there, so the paths it reports are absolute and resolved.
             """,
-        subcommands: [WatchCommand.self],
+        subcommands: [WatchCommand.self, KernelInfoCommand.self],
         defaultSubcommand: WatchCommand.self
     )
 
@@ -42,10 +42,11 @@ struct FSProbeCommand: ParsableCommand {
                 print(fullMessage(for: error))
                 Glibc.exit(0)
             }
-            let message = message(for: error)
+            // An ExitCode thrown by a command has already said what it had to say.
+            let message = error is ExitCode ? "" : message(for: error)
                 .split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
-            FileHandleStderr.write("fsprobe: \(Self.lowercasingFirst(message))\n")
-            Glibc.exit(code == .validationFailure ? 2 : 1)
+            if !message.isEmpty { FileHandleStderr.write("fsprobe: \(Self.lowercasingFirst(message))\n") }
+            Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }
 

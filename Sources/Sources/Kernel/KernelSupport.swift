@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CFSProbeBPF
+import FSProbeCore
+
+/// What the running kernel offers fsprobe, for `fsprobe kernel-info`: the
+/// first thing to look at when fsprobe does not start.
+public struct KernelSupport: Sendable {
+    /// A capability of the kernel and how it was found out.
+    public struct Feature: Sendable, Equatable {
+        public let name: String
+        public let available: Bool
+        public let detail: String
+    }
+
+    /// Whether a backend loads and attaches here, or why not.
+    public struct BackendStatus: Sendable, Equatable {
+        public let backend: BackendKind
+        /// nil when the backend loaded and attached.
+        public let failure: String?
+    }
+
+    public let release: String
+    public let features: [Feature]
+    public let backends: [BackendStatus]
+
+    /// The backend `--backend auto` would choose, if any.
+    public var automaticChoice: BackendKind? {
+        backends.first { $0.failure == nil }?.backend
+    }
+
+    /// Probes the kernel. Loading a backend for real is the only reliable
+    /// test (a kernel may know a program type and still refuse it), so this
+    /// loads and attaches each implemented backend, then detaches it.
+    public static func probe(kernelBTFPath: String = KernelProbeOptions().kernelBTFPath) -> KernelSupport {
+        var options = KernelProbeOptions()
+        options.kernelBTFPath = kernelBTFPath
+        options.pathsFiltering = false
+        options.events = .all
+        let backends = BackendKind.allCases.map { backend -> BackendStatus in
+            if let reason = BackendSelector.unavailableReason(backend) {
+                return BackendStatus(backend: backend, failure: reason)
+            }
+            do {
+                _ = try TracepointProbe(options: options)
+                return BackendStatus(backend: backend, failure: nil)
+            } catch {
+                return BackendStatus(backend: backend, failure: "\(error)")
+            }
+        }
+        return KernelSupport(release: kernelRelease(), features: features(kernelBTFPath: kernelBTFPath), backends: backends)
+    }
+
+    static func features(kernelBTFPath: String) -> [Feature] {
+        let btf = access(kernelBTFPath, R_OK) == 0
+        let ringBuffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nil) == 1
+        // libbpf cannot probe BPF_PROG_TYPE_TRACING (it needs an attach
+        // target); raw tracepoints get the same base helpers.
+        let loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, nil) == 1
+        let kprobePMU = "/sys/bus/event_source/devices/kprobe"
+        let kprobes = access(kprobePMU, F_OK) == 0
+        return [
+            Feature(name: "BTF", available: btf, detail: kernelBTFPath),
+            Feature(name: "BPF ring buffer", available: ringBuffer, detail: "kernel 5.8+"),
+            Feature(name: "bpf_loop helper", available: loop, detail: "kernel 5.17+; needed by the dentry walk"),
+            Feature(name: "kprobes", available: kprobes, detail: kprobes ? kprobePMU : "\(kprobePMU) is missing (CONFIG_KPROBE_EVENTS)"),
+        ]
+    }
+
+    static func kernelRelease() -> String {
+        var name = utsname()
+        uname(&name)
+        return withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
