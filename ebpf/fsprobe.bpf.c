@@ -494,6 +494,12 @@ int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 	s->ev._pad = 0;
 
 	len = off;
+	/*
+	 * Without the barrier clang copies off to another register, tests off
+	 * and passes the copy: the 6.1 verifier does not carry the bound across
+	 * that 32-bit copy (6.12's does) and rejects the size as unbounded.
+	 */
+	barrier_var(len);
 	if (len > FSP_DATA_SIZE)
 		len = FSP_DATA_SIZE;
 	if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + len, 0))
