@@ -1,24 +1,32 @@
-import Dispatch
+import FSProbeCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Turns SIGINT/SIGTERM into a call on a dispatch queue, so shutdown runs as
-/// ordinary code (stop the source, drain, flush) rather than in a signal handler.
+/// Turns SIGINT/SIGTERM/SIGHUP into a call of ordinary code (stop the source,
+/// drain, flush) rather than work inside a signal handler.
+///
+/// The signals are blocked in the calling thread before any other thread
+/// exists, so every thread inherits the mask and the kernel can only hand
+/// them to `sigwait` on the forwarding thread: none is lost, even one that
+/// arrives while the BPF programs are still loading.
 final class SignalForwarder {
-    private var sources: [DispatchSourceSignal] = []
+    private var signals = sigset_t()
 
-    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            sources.append(source)
-        }
+    /// Blocks `numbers`; call first thing, before any thread is started.
+    init(blocking numbers: [Int32]) {
+        sigemptyset(&signals)
+        for number in numbers { sigaddset(&signals, number) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
     }
 
-    func cancel() {
-        sources.forEach { $0.cancel() }
+    /// Calls `handler` (on a dedicated thread) each time one of the signals arrives.
+    func forward(to handler: @escaping @Sendable () -> Void) {
+        let signals = self.signals
+        _ = WorkerThread {
+            var set = signals
+            var received: Int32 = 0
+            while sigwait(&set, &received) == 0 { handler() }
+        }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import FSProbeCore
 import FSProbeSinks
 import FSProbeSources
@@ -94,6 +93,7 @@ struct WatchCommand: ParsableCommand {
     }
 
     func run() throws {
+        let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
         let sink = try makeSink()
         let source = try KernelEventSource(paths: pathsFiltering ? paths : [], options: probeOptions)
         // A closed stdout becomes EPIPE, handled by SinkFailureReaction, rather than a silent kill.
@@ -102,8 +102,7 @@ struct WatchCommand: ParsableCommand {
         let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize,
                                 errorHandler: reaction.handle)
         reaction.pipeline = pipeline
-        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { pipeline.stop() }
-        defer { signals.cancel() }
+        signals.forward { pipeline.stop() }
 
         StartupReport(source: source, options: probeOptions, paths: paths).print()
         try pipeline.run()

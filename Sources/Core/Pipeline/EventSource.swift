@@ -11,7 +11,8 @@ public protocol EventSource: AnyObject, Sendable {
     /// delivered.
     func run(emit: (FileEvent) -> Void) throws
     /// Asks `run` to return soon. Thread-safe, cheap and idempotent; when
-    /// called before `run`, `run` must return without emitting.
+    /// called before `run`, `run` must return at once, emitting only what the
+    /// source had already captured (nothing is lost to a early stop).
     func stop()
     /// Source-side counters, read at any time from any thread.
     var counters: SourceCounters { get }

@@ -77,14 +77,15 @@ public final class Pipeline: Sendable {
         }
         let transformThread = WorkerThread { [self] in runTransforms() }
 
+        // The source runs even when stop() came first: it then returns at
+        // once, but hands over what it had already captured (a kernel source
+        // has events waiting in its ring buffer), so nothing accepted is lost.
         var sourceError: (any Error)?
-        if !stopRequested.load(ordering: .acquiring) {
-            let input = self.input
-            do {
-                try source.run { event in input.push(event) }
-            } catch {
-                sourceError = error
-            }
+        let input = self.input
+        do {
+            try source.run { event in input.push(event) }
+        } catch {
+            sourceError = error
         }
 
         input.close()
@@ -95,7 +96,8 @@ public final class Pipeline: Sendable {
 
     /// Asks the pipeline to stop: the source stops, and `run()` returns once
     /// everything already accepted has reached the sinks. Thread-safe, cheap
-    /// and idempotent; callable before `run()` (which then returns at once).
+    /// and idempotent; callable before `run()`, which then only delivers what
+    /// the source had already captured.
     ///
     /// Not async-signal-safe (no Swift code is): call it from a
     /// `DispatchSource` signal handler on a queue other than the one blocked
