@@ -202,7 +202,12 @@ final class KernelEventTests: XCTestCase {
     }
 
     func testTooDeepPathsAreMarkedTruncatedNotCut() throws {
-        let recorder = try EventRecorder(paths: []) { $0.pathsFiltering = false }
+        // 800 events of up to 8 KiB each, unfiltered: a ring buffer big
+        // enough that a slow reader (an emulated CPU) loses none of them.
+        let recorder = try EventRecorder(paths: []) {
+            $0.pathsFiltering = false
+            $0.ringBufferPages = 4096
+        }
         defer { try? recorder.stop() }
         let deep = try makeDeepTree(levels: 400, componentLength: 20, under: scratch.path)
         let event = try XCTUnwrap(recorder.waitFor("open at depth 400") {

@@ -9,13 +9,19 @@ enum LibbpfLog {
         fsp_log_capture(Int32(LIBBPF_WARN.rawValue), nil, nil)
     }
 
-    /// The last non-empty line libbpf printed.
+    /// The most useful line libbpf printed: the verifier's reason for a
+    /// rejected program (the last line of its log) when there is one, else
+    /// libbpf's last message.
     static func lastLine() -> String {
         var buffer = [CChar](repeating: 0, count: Int(FSP_LOG_CAPACITY))
-        let total = fsp_log_copy(&buffer, buffer.count)
-        guard total > 0 else { return "" }
+        guard fsp_log_copy(&buffer, buffer.count) > 0 else { return "" }
         let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let line = text.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        if let end = lines.lastIndex(where: { $0.contains("-- END PROG LOAD LOG --") }),
+           let reason = lines[..<end].last(where: { !$0.hasPrefix("libbpf: ") && !$0.isEmpty }) {
+            return "verifier: " + reason
+        }
+        let line = lines.last ?? ""
         return line.hasPrefix("libbpf: ") ? String(line.dropFirst(8)) : line
     }
 }

@@ -11,6 +11,7 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
     case noKernelBTF(path: String)
     case backendUnavailable(backend: String, reason: String)
     case loadFailed(stage: String, errno: Int32, detail: String)
+    case verifierRejected(detail: String)
     case invalidOption(String)
 
     public var description: String {
@@ -23,6 +24,8 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
             "backend '\(backend)' cannot run on this kernel: \(reason)"
         case .loadFailed(let stage, let code, let detail):
             "failed to \(stage) the BPF programs: \(String(cString: strerror(code)))" + (detail.isEmpty ? "" : " (\(detail))")
+        case .verifierRejected(let detail):
+            "the kernel's verifier rejected the BPF programs (\(detail)): please report it with the output of 'fsprobe kernel-info'"
         case .invalidOption(let message):
             message
         }
@@ -33,6 +36,10 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
         let code = abs(code)
         if (code == EPERM || code == EACCES) && geteuid() != 0 {
             return .notPrivileged(operation: "trying to \(stage) the BPF programs")
+        }
+        // As root, EACCES at load is the verifier's refusal, not a privilege problem.
+        if code == EACCES && stage == "load" && detail.hasPrefix("verifier: ") {
+            return .verifierRejected(detail: detail)
         }
         return .loadFailed(stage: stage, errno: code, detail: detail)
     }

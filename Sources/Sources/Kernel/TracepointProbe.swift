@@ -22,6 +22,13 @@ final class TracepointProbe: @unchecked Sendable {
         guard access(options.kernelBTFPath, R_OK) == 0 else {
             throw .noKernelBTF(path: options.kernelBTFPath)
         }
+        // The dentry walk runs under bpf_loop: say so plainly on older kernels
+        // rather than relay the verifier's puzzled complaint.
+        guard libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, nil) == 1 else {
+            throw .backendUnavailable(
+                backend: "tracepoint",
+                reason: "it needs the bpf_loop helper (Linux 5.17 or later); this kernel is \(KernelSupport.kernelRelease())")
+        }
         LibbpfLog.capture()
         let customBTF = options.kernelBTFPath == Self.defaultBTFPath ? nil : options.kernelBTFPath
         guard let skeleton = Self.open(btfPath: customBTF) else {
