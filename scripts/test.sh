@@ -5,6 +5,8 @@
 #   2. check the committed generated BPF artifacts are up to date
 #   3. build the benchmarks (so they stay current)
 #   4. swift test: unit tests, kernel tests on this machine's kernel, CLI tests
+#   5. the same kernel and CLI tests on Debian kernels 6.1 and 6.12 in qemu,
+#      and fsprobe's refusal on 5.10 (scripts/test-kernels.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +22,5 @@ swift build --package-path Benchmarks 2>&1 | tail -n 1
 # The CLI tests run the fsprobe binary built above, as a user would.
 export FSPROBE_BIN="$(swift build --show-bin-path)/fsprobe"
 swift test --skip-build
+
+scripts/test-kernels.sh
