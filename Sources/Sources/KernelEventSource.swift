@@ -103,7 +103,9 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
             sourceCounters.withLock { $0.undecodable += 1 }
             return
         }
-        if options.pathsFiltering && needsUserSpaceFilter(event, record: record) && !matchesWatch(event) {
+        // The kernel passes up, flagged, the caller-supplied paths it could not
+        // place (absolute, "..", several components, base = a watch's parent).
+        if options.pathsFiltering && KernelRecordDecoder.needsUserSpaceFilter(record) && !matchesWatch(event) {
             sourceCounters.withLock { $0.filteredInUserSpace += 1 }
             return
         }
@@ -111,15 +113,6 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
             follow(event)
         }
         emit(event)
-    }
-
-    /// Caller-supplied paths the kernel could not place, and, for
-    /// non-recursive watches, any caller-supplied path (the kernel only saw its base).
-    private func needsUserSpaceFilter(_ event: FileEvent, record: UnsafeRawBufferPointer) -> Bool {
-        if KernelRecordDecoder.needsUserSpaceFilter(record) { return true }
-        guard !options.recursive else { return false }
-        return event.source.resolution.contains(.callerSuffix)
-            || (event.target?.resolution.contains(.callerSuffix) ?? false)
     }
 
     private func matchesWatch(_ event: FileEvent) -> Bool {
