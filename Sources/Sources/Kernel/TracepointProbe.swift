@@ -64,10 +64,6 @@ final class TracepointProbe: @unchecked Sendable {
         }
     }
 
-    func removeWatch(_ key: WatchKey) {
-        _ = fsp_watch_remove(skeleton, key.device, key.inode)
-    }
-
     /// Kernel-side counters summed over CPUs.
     func counters() -> KernelCounters {
         var values = [UInt64](repeating: 0, count: Int(FSP_STAT_COUNT.rawValue))
