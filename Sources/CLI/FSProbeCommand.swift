@@ -45,12 +45,12 @@ struct FSProbeCommand: ParsableCommand {
             // An ExitCode thrown by a command has already said what it had to say.
             let message = error is ExitCode ? "" : message(for: error)
                 .split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
-            if !message.isEmpty { FileHandleStderr.write("fsprobe: \(Self.lowercasingFirst(message))\n") }
+            if !message.isEmpty { FileHandleStderr.write("fsprobe: \(Self.strippingErrorPrefix(message))\n") }
             Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }
 
-    static func lowercasingFirst(_ message: String) -> String {
+    static func strippingErrorPrefix(_ message: String) -> String {
         // ArgumentParser starts its messages with "Error: " on some paths.
         var text = message
         if text.hasPrefix("Error: ") { text.removeFirst(7) }

@@ -33,17 +33,11 @@ public enum WatchResolver {
             throw WatchError(path: path, reason: errnoDescription(errno) + expectedHint)
         }
         defer { free(real) }
-        var info = stat()
-        guard stat(real, &info) == 0 else {
+        let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(real).assumingMemoryBound(to: UInt8.self), count: strlen(real)))
+        guard let info = fileStatus(bytes, followingSymlink: true) else {
             throw WatchError(path: path, reason: errnoDescription(errno) + expectedHint)
         }
-        let length = strlen(real)
-        let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(real).assumingMemoryBound(to: UInt8.self), count: length))
-        return WatchedPath(
-            requested: path, resolved: bytes,
-            device: kernelDevice(fromUserSpace: UInt64(info.st_dev)),
-            inode: UInt64(info.st_ino),
-            isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
+        return watchedPath(requested: path, resolved: bytes, info)
     }
 
     static let expectedHint = " (expected an existing file or directory)"
@@ -54,19 +48,32 @@ public enum WatchResolver {
         fsp_kernel_dev(dev)
     }
 
-    /// Resolves a path the kernel reported (already absolute and normalised)
-    /// without following a final symlink: the object itself is what moved.
+    /// Identifies a path the kernel reported (already absolute and
+    /// normalised) without following a final symlink: the object itself is
+    /// what moved.
     static func identify(reported path: [UInt8]) -> WatchedPath? {
-        var info = stat()
-        let ok = (path + [0]).withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { lstat($0.baseAddress!, &info) == 0 }
+        fileStatus(path, followingSymlink: false).map {
+            watchedPath(requested: String(decoding: path, as: UTF8.self), resolved: path, $0)
         }
-        guard ok else { return nil }
-        return WatchedPath(
-            requested: String(decoding: path, as: UTF8.self), resolved: path,
+    }
+
+    private static func watchedPath(requested: String, resolved: [UInt8], _ info: stat) -> WatchedPath {
+        WatchedPath(
+            requested: requested, resolved: resolved,
             device: kernelDevice(fromUserSpace: UInt64(info.st_dev)), inode: UInt64(info.st_ino),
             isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
     }
+}
+
+/// stat(2) or lstat(2) of a path held as raw bytes (names need not be UTF-8).
+func fileStatus(_ path: [UInt8], followingSymlink: Bool) -> stat? {
+    var info = stat()
+    let ok = (path + [0]).withUnsafeBufferPointer { buffer in
+        buffer.withMemoryRebound(to: CChar.self) {
+            (followingSymlink ? stat($0.baseAddress!, &info) : lstat($0.baseAddress!, &info)) == 0
+        }
+    }
+    return ok ? info : nil
 }
 
 /// User-space half of path filtering, for the events whose path the kernel

@@ -61,11 +61,7 @@ final class WatchTable: Sendable {
     private static func parentKey(of path: [UInt8]) -> WatchKey? {
         guard let lastSlash = path.lastIndex(of: UInt8(ascii: "/")), path.count > 1 else { return nil }
         let parent = lastSlash == 0 ? [UInt8(ascii: "/")] : Array(path[..<lastSlash])
-        var info = stat()
-        let ok = (parent + [0]).withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { stat($0.baseAddress!, &info) == 0 }
-        }
-        guard ok else { return nil }
+        guard let info = fileStatus(parent, followingSymlink: true) else { return nil }
         return WatchKey(device: fsp_kernel_dev(UInt64(info.st_dev)), inode: UInt64(info.st_ino))
     }
 }
