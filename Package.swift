@@ -51,6 +51,9 @@ let package = Package(
             ],
             path: "Sources/CLI"
         ),
+        // Test helper: performs file operations through io_uring (raw syscalls,
+        // no liburing) so tests can check they are observed. Not a product.
+        .executableTarget(name: "fsprobe-uring", path: "Sources/UringTool"),
         .testTarget(name: "FSProbeCoreTests", dependencies: ["FSProbeCore", "FSProbeSinks"], path: "Tests/FSProbeCoreTests"),
         .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources"], path: "Tests/FSProbeSourcesTests"),
         .testTarget(

@@ -36,11 +36,16 @@ struct EventTypeList: ExpressibleByArgument {
     init?(argument: String) {
         var types: [EventType] = []
         for name in argument.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let type = EventType(name: name.filter { !$0.isWhitespace }) else { return nil }
+            let name = name.filter { !$0.isWhitespace }
+            if name == "all" {
+                types.append(contentsOf: EventType.allCases)
+                continue
+            }
+            guard let type = EventType(name: name) else { return nil }
             types.append(type)
         }
         self.types = types
     }
 
-    static var allValueStrings: [String] { EventType.allCases.map(\.name) }
+    static var allValueStrings: [String] { EventType.allCases.map(\.name) + ["all"] }
 }

@@ -10,9 +10,7 @@ struct StartupReport {
 
     var line: String {
         let events = EventType.allCases.filter { options.events.contains($0) }.map(\.name).joined(separator: ",")
-        let skipped = BackendKind.allCases.compactMap { kind in
-            BackendSelector.unavailableReason(kind).map { "\(kind.rawValue): \($0)" }
-        }
+        let skipped = source.skippedBackends.map { "\($0.backend.rawValue): \($0.reason)" }
         let scope = options.pathsFiltering
             ? source.watched.map { String(decoding: $0.resolved, as: UTF8.self) }.joined(separator: ",")
                 + (options.recursive ? " (recursive)" : " (immediate children)")

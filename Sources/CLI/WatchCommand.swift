@@ -32,8 +32,8 @@ struct WatchCommand: ParsableCommand {
     var dentryResolutionMode: DentryResolutionMode = .perfBuffer
 
     @Option(name: [.short, .customLong("event")],
-            help: ArgumentHelp("Event type to report; repeat the flag or separate with commas. Default: open.",
-                               valueName: "open|mkdir|link|rename|setattr|unlink|rmdir|modify"))
+            help: ArgumentHelp("Event type to report; repeat the flag or separate with commas; 'all' for every type. Default: open.",
+                               valueName: "open|mkdir|link|rename|setattr|unlink|rmdir|modify|all"))
     var event: [EventTypeList] = []
 
     @Flag(inversion: .prefixedNo,

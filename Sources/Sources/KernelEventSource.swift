@@ -19,8 +19,10 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     public let options: KernelProbeOptions
     public let backend: BackendKind
     public let watched: [WatchedPath]
+    /// Backends `auto` tried before the one that runs, and why they did not.
+    public let skippedBackends: [BackendSelector.Skipped]
 
-    private let probe: TracepointProbe
+    private let probe: KernelProbe
     private let watches: WatchTable
     private let decoder: KernelRecordDecoder
     private let stopping = Atomic<Bool>(false)
@@ -35,11 +37,13 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
         }
         var watched: [WatchedPath] = []
         for path in paths { watched.append(try WatchResolver.resolve(path)) }
-        self.backend = try BackendSelector.select(options.backend)
+        let opened = try BackendSelector.open(options: options)
+        self.probe = opened.probe
+        self.backend = opened.probe.backend
+        self.skippedBackends = opened.skipped
         self.options = options
         self.watched = watched
         self.decoder = KernelRecordDecoder(backend: backend)
-        self.probe = try TracepointProbe(options: options)
         self.watches = WatchTable(probe: probe, recursive: options.recursive)
         for watch in watched {
             try watches.add(watch, kind: UInt32(FSP_WATCH_EXPLICIT))

@@ -52,8 +52,25 @@ final class BadInputTests: XCTestCase {
         try assertOneLineError(["/tmp", "-o", "/nonexistent-dir/events.json"], mentions: ["/nonexistent-dir/events.json"])
     }
 
-    func testUnavailableBackend() throws {
-        try assertOneLineError(["/tmp", "--backend", "fentry"], mentions: ["fentry"])
+    /// A backend kernel-info calls unavailable, when forced, fails with its
+    /// reason and no fallback; where every backend runs, forcing one runs it.
+    func testForcedBackendRunsOrSaysWhyNot() throws {
+        guard geteuid() == 0 else { throw NotRoot() }
+        let info = try FSProbeProcess.run(["kernel-info"])
+        var unavailable = 0
+        for backend in ["fentry", "kprobe", "tracepoint"] {
+            let marker = "backend \(backend): unavailable: "
+            if let line = info.stdout.split(separator: "\n").first(where: { $0.hasPrefix(marker) }) {
+                unavailable += 1
+                try assertOneLineError(["/tmp", "--backend", backend], mentions: [backend, String(line.dropFirst(marker.count))])
+            } else {
+                let probe = try FSProbeProcess(["/tmp", "--backend", backend])
+                probe.waitUntilReady()
+                XCTAssertTrue(probe.errors.contains("fsprobe: ready: backend \(backend);"), probe.errors)
+                XCTAssertEqual(probe.terminate(), 0)
+            }
+        }
+        XCTAssertLessThan(unavailable, 3, "tracepoint runs on every test machine: \(info.stdout)")
     }
 
     func testWithoutPrivileges() throws {

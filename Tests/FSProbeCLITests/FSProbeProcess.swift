@@ -19,7 +19,15 @@ final class FSProbeProcess: @unchecked Sendable {
     private var stdoutClosed = false
     private var stderrClosed = false
 
+    /// The backend under test (FSPROBE_TEST_BACKEND, set by the kernel
+    /// matrix for each run of the suite), or nil for fsprobe's own choice.
+    static var testBackend: String? { ProcessInfo.processInfo.environment["FSPROBE_TEST_BACKEND"] }
+
     init(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws {
+        var arguments = arguments
+        if let backend = Self.testBackend, !arguments.contains("--backend"), arguments.first != "kernel-info" {
+            arguments += ["--backend", backend]
+        }
         if prefix.isEmpty {
             process.executableURL = URL(fileURLWithPath: Self.binary)
             process.arguments = arguments

@@ -53,10 +53,14 @@ final class OutputTests: XCTestCase {
         let summary = events.map { e in
             [e["event_type"], e["src_filename"], e["target_filename"], e["retval"]].map { "\($0 ?? "nil")" }.joined(separator: " ")
         }
-        XCTAssertEqual(summary, [
+        // The syscalls' results on the tracepoint backend; the VFS backends
+        // report what the VFS functions return (0 for vfs_open, and modify
+        // before the write) and never see the rmdir whose lookup failed.
+        let vfs = FSProbeProcess.testBackend.map { $0 != "tracepoint" } ?? false
+        var expected = [
             "mkdir \(d)/sub  0",
-            "open \(d)/sub/file  \(fd)",
-            "modify \(d)/sub/file  4",
+            "open \(d)/sub/file  \(vfs ? 0 : fd)",
+            "modify \(d)/sub/file  \(vfs ? 0 : 4)",
             "setattr \(d)/sub/file  0",
             "setattr \(d)/sub/file  0",
             "rename \(d)/sub/file \(d)/moved 0",
@@ -64,7 +68,9 @@ final class OutputTests: XCTestCase {
             "unlink \(d)/linked  0",
             "rmdir \(d)/sub  0",
             "rmdir \(d)/not-there  -\(ENOENT)",
-        ])
+        ]
+        if vfs { expected.removeLast() }
+        XCTAssertEqual(summary, expected)
         for event in events {
             XCTAssertEqual(event["pid"] as? Int, Int(getpid()))
             XCTAssertEqual(event["tid"] as? Int, tid)
@@ -75,7 +81,7 @@ final class OutputTests: XCTestCase {
                 XCTAssertNotNil(event[field], "field \(field) missing")
             }
         }
-        XCTAssertEqual(events.last?["error"] as? String, "ENOENT")
+        XCTAssertEqual(events.last?["error"] as? String, vfs ? nil : "ENOENT")
         XCTAssertTrue(probe.errors.contains("fsprobe: stopped"), probe.errors)
     }
 

@@ -16,6 +16,7 @@ final class EventRecorder: @unchecked Sendable {
         var options = KernelProbeOptions()
         options.events = .all
         options.ignoreOwnProcess = false  // the tests' own operations are the workload
+        options.backend = TestBackend.kind
         configure(&options)
         source = try KernelEventSource(paths: paths, options: options)
         Thread { [self] in record() }.start()
@@ -86,6 +87,19 @@ final class EventRecorder: @unchecked Sendable {
     static func describe(_ event: FileEvent) -> String {
         "\(event.type.name) \(event.source.string)" + (event.target.map { " -> \($0.string)" } ?? "") + " ret=\(event.retval)"
     }
+}
+
+/// The backend under test: FSPROBE_TEST_BACKEND (the kernel matrix runs the
+/// suite once per backend), else tracepoint, the one every test machine has.
+enum TestBackend {
+    static let kind: BackendKind = {
+        guard let name = ProcessInfo.processInfo.environment["FSPROBE_TEST_BACKEND"] else { return .tracepoint }
+        guard let kind = BackendKind(rawValue: name) else { fatalError("FSPROBE_TEST_BACKEND=\(name): expected fentry, kprobe or tracepoint") }
+        return kind
+    }()
+
+    /// fentry and kprobe hook the VFS; tracepoint hooks syscalls.
+    static var isVFS: Bool { kind != .tracepoint }
 }
 
 /// A fresh directory for one test, removed afterwards.

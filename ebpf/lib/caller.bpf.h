@@ -26,7 +26,7 @@ static __always_inline void fsp_copy_caller(struct fsp_scratch *s, struct fsp_pa
 	size = FSP_DATA_SIZE - o;
 	if (size > FSP_CALLER_MAX)
 		size = FSP_CALLER_MAX;
-	n = bpf_probe_read_user_str(&s->data[o & FSP_DATA_MASK], size, ustr);
+	n = bpf_probe_read_user_str(&s->p.rec.data[o & FSP_DATA_MASK], size, ustr);
 	if (n <= 0)
 		return; /* unreadable (EFAULT): caller_len 0 */
 	if ((__u32)n >= size)
@@ -36,17 +36,16 @@ static __always_inline void fsp_copy_caller(struct fsp_scratch *s, struct fsp_pa
 }
 
 
-static long fsp_scan_step(__u32 i, void *ctx)
+/* Look at byte i of the string (i == len: a virtual final '/'). Returns 1 to stop. */
+static __always_inline int fsp_scan_step(struct fsp_scratch *s, __u32 i)
 {
-	struct fsp_scratch *s = fsp_scratch_get();
-	struct fsp_scan *sc;
-	char c = '/'; /* virtual separator after the last byte */
+	struct fsp_scan *sc = &s->scan;
+	char c = '/';
 
-	if (!s)
+	if (i > sc->len)
 		return 1;
-	sc = &s->scan;
 	if (i < sc->len) {
-		c = s->data[(sc->start + i) & FSP_DATA_MASK];
+		c = s->p.rec.data[(sc->start + i) & FSP_DATA_MASK];
 		if (c == '/')
 			sc->slash = 1;
 	}
@@ -65,6 +64,22 @@ static long fsp_scan_step(__u32 i, void *ctx)
 	return 0;
 }
 
+#define FSP_SCAN_CHUNK 64
+
+/* Bytes [first, first + FSP_SCAN_CHUNK) of the scan; global, checked once. Returns 1 when done. */
+__noinline int fsp_scan_chunk(__u32 first)
+{
+	struct fsp_scratch *s = fsp_scratch_get();
+	int i;
+
+	if (!s)
+		return 1;
+	for (i = 0; i < FSP_SCAN_CHUNK; i++)
+		if (fsp_scan_step(s, first + i))
+			return 1;
+	return 0;
+}
+
 /* Look at the copied caller string of p for '/' and ".." components; sc = &scratch->scan. */
 static __always_inline void fsp_scan_caller(struct fsp_path *p, struct fsp_scan *sc)
 {
@@ -74,7 +89,9 @@ static __always_inline void fsp_scan_caller(struct fsp_path *p, struct fsp_scan 
 	sc->all_dots = 1;
 	sc->slash = 0;
 	sc->dotdot = 0;
-	bpf_loop(sc->len + 1, fsp_scan_step, NULL, 0);
+	for (__u32 i = 0; i <= FSP_CALLER_MAX / FSP_SCAN_CHUNK; i++)
+		if (fsp_scan_chunk(i * FSP_SCAN_CHUNK))
+			break;
 }
 
 #endif /* FSP_CALLER_BPF_H */

@@ -35,6 +35,7 @@
 #define FSP_O_WRONLY 01
 #define FSP_O_CREAT  0100
 #define FSP_O_TRUNC  01000
+#define FSP_O_LARGEFILE 0100000
 
 /* x86: thread_info.status bit set while a 32-bit (ia32) syscall runs. */
 #define FSP_TS_COMPAT 0x0002
@@ -65,6 +66,8 @@ const volatile bool cfg_paths_filtering = false;
 const volatile bool cfg_recursive = true;
 const volatile __u32 cfg_event_mask = (1u << FSP_EVENT_TYPE_COUNT) - 1;
 const volatile __u32 cfg_self_tgid = 0;
+/* vfs_mkdir returns a struct dentry * (6.15+) rather than an int. */
+const volatile bool cfg_mkdir_returns_dentry = false;
 
 /* ---- maps ---- */
 struct {
@@ -117,21 +120,61 @@ struct fsp_scan {
 };
 
 /*
- * Per-CPU scratch: the event under construction (header immediately followed
- * by data, emitted from here), then the state of the bpf_loop() walks.
- *
- * Loop state lives in this map value, not on the stack, on purpose: since
- * 6.7 the verifier re-verifies bpf_loop() callbacks until their input state
- * converges, and counters kept on the stack (precisely tracked) never do
- * ("The sequence of 8193 jumps is too complex"). Values loaded from a map
- * are unknown scalars, so the callback is verified about once.
+ * An event under construction: the header immediately followed by its data,
+ * emitted to the ring buffer from here. The data area has FSP_CALLER_MAX
+ * bytes of slack past FSP_DATA_SIZE (see FSP_DATA_MASK).
  */
-struct fsp_scratch {
+struct fsp_record {
 	struct fsp_event ev;
 	char data[FSP_DATA_SIZE + FSP_CALLER_MAX];
+};
+
+/*
+ * An event of the VFS backends between the security hook that sees the
+ * paths (entry) and the return of the vfs_* function that gives its result.
+ * Kept per thread (the task may sleep and migrate in between).
+ */
+struct fsp_pending {
+	struct fsp_record rec;
+	struct dentry *obj;   /* mkdir: the new dentry; open: unused */
+	struct file *file;    /* open (kprobe backend): the file being opened */
+	__u32 nest;           /* vfs_* calls of this type entered and not returned */
+	__u32 _pad;
+};
+
+/*
+ * Per-CPU scratch: the event under construction (first, so it can be stored
+ * as a pending event as is), then the state of the walks.
+ *
+ * Loop state lives in this map value, not on the stack, on purpose: the
+ * walks run in global functions the verifier checks once, on their own,
+ * and they find their state here.
+ */
+struct fsp_scratch {
+	struct fsp_pending p;
 	struct fsp_walk walk;
 	struct fsp_scan scan;
 };
+
+/* Pending VFS events by thread id. LRU: a thread that dies mid-operation leaks nothing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct fsp_pending);
+} pending SEC(".maps");
+
+/*
+ * Open files (struct file addresses) already reported as modified: the VFS
+ * backends report one modify per open file description, not one per write;
+ * the entry goes when the file is freed.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} modified_files SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -4,8 +4,9 @@
  * names met leaf first into the scratch data area and looking each visited
  * (s_dev, i_ino) up in watched_inodes for the in-kernel filter.
  *
- * The loop runs under bpf_loop() (5.17+): the verifier checks the step once
- * instead of unrolling FSP_MAX_WALK iterations.
+ * The steps run in chunks inside a global function, which the verifier
+ * checks once on its own; the caller's loop only counts chunks. Unlike
+ * bpf_loop() (5.17+), this works on every kernel fsprobe supports.
  */
 #ifndef FSP_PATH_BPF_H
 #define FSP_PATH_BPF_H
@@ -75,18 +76,14 @@ static __always_inline void fsp_walk_stop_emit(struct fsp_walk *w)
 	w->flags |= FSP_PATH_TRUNCATED;
 }
 
-/* One step of the walk; bpf_loop() callback. Returns 1 to stop. */
-static long fsp_walk_step(__u32 index, void *ctx)
+/* One step of the walk. Returns 1 to stop. */
+static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 {
-	struct fsp_scratch *s = fsp_scratch_get();
-	struct fsp_walk *w;
+	struct fsp_walk *w = &s->walk;
 	struct fsp_dentry_head h;
 	struct dentry *d, *parent;
 	struct mount *mnt;
 
-	if (!s)
-		return 1;
-	w = &s->walk;
 	d = w->dentry;
 	mnt = w->mnt;
 
@@ -129,7 +126,7 @@ static long fsp_walk_step(__u32 index, void *ctx)
 			if (len >= FSP_NAME_MAX || off + len + 1 > w->limit) {
 				fsp_walk_stop_emit(w);
 			} else {
-				n = bpf_probe_read_kernel_str(&s->data[off & FSP_DATA_MASK],
+				n = bpf_probe_read_kernel_str(&s->p.rec.data[off & FSP_DATA_MASK],
 							      FSP_NAME_MAX, name);
 				/* n counts the NUL; a concurrent rename may change the length. */
 				if (n <= 0 || off + (__u32)n > w->limit) {
@@ -151,9 +148,28 @@ static long fsp_walk_step(__u32 index, void *ctx)
 	return 0;
 }
 
+#define FSP_WALK_CHUNK 16
+
+/*
+ * FSP_WALK_CHUNK steps of the walk in scratch->walk. Returns 1 when the
+ * walk is over. Global (not static) so the verifier checks it once.
+ */
+__noinline int fsp_walk_chunk(__u32 unused)
+{
+	struct fsp_scratch *s = fsp_scratch_get();
+	int i;
+
+	if (!s)
+		return 1;
+	for (i = 0; i < FSP_WALK_CHUNK; i++)
+		if (fsp_walk_step(s))
+			return 1;
+	return 0;
+}
+
 /*
  * Walk from (dentry, vfsmnt), writing names at w->off up to w->limit.
- * w must be &scratch->walk (the callback finds it there). Caller sets off,
+ * w must be &scratch->walk (the steps find it there). Caller sets off,
  * limit, match_max and filter; the rest is reset here.
  */
 static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dentry,
@@ -168,9 +184,73 @@ static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dent
 	w->parent_match = 0;
 	w->finished = 0;
 	w->emit_stopped = 0;
-	bpf_loop(FSP_MAX_WALK, fsp_walk_step, NULL, 0);
+	for (int i = 0; i < FSP_MAX_WALK / FSP_WALK_CHUNK; i++)
+		if (fsp_walk_chunk(i))
+			break;
 	if (!w->finished)
 		w->flags |= FSP_PATH_TRUNCATED;
+}
+
+/* Filter verdicts per path. */
+#define FSP_V_NO    0
+#define FSP_V_MAYBE 1   /* pass with FSP_PATH_NEEDS_FILTER */
+#define FSP_V_YES   2
+
+/* Non-recursive: watches count at these walk levels (object, or base = its parent). */
+#define FSP_LEVEL_ANY 0xffffffffu
+
+static __always_inline __u32 fsp_mount_id(struct vfsmount *vfsmnt)
+{
+	struct mount *m = fsp_real_mount(vfsmnt);
+
+	return m ? (__u32)BPF_CORE_READ(m, mnt_id) : 0;
+}
+
+/*
+ * Walk from (dentry, vfsmnt) writing p's fragments at *off (up to limit)
+ * and advancing *off; watches count up to walk level match_max.
+ */
+static __always_inline void fsp_walk_into(struct fsp_path *p, struct fsp_walk *w,
+					  struct dentry *dentry, struct vfsmount *vfsmnt,
+					  __u32 *off, __u32 limit, __u32 match_max)
+{
+	w->off = *off;
+	w->limit = limit;
+	w->filter = cfg_paths_filtering;
+	w->match_max = match_max;
+	fsp_walk_run(w, dentry, vfsmnt);
+	p->fragments_len = w->off - *off;
+	p->depth = w->names;
+	p->flags = w->flags;
+	*off = w->off;
+}
+
+/*
+ * Fill path p from (dentry, vfsmnt), a path the kernel resolved, writing its
+ * names at *off (up to limit) and advancing *off. Returns a filter verdict.
+ * A negative dentry (about to be created) has inode and mode 0.
+ */
+static __always_inline int fsp_path_walk(struct fsp_path *p, struct dentry *dentry,
+					 struct vfsmount *vfsmnt, __u32 *off, __u32 limit,
+					 struct fsp_walk *w)
+{
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+
+	p->inode = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	p->mode = inode ? BPF_CORE_READ(inode, i_mode) : 0;
+	p->dev = BPF_CORE_READ(dentry, d_sb, s_dev);
+	p->mount_id = fsp_mount_id(vfsmnt);
+	p->offset = *off;
+	p->caller_len = 0;
+
+	/* Non-recursive: the object itself or its parent may be the watch. */
+	fsp_walk_into(p, w, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1);
+
+	if (!cfg_paths_filtering || w->matched)
+		return FSP_V_YES;
+	if (w->filter && !w->finished)
+		return FSP_V_MAYBE; /* walk cut short before deciding */
+	return FSP_V_NO;
 }
 
 #endif /* FSP_PATH_BPF_H */

@@ -25,6 +25,13 @@
 extern "C" {
 #endif
 
+/* The hook backends, each a set of programs of the one BPF object. */
+enum fsp_backend {
+	FSP_BACKEND_TRACEPOINT = 0,
+	FSP_BACKEND_FENTRY = 1,
+	FSP_BACKEND_KPROBE = 2,
+};
+
 /* ---- skeleton lifecycle (non-inline: the embedded object is compiled once, in C) ---- */
 
 /*
@@ -36,6 +43,11 @@ extern "C" {
 struct fsprobe_bpf *fsp_skel_open(const char *btf_custom_path, uint32_t kernel_log_level);
 /* Load (verify) all programs. 0 or -errno. */
 int fsp_skel_load(struct fsprobe_bpf *s);
+/*
+ * After fsp_skel_attach: follow functions the compiler split ("vfs_rmdir.part.0")
+ * with the backend's kprobes, when this kernel has such parts. 0 or -errno.
+ */
+int fsp_skel_attach_split_parts(struct fsprobe_bpf *s, enum fsp_backend backend);
 /* Attach all auto-attachable programs. 0 or -errno. */
 int fsp_skel_attach(struct fsprobe_bpf *s);
 /* Destroy the links (no new events); maps and ring buffer stay usable. */
@@ -43,6 +55,16 @@ void fsp_skel_detach(struct fsprobe_bpf *s);
 void fsp_skel_destroy(struct fsprobe_bpf *s);
 
 /* ---- configuration, between open and load ---- */
+
+/*
+ * Load only the programs of backend, in the variants matching the running
+ * kernel's prototypes (read from its BTF: btf_path, or the kernel's own when
+ * NULL), and set the kernel-dependent constants. Returns 0; -ENOENT with the
+ * name of a kernel function the backend needs and this kernel lacks copied
+ * to missing; or -errno when the BTF cannot be read.
+ */
+int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, const char *btf_path,
+		    char *missing, size_t missing_size);
 
 /* Sets the const volatile globals of the BPF program (read-only after load). */
 static inline void fsp_skel_set_config(struct fsprobe_bpf *s, __u32 self_tgid,

@@ -1,24 +1,35 @@
 import FSProbeCore
 
-/// Chooses the hook backend. The VFS-level backends (fentry, kprobe) are not
-/// part of this version yet: `auto` settles on the tracepoint backend, and
-/// asking for another one is an error that says so rather than a silent fallback.
+/// Chooses the hook backend by loading it. `auto` tries the VFS-level
+/// backends first (fentry, then kprobe) and falls back to tracepoint, each
+/// step taken only when the previous backend cannot load or attach here; the
+/// reasons are kept so the user can see why.
 public enum BackendSelector {
-    /// Why each backend was or was not chosen, for the start-up message.
-    public static func unavailableReason(_ backend: BackendKind) -> String? {
-        switch backend {
-        case .fentry, .kprobe: "not implemented in this version of fsprobe"
-        case .tracepoint: nil
-        }
+    /// Order in which `auto` tries the backends.
+    public static let automaticOrder: [BackendKind] = [.fentry, .kprobe, .tracepoint]
+
+    /// A backend `auto` passed over, and why.
+    public struct Skipped: Sendable, Equatable {
+        public let backend: BackendKind
+        public let reason: String
     }
 
-    public static func select(_ requested: BackendKind?) throws(ProbeError) -> BackendKind {
-        if let requested {
-            if let reason = unavailableReason(requested) {
-                throw .backendUnavailable(backend: requested.rawValue, reason: reason)
-            }
-            return requested
+    static func open(options: KernelProbeOptions) throws(ProbeError) -> (probe: KernelProbe, skipped: [Skipped]) {
+        if let requested = options.backend {
+            return (try KernelProbe(backend: requested, options: options), [])
         }
-        return BackendKind.allCases.first { unavailableReason($0) == nil } ?? .tracepoint
+        var skipped: [Skipped] = []
+        for backend in automaticOrder {
+            do {
+                return (try KernelProbe(backend: backend, options: options), skipped)
+            } catch {
+                // Problems no other backend can avoid end the search at once.
+                switch error {
+                case .notPrivileged, .noKernelBTF, .invalidOption: throw error
+                default: skipped.append(Skipped(backend: backend, reason: error.reason))
+                }
+            }
+        }
+        throw .noBackend(reasons: skipped.map { "\($0.backend.rawValue): \($0.reason)" })
     }
 }

@@ -40,13 +40,12 @@ public struct KernelSupport: Sendable {
         options.kernelBTFPath = kernelBTFPath
         options.pathsFiltering = false
         options.events = .all
-        let backends = BackendKind.allCases.map { backend -> BackendStatus in
-            if let reason = BackendSelector.unavailableReason(backend) {
-                return BackendStatus(backend: backend, failure: reason)
-            }
+        let backends = BackendSelector.automaticOrder.map { backend -> BackendStatus in
             do {
-                _ = try TracepointProbe(options: options)
+                _ = try KernelProbe(backend: backend, options: options)
                 return BackendStatus(backend: backend, failure: nil)
+            } catch let error as ProbeError {
+                return BackendStatus(backend: backend, failure: error.reason)
             } catch {
                 return BackendStatus(backend: backend, failure: "\(error)")
             }
@@ -57,15 +56,11 @@ public struct KernelSupport: Sendable {
     static func features(kernelBTFPath: String) -> [Feature] {
         let btf = access(kernelBTFPath, R_OK) == 0
         let ringBuffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nil) == 1
-        // libbpf cannot probe BPF_PROG_TYPE_TRACING (it needs an attach
-        // target); raw tracepoints get the same base helpers.
-        let loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, nil) == 1
-        let kprobePMU = "/sys/bus/event_source/devices/kprobe"
+        let kprobePMU = KernelProbe.kprobePMU
         let kprobes = access(kprobePMU, F_OK) == 0
         return [
             Feature(name: "BTF", available: btf, detail: kernelBTFPath),
             Feature(name: "BPF ring buffer", available: ringBuffer, detail: "kernel 5.8+"),
-            Feature(name: "bpf_loop helper", available: loop, detail: "kernel 5.17+; needed by the dentry walk"),
             Feature(name: "kprobes", available: kprobes, detail: kprobes ? kprobePMU : "\(kprobePMU) is missing (CONFIG_KPROBE_EVENTS)"),
         ]
     }

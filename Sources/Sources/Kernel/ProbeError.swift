@@ -13,6 +13,7 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
     case loadFailed(stage: String, errno: Int32, detail: String)
     case verifierRejected(detail: String)
     case invalidOption(String)
+    case noBackend(reasons: [String])
 
     public var description: String {
         switch self {
@@ -28,7 +29,15 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
             "the kernel's verifier rejected the BPF programs (\(detail)): please report it with the output of 'fsprobe kernel-info'"
         case .invalidOption(let message):
             message
+        case .noBackend(let reasons):
+            "no backend can run on this kernel: " + reasons.joined(separator: "; ")
         }
+    }
+
+    /// Why a backend cannot run, without the backend's name around it.
+    public var reason: String {
+        if case .backendUnavailable(_, let reason) = self { return reason }
+        return description
     }
 
     /// Maps a libbpf failure: EPERM/EACCES at load almost always means missing privileges.

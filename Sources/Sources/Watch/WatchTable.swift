@@ -20,10 +20,10 @@ final class WatchTable: Sendable {
         var filter: WatchFilter
     }
 
-    private let probe: TracepointProbe
+    private let probe: KernelProbe
     private let state: Mutex<State>
 
-    init(probe: TracepointProbe, recursive: Bool) {
+    init(probe: KernelProbe, recursive: Bool) {
         self.probe = probe
         self.state = Mutex(State(filter: WatchFilter(watched: [], recursive: recursive)))
     }

@@ -6,29 +6,28 @@ import Musl
 import CFSProbeBPF
 import FSProbeCore
 
-/// The loaded and attached BPF programs of the tracepoint backend, and the
-/// handles user space needs: the ring buffer, the watched-inode map, the
-/// counters. Destroying it detaches everything.
+/// The loaded and attached BPF programs of one backend, and the handles user
+/// space needs: the ring buffer, the watched-inode map, the counters.
+/// Destroying it detaches everything.
 ///
 /// Sendable: after `init` the skeleton is only read, and map updates and
 /// lookups are bpf(2) syscalls on file descriptors, safe from any thread.
-final class TracepointProbe: @unchecked Sendable {
+final class KernelProbe: @unchecked Sendable {
     private let skeleton: UnsafeMutablePointer<fsprobe_bpf>
     let eventsFD: Int32
 
     static let defaultBTFPath = "/sys/kernel/btf/vmlinux"
 
-    init(options: KernelProbeOptions) throws(ProbeError) {
+    let backend: BackendKind
+
+    init(backend: BackendKind, options: KernelProbeOptions) throws(ProbeError) {
         guard access(options.kernelBTFPath, R_OK) == 0 else {
             throw .noKernelBTF(path: options.kernelBTFPath)
         }
-        // The dentry walk runs under bpf_loop: say so plainly on older kernels
-        // rather than relay the verifier's puzzled complaint.
-        guard libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, nil) == 1 else {
-            throw .backendUnavailable(
-                backend: "tracepoint",
-                reason: "it needs the bpf_loop helper (Linux 5.17 or later); this kernel is \(KernelSupport.kernelRelease())")
+        if backend == .kprobe, access(Self.kprobePMU, F_OK) != 0 {
+            throw .backendUnavailable(backend: backend.rawValue, reason: "the kernel has no kprobes (\(Self.kprobePMU) is missing)")
         }
+        self.backend = backend
         LibbpfLog.capture()
         let customBTF = options.kernelBTFPath == Self.defaultBTFPath ? nil : options.kernelBTFPath
         guard let skeleton = Self.open(btfPath: customBTF) else {
@@ -38,16 +37,50 @@ final class TracepointProbe: @unchecked Sendable {
         var ready = false
         defer { if !ready { fsp_skel_destroy(skeleton) } }
 
+        try Self.select(backend, in: skeleton, btfPath: customBTF)
         fsp_skel_set_config(skeleton, options.ignoreOwnProcess ? UInt32(getpid()) : 0, options.pathsFiltering, options.recursive, options.events.rawValue)
         var code = fsp_skel_set_ringbuf_size(skeleton, UInt32(options.ringBufferPages * 4096))
         if code == 0 { code = fsp_skel_set_watch_capacity(skeleton, UInt32(options.maxWatchedInodes)) }
         guard code == 0 else { throw ProbeError.fromLibbpf(stage: "size the maps of", code: code, detail: "") }
         code = fsp_skel_load(skeleton)
-        guard code == 0 else { throw ProbeError.fromLibbpf(stage: "load", code: code, detail: LibbpfLog.lastLine()) }
+        guard code == 0 else { throw Self.refusal(backend, stage: "load", code: code) }
         code = fsp_skel_attach(skeleton)
-        guard code == 0 else { throw ProbeError.fromLibbpf(stage: "attach", code: code, detail: LibbpfLog.lastLine()) }
+        if code == 0 { code = fsp_skel_attach_split_parts(skeleton, backend.cBackend) }
+        guard code == 0 else { throw Self.refusal(backend, stage: "attach", code: code) }
         eventsFD = fsp_events_fd(skeleton)
         ready = true
+    }
+
+    static let kprobePMU = "/sys/bus/event_source/devices/kprobe"
+
+    /// Keeps only the backend's programs, in the variants this kernel's prototypes need.
+    private static func select(_ backend: BackendKind, in skeleton: UnsafeMutablePointer<fsprobe_bpf>,
+                               btfPath: String?) throws(ProbeError) {
+        var missing = [CChar](repeating: 0, count: 128)
+        let code: Int32
+        if let btfPath {
+            code = btfPath.withCString { fsp_skel_select(skeleton, backend.cBackend, $0, &missing, missing.count) }
+        } else {
+            code = fsp_skel_select(skeleton, backend.cBackend, nil, &missing, missing.count)
+        }
+        if code == -ENOENT {
+            let function = String(decoding: missing.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw .backendUnavailable(backend: backend.rawValue, reason: "the kernel has no function \(function)")
+        }
+        guard code == 0 else { throw .loadFailed(stage: "read the kernel BTF for", errno: -code, detail: "") }
+    }
+
+    /// A load or attach failure, worded for the backend when its cause is known.
+    private static func refusal(_ backend: BackendKind, stage: String, code: Int32) -> ProbeError {
+        let detail = LibbpfLog.lastLine()
+        // As root, EPERM with no verifier complaint is a kernel that refuses
+        // trampolines outright (lockdown, or a build without them).
+        if backend == .fentry, abs(code) == EPERM || abs(code) == ENOTSUP || abs(code) == 524, geteuid() == 0,
+           !detail.hasPrefix("verifier: ") {
+            return .backendUnavailable(backend: backend.rawValue,
+                                       reason: "the kernel refuses BPF trampolines (fentry/fexit): \(stage) failed with \(String(cString: strerror(abs(code))))")
+        }
+        return ProbeError.fromLibbpf(stage: stage, code: code, detail: detail)
     }
 
     private static func open(btfPath: String?) -> UnsafeMutablePointer<fsprobe_bpf>? {
@@ -83,6 +116,16 @@ final class TracepointProbe: @unchecked Sendable {
 
     deinit {
         fsp_skel_destroy(skeleton)
+    }
+}
+
+extension BackendKind {
+    var cBackend: fsp_backend {
+        switch self {
+        case .tracepoint: FSP_BACKEND_TRACEPOINT
+        case .fentry: FSP_BACKEND_FENTRY
+        case .kprobe: FSP_BACKEND_KPROBE
+        }
     }
 }
 

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The fentry backend: the hooks of hooks.bpf.h as fentry programs, and the
+ * exits of the vfs_* calls as fexit programs.
+ *
+ * An fexit program reads the return value in the slot after the last
+ * argument, and the number of arguments of vfs_mkdir and friends changed
+ * (5.12 added the user namespace, later the idmap, as first argument). So
+ * each exit comes in variants named __aN, N being the number of arguments
+ * it expects; user space loads the one matching the running kernel's BTF.
+ * Programs named __opt hook functions some supported kernels lack; __kpalt
+ * marks a kprobe standing in where a trampoline cannot attach.
+ */
+#ifndef FSP_BACKEND_FENTRY_BPF_H
+#define FSP_BACKEND_FENTRY_BPF_H
+
+#include "hooks.bpf.h"
+
+SEC("fexit/vfs_open")
+int BPF_PROG(fsp_fe_open_ret, const struct path *path, struct file *file, int ret)
+{
+	fsp_vfs_finish(FSP_EVENT_OPEN, ret);
+	return 0;
+}
+
+#define FSP_FE_ENTER(fn, type)                                   \
+	SEC("fentry/" #fn)                                       \
+	int BPF_PROG(fsp_fe_##fn##_in)                           \
+	{                                                        \
+		fsp_vfs_enter(type);                             \
+		return 0;                                        \
+	}
+
+/* Exit variant for a prototype of n arguments; the result is ctx[n]. */
+#define FSP_FE_EXIT(fn, type, n, result)                          \
+	SEC("fexit/" #fn)                                        \
+	int fsp_fe_##fn##_ret__a##n(unsigned long long *ctx)     \
+	{                                                        \
+		fsp_vfs_finish(type, result(ctx[n]));            \
+		return 0;                                        \
+	}
+
+FSP_FE_ENTER(vfs_mkdir, FSP_EVENT_MKDIR)
+FSP_FE_ENTER(vfs_rmdir, FSP_EVENT_RMDIR)
+FSP_FE_ENTER(vfs_unlink, FSP_EVENT_UNLINK)
+FSP_FE_ENTER(vfs_rename, FSP_EVENT_RENAME)
+FSP_FE_ENTER(vfs_link, FSP_EVENT_LINK)
+FSP_FE_ENTER(notify_change, FSP_EVENT_SETATTR)
+
+FSP_FE_EXIT(vfs_mkdir, FSP_EVENT_MKDIR, 3, fsp_mkdir_result)      /* 5.10 */
+FSP_FE_EXIT(vfs_mkdir, FSP_EVENT_MKDIR, 4, fsp_mkdir_result)      /* 5.12+ */
+FSP_FE_EXIT(vfs_rmdir, FSP_EVENT_RMDIR, 2, fsp_int_result)
+FSP_FE_EXIT(vfs_rmdir, FSP_EVENT_RMDIR, 3, fsp_int_result)
+FSP_FE_EXIT(vfs_unlink, FSP_EVENT_UNLINK, 3, fsp_int_result)
+FSP_FE_EXIT(vfs_unlink, FSP_EVENT_UNLINK, 4, fsp_int_result)
+FSP_FE_EXIT(vfs_rename, FSP_EVENT_RENAME, 1, fsp_int_result)      /* struct renamedata * */
+FSP_FE_EXIT(vfs_link, FSP_EVENT_LINK, 4, fsp_int_result)
+FSP_FE_EXIT(vfs_link, FSP_EVENT_LINK, 5, fsp_int_result)
+FSP_FE_EXIT(notify_change, FSP_EVENT_SETATTR, 3, fsp_int_result)
+FSP_FE_EXIT(notify_change, FSP_EVENT_SETATTR, 4, fsp_int_result)
+
+FSP_SPLIT_PART_PROBES(fsp_fe_, vfs_rmdir, FSP_EVENT_RMDIR)
+
+#endif /* FSP_BACKEND_FENTRY_BPF_H */

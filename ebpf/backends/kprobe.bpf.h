@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kprobe backend: the hooks of hooks.bpf.h as kprobes, and the exits of
+ * the vfs_* calls as kretprobes, for kernels that have kprobes but refuse
+ * BPF trampolines. Results come from the return register, so prototype
+ * changes do not matter here.
+ */
+#ifndef FSP_BACKEND_KPROBE_BPF_H
+#define FSP_BACKEND_KPROBE_BPF_H
+
+#include "hooks.bpf.h"
+
+SEC("kretprobe/vfs_open")
+int BPF_KRETPROBE(fsp_kp_open_ret, long ret)
+{
+	fsp_vfs_finish(FSP_EVENT_OPEN, fsp_int_result(ret));
+	return 0;
+}
+
+#define FSP_KP_CALL(fn, type, result)                            \
+	SEC("kprobe/" #fn)                                       \
+	int BPF_KPROBE(fsp_kp_##fn##_in)                         \
+	{                                                        \
+		fsp_vfs_enter(type);                             \
+		return 0;                                        \
+	}                                                        \
+	SEC("kretprobe/" #fn)                                    \
+	int BPF_KRETPROBE(fsp_kp_##fn##_ret, long ret)           \
+	{                                                        \
+		fsp_vfs_finish(type, result(ret));               \
+		return 0;                                        \
+	}
+
+FSP_KP_CALL(vfs_mkdir, FSP_EVENT_MKDIR, fsp_mkdir_result)
+FSP_KP_CALL(vfs_rmdir, FSP_EVENT_RMDIR, fsp_int_result)
+FSP_KP_CALL(vfs_unlink, FSP_EVENT_UNLINK, fsp_int_result)
+FSP_KP_CALL(vfs_rename, FSP_EVENT_RENAME, fsp_int_result)
+FSP_KP_CALL(vfs_link, FSP_EVENT_LINK, fsp_int_result)
+FSP_KP_CALL(notify_change, FSP_EVENT_SETATTR, fsp_int_result)
+
+FSP_SPLIT_PART_PROBES(fsp_kp_, vfs_rmdir, FSP_EVENT_RMDIR)
+
+#endif /* FSP_BACKEND_KPROBE_BPF_H */

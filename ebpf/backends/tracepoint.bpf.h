@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The tracepoint backend: one program on tp_btf/sys_exit decodes the x86_64
+ * file-system syscalls that just returned, resolves their paths (fully from
+ * a file descriptor, or as "base directory + caller string" for path-based
+ * calls), applies the in-kernel watch filter and emits the event.
+ *
+ * Reported: successes and failures alike (retval carries -errno), as long
+ * as the path can be located: an fd that no longer resolves (EBADF, closed
+ * by another thread) drops the event. Modify events are reported only for
+ * regular files. Not seen by this backend: io_uring, writes through mmap.
+ */
+#ifndef FSP_BACKEND_TRACEPOINT_BPF_H
+#define FSP_BACKEND_TRACEPOINT_BPF_H
+
+#include "../lib/common.bpf.h"
+#include "../lib/task.bpf.h"
+#include "../lib/path.bpf.h"
+#include "../lib/caller.bpf.h"
+#include "../lib/event.bpf.h"
+#include "../lib/syscalls.bpf.h"
+
+/* How a path of the event is found. */
+enum fsp_src_kind {
+	FSP_SRC_NONE = 0,
+	FSP_SRC_FD = 1,   /* fd: the open file itself */
+	FSP_SRC_AT = 2,   /* dirfd (or AT_FDCWD) + caller string */
+};
+
+struct fsp_src {
+	__u32 kind;       /* enum fsp_src_kind */
+	int fd;           /* fd or dirfd */
+	const char *str;  /* caller string for FSP_SRC_AT */
+};
+
+struct fsp_op {
+	__u32 type;       /* enum fsp_event_type */
+	__u32 flags;
+	__u32 mode;
+	__u32 need_reg;   /* drop unless the fd is a regular file (modify) */
+	struct fsp_src src;
+	struct fsp_src target;
+};
+
+/* Data room kept for the target's base fragments when the source walks first. */
+#define FSP_TARGET_RESERVE 1024
+
+#define ARG(regs, r) BPF_CORE_READ(regs, r)
+
+static __always_inline void fsp_set_at(struct fsp_src *s, long dirfd, long str)
+{
+	s->kind = FSP_SRC_AT;
+	s->fd = (int)dirfd;
+	s->str = (const char *)str;
+}
+
+static __always_inline void fsp_set_fd(struct fsp_src *s, long fd)
+{
+	s->kind = FSP_SRC_FD;
+	s->fd = (int)fd;
+}
+
+/* Map a syscall to an operation. Returns false for uninteresting ones. */
+static __always_inline bool fsp_decode(struct pt_regs *regs, long nr, long ret, struct fsp_op *op)
+{
+	switch (nr) {
+	/* ---- open ---- */
+	case FSP_NR_open:
+		op->type = FSP_EVENT_OPEN;
+		op->flags = ARG(regs, si);
+		op->mode = ARG(regs, dx);
+		if (ret >= 0)
+			fsp_set_fd(&op->src, ret);
+		else
+			fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_creat:
+		op->type = FSP_EVENT_OPEN;
+		op->flags = FSP_O_CREAT | FSP_O_WRONLY | FSP_O_TRUNC;
+		op->mode = ARG(regs, si);
+		if (ret >= 0)
+			fsp_set_fd(&op->src, ret);
+		else
+			fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_openat:
+	case FSP_NR_openat2:
+		op->type = FSP_EVENT_OPEN;
+		if (nr == FSP_NR_openat) {
+			op->flags = ARG(regs, dx);
+			op->mode = ARG(regs, r10);
+		} else {
+			struct open_how how = {};
+			bpf_probe_read_user(&how, sizeof(how), (void *)ARG(regs, dx));
+			op->flags = how.flags;
+			op->mode = how.mode;
+		}
+		if (ret >= 0)
+			fsp_set_fd(&op->src, ret);
+		else
+			fsp_set_at(&op->src, ARG(regs, di), ARG(regs, si));
+		return true;
+
+	/* ---- mkdir ---- */
+	case FSP_NR_mkdir:
+		op->type = FSP_EVENT_MKDIR;
+		op->mode = ARG(regs, si);
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_mkdirat:
+		op->type = FSP_EVENT_MKDIR;
+		op->mode = ARG(regs, dx);
+		fsp_set_at(&op->src, ARG(regs, di), ARG(regs, si));
+		return true;
+
+	/* ---- link ---- */
+	case FSP_NR_link:
+		op->type = FSP_EVENT_LINK;
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		fsp_set_at(&op->target, FSP_AT_FDCWD, ARG(regs, si));
+		return true;
+	case FSP_NR_linkat:
+		op->type = FSP_EVENT_LINK;
+		op->flags = ARG(regs, r8);
+		fsp_set_at(&op->src, ARG(regs, di), ARG(regs, si));
+		fsp_set_at(&op->target, ARG(regs, dx), ARG(regs, r10));
+		return true;
+
+	/* ---- rename ---- */
+	case FSP_NR_rename:
+		op->type = FSP_EVENT_RENAME;
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		fsp_set_at(&op->target, FSP_AT_FDCWD, ARG(regs, si));
+		return true;
+	case FSP_NR_renameat:
+	case FSP_NR_renameat2:
+		op->type = FSP_EVENT_RENAME;
+		if (nr == FSP_NR_renameat2)
+			op->flags = ARG(regs, r8);
+		fsp_set_at(&op->src, ARG(regs, di), ARG(regs, si));
+		fsp_set_at(&op->target, ARG(regs, dx), ARG(regs, r10));
+		return true;
+
+	/* ---- setattr ---- */
+	case FSP_NR_chmod:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_MODE;
+		op->mode = ARG(regs, si);
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_fchmodat:
+	case FSP_NR_fchmodat2:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_MODE;
+		op->mode = ARG(regs, dx);
+		fsp_set_at(&op->src, ARG(regs, di), ARG(regs, si));
+		return true;
+	case FSP_NR_fchmod:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_MODE;
+		op->mode = ARG(regs, si);
+		fsp_set_fd(&op->src, ARG(regs, di));
+		return true;
+	case FSP_NR_chown:
+	case FSP_NR_lchown:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_OWNER;
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_fchownat:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_OWNER;
+		fsp_set_at(&op->src, ARG(regs, di), ARG(regs, si));
+		return true;
+	case FSP_NR_fchown:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_OWNER;
+		fsp_set_fd(&op->src, ARG(regs, di));
+		return true;
+	case FSP_NR_truncate:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_SIZE;
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_ftruncate:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_SIZE;
+		fsp_set_fd(&op->src, ARG(regs, di));
+		return true;
+	case FSP_NR_utime:
+	case FSP_NR_utimes:
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_TIMES;
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_futimesat:
+	case FSP_NR_utimensat: {
+		long path = ARG(regs, si);
+
+		op->type = FSP_EVENT_SETATTR;
+		op->flags = FSP_SETATTR_TIMES;
+		if (path)
+			fsp_set_at(&op->src, ARG(regs, di), path);
+		else
+			fsp_set_fd(&op->src, ARG(regs, di)); /* NULL path: dirfd itself */
+		return true;
+	}
+
+	/* ---- unlink / rmdir ---- */
+	case FSP_NR_unlink:
+		op->type = FSP_EVENT_UNLINK;
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_rmdir:
+		op->type = FSP_EVENT_RMDIR;
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return true;
+	case FSP_NR_unlinkat:
+		op->flags = ARG(regs, dx);
+		op->type = (op->flags & FSP_AT_REMOVEDIR) ? FSP_EVENT_RMDIR : FSP_EVENT_UNLINK;
+		fsp_set_at(&op->src, ARG(regs, di), ARG(regs, si));
+		return true;
+
+	/* ---- modify (regular files only) ---- */
+	case FSP_NR_write:
+	case FSP_NR_pwrite64:
+	case FSP_NR_writev:
+	case FSP_NR_pwritev:
+		op->type = FSP_EVENT_MODIFY;
+		op->need_reg = 1;
+		fsp_set_fd(&op->src, ARG(regs, di));
+		return true;
+	case FSP_NR_pwritev2:
+		op->type = FSP_EVENT_MODIFY;
+		op->need_reg = 1;
+		op->flags = ARG(regs, r8); /* RWF_* */
+		fsp_set_fd(&op->src, ARG(regs, di));
+		return true;
+	case FSP_NR_fallocate:
+		op->type = FSP_EVENT_MODIFY;
+		op->need_reg = 1;
+		op->flags = ARG(regs, si); /* FALLOC_FL_* */
+		fsp_set_fd(&op->src, ARG(regs, di));
+		return true;
+	case FSP_NR_sendfile:
+		op->type = FSP_EVENT_MODIFY;
+		op->need_reg = 1;
+		fsp_set_fd(&op->src, ARG(regs, di)); /* out_fd */
+		return true;
+	case FSP_NR_copy_file_range:
+		op->type = FSP_EVENT_MODIFY;
+		op->need_reg = 1;
+		fsp_set_fd(&op->src, ARG(regs, dx)); /* fd_out */
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Fill path p from an open file. Returns a verdict, or -1 to drop the event
+ * (fd not open, or not a regular file when need_reg).
+ */
+static __always_inline int fsp_path_fd(struct fsp_path *p, struct task_struct *task, int fd,
+				       bool need_reg, __u32 *off, __u32 limit, struct fsp_walk *w)
+{
+	struct file *f = fsp_task_file(task, fd);
+
+	if (!f)
+		return -1;
+	if (need_reg && !FSP_S_ISREG(BPF_CORE_READ(f, f_inode, i_mode)))
+		return -1;
+	return fsp_path_walk(p, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
+			     off, limit, w);
+}
+
+/*
+ * Fill path p as base (dirfd / cwd, walked) + caller string (copied).
+ * Returns a verdict, or -1 to drop the event (dirfd not open).
+ */
+static __always_inline int fsp_path_at(struct fsp_scratch *s, struct fsp_path *p,
+				       struct task_struct *task, int dirfd, const char *ustr,
+				       __u32 *off, __u32 limit, struct fsp_walk *w,
+				       struct fsp_scan *sc)
+{
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	char c0 = 0;
+	bool absolute;
+	int v;
+
+	bpf_probe_read_user(&c0, 1, ustr);
+	absolute = c0 == '/';
+
+	p->inode = 0;
+	p->mode = 0;
+	p->offset = *off;
+	p->fragments_len = 0;
+	p->depth = 0;
+
+	if (absolute) {
+		dentry = BPF_CORE_READ(task, fs, root.dentry);
+		vfsmnt = BPF_CORE_READ(task, fs, root.mnt);
+	} else if (dirfd == FSP_AT_FDCWD) {
+		dentry = BPF_CORE_READ(task, fs, pwd.dentry);
+		vfsmnt = BPF_CORE_READ(task, fs, pwd.mnt);
+	} else {
+		struct file *f = fsp_task_file(task, dirfd);
+
+		if (!f)
+			return -1;
+		dentry = BPF_CORE_READ(f, f_path.dentry);
+		vfsmnt = BPF_CORE_READ(f, f_path.mnt);
+	}
+	p->dev = BPF_CORE_READ(dentry, d_sb, s_dev);
+	p->mount_id = fsp_mount_id(vfsmnt);
+
+	w->matched = 0;
+	w->parent_match = 0;
+	w->finished = 1;
+	w->filter = 0;
+	if (absolute) {
+		p->flags = FSP_PATH_CALLER_SUFFIX | FSP_PATH_ABSOLUTE_CALLER;
+	} else {
+		/* The base is the object's parent: level 0 of this walk is depth 1. */
+		fsp_walk_into(p, w, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 0);
+		p->flags |= FSP_PATH_CALLER_SUFFIX;
+	}
+
+	fsp_copy_caller(s, p, ustr, off);
+
+	if (!cfg_paths_filtering)
+		return FSP_V_YES;
+	if (absolute)
+		return FSP_V_MAYBE;
+
+	fsp_scan_caller(p, sc);
+	/* Certain: base chain watched, and the string cannot leave the scope. */
+	if (w->matched && !sc->dotdot && (cfg_recursive || !sc->slash))
+		return FSP_V_YES;
+	v = FSP_V_NO;
+	if (w->matched || sc->dotdot || sc->slash || w->parent_match ||
+	    (w->filter && !w->finished))
+		v = FSP_V_MAYBE;
+	return v;
+}
+
+static __always_inline int fsp_fill(struct fsp_scratch *s, struct fsp_path *p,
+				    struct task_struct *task, struct fsp_src *src, bool need_reg,
+				    __u32 *off, __u32 limit, struct fsp_walk *w, struct fsp_scan *sc)
+{
+	if (src->kind == FSP_SRC_FD)
+		return fsp_path_fd(p, task, src->fd, need_reg, off, limit, w);
+	return fsp_path_at(s, p, task, src->fd, src->str, off, limit, w, sc);
+}
+
+static __always_inline void fsp_path_clear(struct fsp_path *p)
+{
+	__builtin_memset(p, 0, sizeof(*p));
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct fsp_op op = {};
+	struct task_struct *task;
+	struct fsp_scratch *s;
+	__u32 off = 0, limit;
+	long nr;
+	int v_src, v_tgt = FSP_V_NO;
+
+	if (cfg_self_tgid && tgid == cfg_self_tgid)
+		return 0;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	nr &= ~(long)FSP_X32_SYSCALL_BIT;
+	if (!fsp_decode(regs, nr, ret, &op))
+		return 0;
+	if (op.type >= FSP_EVENT_TYPE_COUNT || !(cfg_event_mask & (1u << op.type)))
+		return 0;
+	/* Not bpf_get_current_task_btf(): 5.10 lacks it, and every read here is CO-RE. */
+	task = (struct task_struct *)bpf_get_current_task();
+	if (fsp_in_compat_syscall(task))
+		return 0;
+	s = fsp_scratch_get();
+	if (!s)
+		return 0;
+
+	/* Source path; when there is a target, keep room for it. */
+	limit = FSP_DATA_SIZE;
+	if (op.src.kind == FSP_SRC_AT)
+		limit -= FSP_CALLER_MAX;
+	if (op.target.kind != FSP_SRC_NONE)
+		limit -= FSP_CALLER_MAX + FSP_TARGET_RESERVE;
+	v_src = fsp_fill(s, &s->p.rec.ev.src, task, &op.src, op.need_reg, &off, limit, &s->walk, &s->scan);
+	if (v_src < 0)
+		return 0;
+	if (op.target.kind != FSP_SRC_NONE) {
+		limit = FSP_DATA_SIZE;
+		if (op.target.kind == FSP_SRC_AT)
+			limit -= FSP_CALLER_MAX;
+		v_tgt = fsp_fill(s, &s->p.rec.ev.target, task, &op.target, false, &off, limit, &s->walk, &s->scan);
+		if (v_tgt < 0)
+			return 0;
+	} else {
+		fsp_path_clear(&s->p.rec.ev.target);
+	}
+
+	if (!fsp_filter_verdicts(&s->p.rec.ev, v_src, v_tgt))
+		return 0;
+	fsp_event_set_task(&s->p.rec.ev, op.type, pid_tgid);
+	s->p.rec.ev.flags = op.flags;
+	s->p.rec.ev.mode = op.mode;
+	s->p.rec.ev.syscall_nr = nr;
+	s->p.rec.ev.retval = ret;
+	s->p.rec.ev.data_len = off;
+	fsp_emit(&s->p.rec);
+	return 0;
+}
+
+#endif /* FSP_BACKEND_TRACEPOINT_BPF_H */

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What the fentry and kprobe backends share: both hook the same kernel
+ * functions and differ only in how they receive arguments and results.
+ *
+ * Paths come from hooks that carry a struct path (the security_path_*
+ * hooks, vfs_open, vfs_utimes, the open file of security_file_*), so they
+ * are walked across mounts to an absolute path, exactly as the kernel
+ * resolved them; nothing comes from the caller's strings.
+ *
+ * Two shapes of event:
+ *   - immediate (modify): built and emitted at the hook;
+ *   - staged (everything else): the hook that sees the paths builds the
+ *     event and stores it per thread ("pending"); the vfs_* function doing
+ *     the work increments a nesting count on entry and, when its outermost
+ *     call returns, the event is emitted with that return value. Nesting is
+ *     what keeps overlayfs from reporting twice: the overlay's vfs_mkdir
+ *     calls the upper layer's vfs_mkdir on the same thread.
+ */
+#ifndef FSP_BACKEND_VFS_BPF_H
+#define FSP_BACKEND_VFS_BPF_H
+
+#include "../lib/common.bpf.h"
+#include "../lib/task.bpf.h"
+#include "../lib/path.bpf.h"
+#include "../lib/event.bpf.h"
+
+#define FSP_MAY_WRITE  0x2
+#define FSP_ERRNO_MAX  4095
+/* do_dentry_open() strips O_CREAT; the file says whether this open created it. */
+#define FSP_FMODE_CREATED 0x100000
+
+/* Start an event of this type in scratch, or NULL when it is not wanted. */
+static __always_inline struct fsp_scratch *fsp_vfs_begin(__u32 type)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct fsp_scratch *s;
+
+	if (cfg_self_tgid && (__u32)(pid_tgid >> 32) == cfg_self_tgid)
+		return NULL;
+	if (!(cfg_event_mask & (1u << type)))
+		return NULL;
+	s = fsp_scratch_get();
+	if (!s)
+		return NULL;
+	fsp_event_set_task(&s->p.rec.ev, type, pid_tgid);
+	s->p.rec.ev.flags = 0;
+	s->p.rec.ev.mode = 0;
+	s->p.rec.ev.syscall_nr = 0;
+	s->p.rec.ev.retval = 0;
+	s->p.obj = NULL;
+	s->p.file = NULL;
+	s->p.nest = 0;
+	return s;
+}
+
+/*
+ * Walk the event's path(s): (d1, m1) is the source, (d2, m2) the target of
+ * a rename or link (d2 NULL otherwise). False when the filter drops it.
+ */
+static __always_inline bool fsp_vfs_paths(struct fsp_scratch *s, struct dentry *d1,
+					  struct vfsmount *m1, struct dentry *d2,
+					  struct vfsmount *m2)
+{
+	struct fsp_event *ev = &s->p.rec.ev;
+	__u32 off = 0;
+	int v1, v2 = FSP_V_NO;
+
+	/* With a target, the source may use half the room. */
+	v1 = fsp_path_walk(&ev->src, d1, m1, &off, d2 ? FSP_DATA_SIZE / 2 : FSP_DATA_SIZE, &s->walk);
+	if (d2)
+		v2 = fsp_path_walk(&ev->target, d2, m2, &off, FSP_DATA_SIZE, &s->walk);
+	else
+		__builtin_memset(&ev->target, 0, sizeof(ev->target));
+	ev->data_len = off;
+	return fsp_filter_verdicts(ev, v1, v2);
+}
+
+static __always_inline bool fsp_vfs_path_of(struct fsp_scratch *s, const struct path *path)
+{
+	return fsp_vfs_paths(s, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt), NULL, NULL);
+}
+
+/*
+ * Keep the event built in scratch until its vfs_* call returns, or, when
+ * the filter dropped it, forget any event this thread left pending (an
+ * operation refused before its vfs_* call), so it cannot be reported late.
+ */
+static __always_inline void fsp_vfs_stage(struct fsp_scratch *s, bool keep)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (keep)
+		bpf_map_update_elem(&pending, &tid, &s->p, BPF_ANY);
+	else
+		bpf_map_delete_elem(&pending, &tid);
+}
+
+/* A vfs_* call of this type begins: one more level to return from. */
+static __always_inline void fsp_vfs_enter(__u32 type)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
+
+	if (p && p->rec.ev.event_type == type)
+		p->nest++;
+}
+
+/* Result of a kernel function returning an int in a 64-bit register. */
+static __always_inline long fsp_int_result(__u64 raw)
+{
+	return (long)(int)raw;
+}
+
+/* Result of a function returning a pointer or ERR_PTR(-errno): 0 or -errno. */
+static __always_inline long fsp_ptr_result(__u64 raw)
+{
+	return raw >= (__u64)-FSP_ERRNO_MAX ? (long)raw : 0;
+}
+
+/* vfs_mkdir returns an int, or from 6.15 the new dentry or ERR_PTR(-errno). */
+static __always_inline long fsp_mkdir_result(__u64 raw)
+{
+	return cfg_mkdir_returns_dentry ? fsp_ptr_result(raw) : fsp_int_result(raw);
+}
+
+/* A vfs_* call of this type returned ret; the outermost one emits the event. */
+static __always_inline void fsp_vfs_finish(__u32 type, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct fsp_event *ev;
+	struct dentry *obj;
+
+	if (!p || p->rec.ev.event_type != type)
+		return;
+	if (p->nest > 1) {
+		p->nest--;
+		return;
+	}
+	ev = &p->rec.ev;
+	ev->retval = ret;
+	obj = p->obj; /* a local: CO-RE relocates kernel types only */
+	if (obj) {
+		/* mkdir: the dentry was negative at the hook and has its inode now. */
+		struct inode *inode = BPF_CORE_READ(obj, d_inode);
+
+		if (inode) {
+			ev->src.inode = BPF_CORE_READ(inode, i_ino);
+			ev->src.mode = BPF_CORE_READ(inode, i_mode);
+		}
+	}
+	fsp_emit(&p->rec);
+	bpf_map_delete_elem(&pending, &tid);
+}
+
+/* The marker of kernel-internal mounts (MNT_NS_INTERNAL, ERR_PTR(-EINVAL)). */
+#define FSP_MNT_NS_INTERNAL ((struct mnt_namespace *)-22L)
+
+/*
+ * A mount no namespace holds: overlayfs' private clones of its layers (and
+ * the kernel's own pseudo file systems). Nobody can name a path on one.
+ */
+static __always_inline bool fsp_is_internal_mount(struct vfsmount *vfsmnt)
+{
+	struct mount *m = fsp_real_mount(vfsmnt);
+
+	return m && BPF_CORE_READ(m, mnt_ns) == FSP_MNT_NS_INTERNAL;
+}
+
+/*
+ * overlayfs' internal files, whose operations repeat the overlay's own:
+ * since 6.5 "backing files" on the layer's private mount; before, files
+ * carrying the overlay's path over the real inode.
+ */
+static __always_inline bool fsp_is_backing_file(struct file *f)
+{
+	if (fsp_is_internal_mount(BPF_CORE_READ(f, f_path.mnt)))
+		return true;
+	return BPF_CORE_READ(f, f_inode, i_sb) != BPF_CORE_READ(f, f_path.dentry, d_sb);
+}
+
+/* ---- the hooks, whatever the attach mechanism ---- */
+
+/* vfs_open(path, file) entry: the path is final; file->f_flags still has O_CREAT. */
+static __always_inline void fsp_on_open(const struct path *path, struct file *file)
+{
+	struct fsp_scratch *s;
+	__u32 flags;
+
+	if (fsp_is_internal_mount(BPF_CORE_READ(path, mnt))) {
+		fsp_vfs_enter(FSP_EVENT_OPEN); /* overlayfs opening its real file */
+		return;
+	}
+	s = fsp_vfs_begin(FSP_EVENT_OPEN);
+	if (!s)
+		return;
+	/* As the caller passed them, as far as the file still knows: the kernel
+	 * forces O_LARGEFILE on 64-bit and keeps O_CLOEXEC with the descriptor. */
+	flags = BPF_CORE_READ(file, f_flags) & ~FSP_O_LARGEFILE;
+	if (BPF_CORE_READ(file, f_mode) & FSP_FMODE_CREATED)
+		flags |= FSP_O_CREAT;
+	s->p.rec.ev.flags = flags;
+	s->p.nest = 1; /* the vfs_open call itself */
+	if (fsp_vfs_path_of(s, path))
+		bpf_map_update_elem(&pending, &s->p.rec.ev.tid, &s->p, BPF_ANY);
+}
+
+/* security_file_permission(file, mask): writes, once per open file description. */
+static __always_inline void fsp_on_file_permission(struct file *file, int mask)
+{
+	struct fsp_scratch *s;
+	__u64 key = (__u64)file;
+	__u8 one = 1;
+
+	if (!(mask & FSP_MAY_WRITE))
+		return;
+	if (!FSP_S_ISREG(BPF_CORE_READ(file, f_inode, i_mode)))
+		return;
+	if (bpf_map_lookup_elem(&modified_files, &key))
+		return;
+	if (fsp_is_backing_file(file))
+		return;
+	s = fsp_vfs_begin(FSP_EVENT_MODIFY);
+	if (!s)
+		return;
+	if (!fsp_vfs_paths(s, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
+			   NULL, NULL))
+		return;
+	bpf_map_update_elem(&modified_files, &key, &one, BPF_ANY);
+	fsp_emit(&s->p.rec);
+}
+
+/* security_file_free(file): its "already reported as modified" mark goes. */
+static __always_inline void fsp_on_file_free(struct file *file)
+{
+	__u64 key = (__u64)file;
+
+	if (cfg_event_mask & (1u << FSP_EVENT_MODIFY))
+		bpf_map_delete_elem(&modified_files, &key);
+}
+
+/* security_path_{mkdir,rmdir,unlink}(dir, dentry[, mode]). */
+static __always_inline void fsp_on_path_dentry(__u32 type, const struct path *dir,
+					       struct dentry *dentry, __u32 mode)
+{
+	struct fsp_scratch *s = fsp_vfs_begin(type);
+
+	if (!s)
+		return;
+	s->p.rec.ev.mode = mode;
+	if (type == FSP_EVENT_MKDIR)
+		s->p.obj = dentry;
+	fsp_vfs_stage(s, fsp_vfs_paths(s, dentry, BPF_CORE_READ(dir, mnt), NULL, NULL));
+}
+
+/* security_path_rename / security_path_link: both paths before the change. */
+static __always_inline void fsp_on_path_pair(__u32 type, struct dentry *old_dentry,
+					     struct vfsmount *mnt_old, struct dentry *new_dentry,
+					     struct vfsmount *mnt_new, __u32 flags)
+{
+	struct fsp_scratch *s = fsp_vfs_begin(type);
+	bool keep;
+
+	if (!s)
+		return;
+	s->p.rec.ev.flags = flags;
+	keep = fsp_vfs_paths(s, old_dentry, mnt_old, new_dentry, mnt_new);
+	/* The target path names the same inode afterwards. */
+	s->p.rec.ev.target.inode = s->p.rec.ev.src.inode;
+	s->p.rec.ev.target.mode = s->p.rec.ev.src.mode;
+	fsp_vfs_stage(s, keep);
+}
+
+/* security_path_{chmod,chown,truncate}, vfs_utimes: a setattr through notify_change. */
+static __always_inline void fsp_on_setattr(const struct path *path, __u32 kind, __u32 mode)
+{
+	struct fsp_scratch *s = fsp_vfs_begin(FSP_EVENT_SETATTR);
+
+	if (!s)
+		return;
+	s->p.rec.ev.flags = kind;
+	s->p.rec.ev.mode = mode;
+	fsp_vfs_stage(s, fsp_vfs_path_of(s, path));
+}
+
+/*
+ * GCC may split a function and call its second half directly from the same
+ * file: 5.10's do_rmdir() calls "vfs_rmdir.part.0", never vfs_rmdir(). Such
+ * parts have no BTF (no trampoline), so both VFS backends follow them with
+ * these kprobes, attached by user space when the kernel has the symbol.
+ */
+#define FSP_SPLIT_PART_PROBES(prefix, fn, type)                  \
+	SEC("kprobe")                                            \
+	int BPF_KPROBE(prefix##fn##_part_in)                     \
+	{                                                        \
+		fsp_vfs_enter(type);                             \
+		return 0;                                        \
+	}                                                        \
+	SEC("kretprobe")                                         \
+	int BPF_KRETPROBE(prefix##fn##_part_ret, long ret)       \
+	{                                                        \
+		fsp_vfs_finish(type, fsp_int_result(ret));       \
+		return 0;                                        \
+	}
+
+#endif /* FSP_BACKEND_VFS_BPF_H */
