@@ -30,6 +30,25 @@ final class KernelInfoTests: XCTestCase {
         }
     }
 
+    /// `--backend auto` takes the backend kernel-info names, and its ready
+    /// line gives the reason for each backend it passed over.
+    func testAutoNamesItsChoiceAndWhyItSkippedTheOthers() throws {
+        guard geteuid() == 0 else { throw NotRoot() }
+        let info = try FSProbeProcess.run(["kernel-info"])
+        let choice = try XCTUnwrap(info.stdout.split(separator: "\n").last.map { $0.replacingOccurrences(of: "--backend auto: ", with: "") })
+        let probe = try FSProbeProcess(["/tmp", "--backend", "auto"])
+        probe.waitUntilReady()
+        XCTAssertEqual(probe.terminate(), 0)
+        let ready = try XCTUnwrap(probe.errors.split(separator: "\n").first { $0.hasPrefix("fsprobe: ready: ") })
+        XCTAssertTrue(ready.hasPrefix("fsprobe: ready: backend \(choice)"), "\(ready) vs \(info.stdout)")
+        for backend in ["fentry", "kprobe", "tracepoint"] {
+            if backend == choice { break }
+            let marker = "backend \(backend): unavailable: "
+            let reason = try XCTUnwrap(info.stdout.split(separator: "\n").first { $0.hasPrefix(marker) }).dropFirst(marker.count)
+            XCTAssertTrue(ready.contains("\(backend): \(reason)"), "\(ready) lacks the reason for \(backend)")
+        }
+    }
+
     func testSaysWhyNothingRunsWithoutBTF() throws {
         guard geteuid() == 0 else { throw NotRoot() }
         let result = try FSProbeProcess.run(["kernel-info"], environment: ["FSPROBE_KERNEL_BTF": "/nonexistent/btf"])

@@ -52,6 +52,9 @@ final class KernelProbe: @unchecked Sendable {
     }
 
     static let kprobePMU = "/sys/bus/event_source/devices/kprobe"
+    /// The kernel-internal ENOTSUPP (not ENOTSUP), which bpf(2) leaks when a
+    /// kernel cannot build trampolines.
+    static let kernelENOTSUPP: Int32 = 524
 
     /// Keeps only the backend's programs, in the variants this kernel's prototypes need.
     private static func select(_ backend: BackendKind, in skeleton: UnsafeMutablePointer<fsprobe_bpf>,
@@ -75,7 +78,7 @@ final class KernelProbe: @unchecked Sendable {
         let detail = LibbpfLog.lastLine()
         // As root, EPERM with no verifier complaint is a kernel that refuses
         // trampolines outright (lockdown, or a build without them).
-        if backend == .fentry, abs(code) == EPERM || abs(code) == ENOTSUP || abs(code) == 524, geteuid() == 0,
+        if backend == .fentry, [EPERM, ENOTSUP, Self.kernelENOTSUPP].contains(abs(code)), geteuid() == 0,
            !detail.hasPrefix("verifier: ") {
             return .backendUnavailable(backend: backend.rawValue,
                                        reason: "the kernel refuses BPF trampolines (fentry/fexit): \(stage) failed with \(String(cString: strerror(abs(code))))")
