@@ -19,6 +19,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Pipeline files: YAML with line and column marks on every node.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libbpf from the system (libbpf-dev), found through pkg-config.
@@ -36,7 +38,7 @@ let package = Package(
             path: "Sources/CFSProbeBPF",
             linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
         ),
-        .target(name: "FSProbeCore", path: "Sources/Core"),
+        .target(name: "FSProbeCore", dependencies: [.product(name: "Yams", package: "Yams")], path: "Sources/Core"),
         .target(
             name: "FSProbeSources",
             dependencies: ["FSProbeCore", "CFSProbeBPF", "CLibBPF"],

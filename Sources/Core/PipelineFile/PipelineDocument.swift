@@ -1,0 +1,146 @@
+import Yams
+
+/// An option value as written in a pipeline file (after `${VAR}` interpolation).
+public enum OptionValue: Sendable, Equatable {
+    case scalar(String)
+    case list([String])
+}
+
+/// One component as declared: `name: {type: ..., inputs: [...], options...}`.
+public struct ComponentDeclaration: Sendable {
+    public let name: String
+    public let role: ComponentRole
+    public let location: SourceLocation
+    public let type: String?
+    public let typeLocation: SourceLocation
+    public let inputs: [(name: String, location: SourceLocation)]
+    public let options: [(name: String, value: OptionValue, location: SourceLocation)]
+}
+
+/// A pipeline file parsed into declarations, with every structural problem
+/// found on the way. Meaning (types, options, the graph) is checked by
+/// `PipelineValidator`.
+public struct PipelineDocument: Sendable {
+    public let file: String
+    public private(set) var components: [ComponentDeclaration] = []
+    public private(set) var problems: [PipelineProblem] = []
+
+    /// Parses YAML text; never throws: a syntax error is a problem too.
+    public init(file: String, text: String, environment: [String: String]) {
+        self.file = file
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            problems.append(Self.syntaxProblem(error, file: file))
+            return
+        }
+        guard let node, case .mapping(let top) = node else {
+            problems.append(PipelineProblem(location(of: node), "a pipeline file is a mapping with sections sources, transforms and sinks"))
+            return
+        }
+        let interpolation = EnvironmentInterpolation(environment: environment)
+        for (key, value) in top {
+            let section = key.string ?? ""
+            guard let role = ComponentRole.allCases.first(where: { $0.section == section }) else {
+                problems.append(PipelineProblem(location(of: key), "unknown section '\(section)': expected sources, transforms or sinks"))
+                continue
+            }
+            guard case .mapping(let members) = value else {
+                problems.append(PipelineProblem(location(of: value), "section \(section) must map component names to their settings"))
+                continue
+            }
+            for (nameNode, body) in members {
+                parseComponent(name: nameNode.string ?? "", nameNode: nameNode, body: body, role: role, interpolation: interpolation)
+            }
+        }
+    }
+
+    private mutating func parseComponent(name: String, nameNode: Node, body: Node, role: ComponentRole,
+                                         interpolation: EnvironmentInterpolation) {
+        let here = location(of: nameNode)
+        guard case .mapping(let fields) = body else {
+            problems.append(PipelineProblem(location(of: body), "component '\(name)' must be a mapping with at least a type"))
+            return
+        }
+        var type: String?
+        var typeLocation = here
+        var inputs: [(String, SourceLocation)] = []
+        var options: [(String, OptionValue, SourceLocation)] = []
+        for (keyNode, valueNode) in fields {
+            let key = keyNode.string ?? ""
+            switch key {
+            case "type":
+                type = valueNode.string
+                typeLocation = location(of: valueNode)
+            case "inputs":
+                guard let names = strings(valueNode, interpolation: nil) else {
+                    problems.append(PipelineProblem(location(of: valueNode), "inputs of '\(name)' must be a list of component names"))
+                    continue
+                }
+                inputs += names.map { ($0.0, $0.1) }
+            default:
+                if let value = optionValue(valueNode, interpolation: interpolation) {
+                    options.append((key, value, location(of: keyNode)))
+                }
+            }
+        }
+        if type == nil {
+            problems.append(PipelineProblem(here, "component '\(name)' has no type"))
+        }
+        components.append(ComponentDeclaration(name: name, role: role, location: here, type: type, typeLocation: typeLocation,
+                                               inputs: inputs, options: options))
+    }
+
+    /// A scalar or a list of scalars, interpolated; nil (with a problem) otherwise.
+    private mutating func optionValue(_ node: Node, interpolation: EnvironmentInterpolation) -> OptionValue? {
+        if case .scalar = node {
+            return strings(node, interpolation: interpolation).map { .scalar($0[0].0) }
+        }
+        guard case .sequence = node else {
+            problems.append(PipelineProblem(location(of: node), "an option value is a single value or a list of values"))
+            return nil
+        }
+        return strings(node, interpolation: interpolation).map { .list($0.map(\.0)) }
+    }
+
+    /// The scalar strings of a scalar or a sequence of scalars, with locations.
+    private mutating func strings(_ node: Node, interpolation: EnvironmentInterpolation?) -> [(String, SourceLocation)]? {
+        let items: [Node]
+        switch node {
+        case .scalar: items = [node]
+        case .sequence(let sequence): items = Array(sequence)
+        default: return nil
+        }
+        var result: [(String, SourceLocation)] = []
+        for item in items {
+            guard case .scalar(let scalar) = item else { return nil }
+            var text = scalar.string
+            if let interpolation {
+                do {
+                    text = try interpolation.interpolate(text)
+                } catch {
+                    problems.append(PipelineProblem(location(of: item), error.description))
+                }
+            }
+            result.append((text, location(of: item)))
+        }
+        return result
+    }
+
+    private func location(of node: Node?) -> SourceLocation {
+        SourceLocation(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
+    }
+
+    private static func syntaxProblem(_ error: Error, file: String) -> PipelineProblem {
+        switch error as? YamlError {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return PipelineProblem(SourceLocation(file: file, line: mark.line, column: mark.column), "YAML syntax: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return PipelineProblem(SourceLocation(file: file, line: context.mark.line, column: context.mark.column),
+                                   "duplicate keys: " + duplicates.joined(separator: ", "))
+        default:
+            return PipelineProblem(SourceLocation(file: file, line: 1, column: 1), "YAML: \(error)")
+        }
+    }
+}

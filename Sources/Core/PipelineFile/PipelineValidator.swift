@@ -1,0 +1,125 @@
+/// Checks a parsed pipeline file against the component registry and checks
+/// its graph, reporting every problem at once, in file order.
+public struct PipelineValidator: Sendable {
+    public let registry: ComponentRegistry
+
+    public init(registry: ComponentRegistry = .builtIn) {
+        self.registry = registry
+    }
+
+    public func problems(in document: PipelineDocument) -> [PipelineProblem] {
+        var problems = document.problems
+        let byName = Dictionary(document.components.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var seen = Set<String>()
+        for component in document.components {
+            if !seen.insert(component.name).inserted {
+                problems.append(PipelineProblem(component.location, "component name '\(component.name)' is used twice"))
+            }
+            problems += typeProblems(component)
+            problems += inputProblems(component, byName: byName)
+        }
+        problems += cycleProblems(document.components, byName: byName)
+        problems += unconsumedProblems(document.components)
+        if !document.components.contains(where: { $0.role == .sink }) && document.problems.isEmpty {
+            problems.append(PipelineProblem(SourceLocation(file: document.file, line: 1, column: 1), "the pipeline has no sink"))
+        }
+        return problems.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+    }
+
+    private func typeProblems(_ component: ComponentDeclaration) -> [PipelineProblem] {
+        guard let typeName = component.type else { return [] }
+        guard let type = registry.type(named: typeName), type.role == component.role else {
+            let known = registry.types.filter { $0.role == component.role }.map(\.name).joined(separator: ", ")
+            return [PipelineProblem(component.typeLocation, "unknown \(component.role.rawValue) type '\(typeName)': expected one of \(known)")]
+        }
+        var problems: [PipelineProblem] = []
+        for option in component.options {
+            guard let spec = type.option(named: option.name) else {
+                let known = type.options.map(\.name).joined(separator: ", ")
+                problems.append(PipelineProblem(option.location, "unknown option '\(option.name)' for \(typeName): expected \(known.isEmpty ? "none" : known)"))
+                continue
+            }
+            if let complaint = Self.check(option.value, against: spec.kind) {
+                problems.append(PipelineProblem(option.location, "option '\(option.name)' of '\(component.name)': \(complaint)"))
+            }
+        }
+        for spec in type.options where spec.required && !component.options.contains(where: { $0.name == spec.name }) {
+            problems.append(PipelineProblem(component.location, "'\(component.name)' (\(typeName)) needs option '\(spec.name)': \(spec.summary)"))
+        }
+        return problems
+    }
+
+    /// Why value does not fit kind, or nil when it does.
+    static func check(_ value: OptionValue, against kind: OptionKind) -> String? {
+        switch (kind, value) {
+        case (.string, .scalar):
+            return nil
+        case (.bool, .scalar(let text)):
+            return ["true", "false"].contains(text) ? nil : "expected true or false, got '\(text)'"
+        case (.positiveInteger, .scalar(let text)):
+            return (Int(text).map { $0 > 0 } ?? false) ? nil : "expected a positive integer, got '\(text)'"
+        case (.choice(let words), .scalar(let text)):
+            return words.contains(text) ? nil : "expected one of \(words.joined(separator: ", ")), got '\(text)'"
+        case (.stringList, _):
+            return nil
+        case (.choiceList(let words), _):
+            let items: [String]
+            switch value {
+            case .list(let list): items = list
+            case .scalar(let one): items = [one]
+            }
+            let wrong = items.filter { !words.contains($0) }
+            return wrong.isEmpty ? nil : "unknown \(wrong.map { "'\($0)'" }.joined(separator: ", ")): expected \(words.joined(separator: ", "))"
+        case (_, .list):
+            return "expected a single value (\(kind)), got a list"
+        }
+    }
+
+    private func inputProblems(_ component: ComponentDeclaration, byName: [String: ComponentDeclaration]) -> [PipelineProblem] {
+        if component.role == .source {
+            return component.inputs.map { PipelineProblem($0.location, "source '\(component.name)' takes no inputs") }
+        }
+        if component.inputs.isEmpty {
+            return [PipelineProblem(component.location, "\(component.role.rawValue) '\(component.name)' has no inputs: name the components it reads from")]
+        }
+        return component.inputs.compactMap { input in
+            guard let upstream = byName[input.name] else {
+                let known = byName.values.filter { $0.role != .sink }.map(\.name).sorted().joined(separator: ", ")
+                return PipelineProblem(input.location, "input '\(input.name)' of '\(component.name)' is not a source or transform of this pipeline (known: \(known))")
+            }
+            if upstream.role == .sink {
+                return PipelineProblem(input.location, "input '\(input.name)' of '\(component.name)' is a sink: sinks produce nothing")
+            }
+            return nil
+        }
+    }
+
+    /// Transforms feeding themselves, directly or not: each cycle reported once, at its first member.
+    private func cycleProblems(_ components: [ComponentDeclaration], byName: [String: ComponentDeclaration]) -> [PipelineProblem] {
+        var state: [String: Bool] = [:]  // false: on the current path, true: done
+        var problems: [PipelineProblem] = []
+        func visit(_ component: ComponentDeclaration, path: [String]) {
+            if let done = state[component.name] {
+                if !done, let start = path.firstIndex(of: component.name) {
+                    let cycle = path[start...] + [component.name]
+                    problems.append(PipelineProblem(component.location, "cycle: " + cycle.joined(separator: " -> ")))
+                }
+                return
+            }
+            state[component.name] = false
+            for input in component.inputs {
+                if let upstream = byName[input.name], upstream.role == .transform { visit(upstream, path: path + [component.name]) }
+            }
+            state[component.name] = true
+        }
+        for component in components where component.role == .transform { visit(component, path: []) }
+        return problems
+    }
+
+    private func unconsumedProblems(_ components: [ComponentDeclaration]) -> [PipelineProblem] {
+        let consumed = Set(components.flatMap { $0.inputs.map(\.name) })
+        return components.filter { $0.role != .sink && !consumed.contains($0.name) }.map {
+            PipelineProblem($0.location, "\($0.role.rawValue) '\($0.name)' feeds nothing: no transform or sink names it in its inputs")
+        }
+    }
+}

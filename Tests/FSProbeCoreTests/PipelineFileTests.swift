@@ -1,0 +1,126 @@
+import Foundation
+import FSProbeCore
+import Testing
+
+/// Pipeline files: every problem at once with its position, `${VAR}`
+/// secrets, and graphs that no name can break.
+@Suite struct PipelineFileTests {
+    func problems(_ yaml: String, environment: [String: String] = [:]) -> [String] {
+        let document = PipelineDocument(file: "p.yaml", text: yaml, environment: environment)
+        return PipelineValidator().problems(in: document).map(\.description)
+    }
+
+    @Test func everyProblemIsReportedAtOnceWithItsPosition() {
+        let yaml = """
+            sources:
+              k:
+                type: kernel
+                pathz: [/etc]
+                recursive: maybe
+            transforms:
+              a:
+                type: filter
+                inputs: [b]
+                event_types: [open, mkdirr]
+              b:
+                type: filter
+                inputs: [a, ghost]
+              lonely:
+                type: filter
+                inputs: [k]
+            sinks:
+              out:
+                type: nosuch
+                inputs: [a]
+              f:
+                type: file
+                inputs: [out]
+            extra: 1
+            """
+        #expect(problems(yaml) == [
+            "p.yaml:4:5: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, backend",
+            "p.yaml:5:5: option 'recursive' of 'k': expected true or false, got 'maybe'",
+            "p.yaml:7:3: cycle: a -> b -> a",
+            "p.yaml:10:5: option 'event_types' of 'a': unknown 'mkdirr': expected open, mkdir, link, rename, setattr, unlink, rmdir, modify",
+            "p.yaml:13:17: input 'ghost' of 'b' is not a source or transform of this pipeline (known: a, b, k, lonely)",
+            "p.yaml:14:3: transform 'lonely' feeds nothing: no transform or sink names it in its inputs",
+            "p.yaml:19:11: unknown sink type 'nosuch': expected one of stdout, file",
+            "p.yaml:21:3: 'f' (file) needs option 'path': the file to write",
+            "p.yaml:23:14: input 'out' of 'f' is a sink: sinks produce nothing",
+            "p.yaml:24:1: unknown section 'extra': expected sources, transforms or sinks",
+        ])
+    }
+
+    @Test func structuralMistakes() {
+        #expect(problems("sources:\n  k:\n    type: kernel\n") == [
+            "p.yaml:1:1: the pipeline has no sink",
+            "p.yaml:2:3: source 'k' feeds nothing: no transform or sink names it in its inputs",
+        ])
+        #expect(problems("sinks:\n  s:\n    type: stdout\n") == ["p.yaml:2:3: sink 's' has no inputs: name the components it reads from"])
+        #expect(problems("sources:\n  k: {inputs: [x]}\nsinks:\n  s: {type: stdout, inputs: [k]}\n") == [
+            "p.yaml:2:3: component 'k' has no type",
+            "p.yaml:2:16: source 'k' takes no inputs",
+        ])
+        #expect(problems("sources:\n  k: {type: stdout}\nsinks:\n  s: {type: stdout, inputs: [k]}\n") ==
+            ["p.yaml:2:13: unknown source type 'stdout': expected one of kernel"])
+    }
+
+    @Test func yamlSyntaxErrorsHaveAPosition() {
+        let found = problems("sources:\n  k: [unclosed\n")
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("p.yaml:3:1: YAML syntax: ") == true, "\(found)")
+    }
+
+    @Test func examplePipelinesAreValid() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../pipelines").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+        #expect(!files.isEmpty)
+        for name in files {
+            let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            #expect(problems(text) == [], "\(name)")
+        }
+    }
+
+    @Test func secretsComeFromTheEnvironmentAndAreNeverEchoed() throws {
+        let yaml = "sources:\n  k: {type: kernel, paths: [\"${WATCH}\"]}\nsinks:\n  f: {type: file, inputs: [k], path: \"/x/${SECRET}$$\"}\n"
+        let document = PipelineDocument(file: "p.yaml", text: yaml, environment: ["WATCH": "/etc", "SECRET": "hunter2"])
+        #expect(document.problems.isEmpty)
+        let path = try #require(document.components.first { $0.name == "f" }?.options.first { $0.name == "path" })
+        #expect(path.value == .scalar("/x/hunter2$"))
+        let unset = problems(yaml, environment: ["WATCH": "/etc"])
+        #expect(unset == ["p.yaml:4:38: environment variable SECRET is not set"])
+        #expect(!problems(yaml.replacingOccurrences(of: "${SECRET}", with: "${SECRET"), environment: ["SECRET": "hunter2"])
+            .joined().contains("hunter2"))
+    }
+
+    @Test func hostileNamesCannotBreakLinesOrTheGraph() {
+        let yaml = "sources:\n  \"k\\n\\\"]; evil\\u001b[31m\": {type: kernel}\nsinks:\n  s: {type: stdout, inputs: [\"k\\n\\\"]; evil\\u001b[31m\"]}\n"
+        let document = PipelineDocument(file: "p.yaml", text: yaml, environment: [:])
+        #expect(document.problems.isEmpty)
+        for format in PipelineGraph.Format.allCases {
+            let graph = PipelineGraph.render(document, as: format)
+            #expect(!graph.contains("\u{1b}"), "\(format)")
+            #expect(graph.split(separator: "\n").count == (format == .dot ? 6 : 4), "\(format): \(graph)")
+        }
+        let bad = PipelineDocument(file: "p.yaml", text: yaml.replacingOccurrences(of: "stdout", with: "x\\u2028y"), environment: [:])
+        let lines = PipelineValidator().problems(in: bad).map(\.description)
+        #expect(lines.allSatisfy { !$0.contains("\n") && !$0.contains("\u{1b}") && !$0.contains("\u{2028}") }, "\(lines)")
+    }
+
+    @Test func dotGraph() {
+        let yaml = "sources:\n  k: {type: kernel}\ntransforms:\n  t: {type: filter, inputs: [k]}\nsinks:\n  s: {type: stdout, inputs: [t, k]}\n"
+        let document = PipelineDocument(file: "p.yaml", text: yaml, environment: [:])
+        #expect(PipelineGraph.render(document, as: .dot) == """
+            digraph pipeline {
+              rankdir=LR;
+              "k" [shape=invhouse, label="k\\n(kernel)"];
+              "t" [shape=box, label="t\\n(filter)"];
+              "s" [shape=house, label="s\\n(stdout)"];
+              "k" -> "t";
+              "t" -> "s";
+              "k" -> "s";
+            }
+
+            """)
+    }
+}
