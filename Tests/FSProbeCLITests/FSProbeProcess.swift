@@ -23,9 +23,13 @@ final class FSProbeProcess: @unchecked Sendable {
     /// matrix for each run of the suite), or nil for fsprobe's own choice.
     static var testBackend: String? { ProcessInfo.processInfo.environment["FSPROBE_TEST_BACKEND"] }
 
+    /// Subcommands that take no --backend (they load nothing, or every backend).
+    static let commandsWithoutBackend: Set = ["kernel-info", "pipeline", "components"]
+
     init(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws {
         var arguments = arguments
-        if let backend = Self.testBackend, !arguments.contains("--backend"), arguments.first != "kernel-info" {
+        if let backend = Self.testBackend, !arguments.contains("--backend"),
+           !Self.commandsWithoutBackend.contains(arguments.first ?? "") {
             arguments += ["--backend", backend]
         }
         if prefix.isEmpty {
