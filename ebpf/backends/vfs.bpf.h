@@ -49,7 +49,6 @@ static __always_inline struct fsp_scratch *fsp_vfs_begin(__u32 type)
 	s->p.rec.ev.syscall_nr = 0;
 	s->p.rec.ev.retval = 0;
 	s->p.obj = NULL;
-	s->p.file = NULL;
 	s->p.nest = 0;
 	return s;
 }
@@ -88,7 +87,7 @@ static __always_inline bool fsp_vfs_path_of(struct fsp_scratch *s, const struct 
  */
 static __always_inline void fsp_vfs_stage(struct fsp_scratch *s, bool keep)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 tid = s->p.rec.ev.tid;
 
 	if (keep)
 		bpf_map_update_elem(&pending, &tid, &s->p, BPF_ANY);
@@ -202,8 +201,10 @@ static __always_inline void fsp_on_open(const struct path *path, struct file *fi
 		flags |= FSP_O_CREAT;
 	s->p.rec.ev.flags = flags;
 	s->p.nest = 1; /* the vfs_open call itself */
+	/* Unlike fsp_vfs_stage, nothing to forget when filtered: every staged
+	 * open ends at its own vfs_open exit, so none can be left over. */
 	if (fsp_vfs_path_of(s, path))
-		bpf_map_update_elem(&pending, &s->p.rec.ev.tid, &s->p, BPF_ANY);
+		fsp_vfs_stage(s, true);
 }
 
 /* security_file_permission(file, mask): writes, once per open file description. */

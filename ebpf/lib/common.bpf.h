@@ -136,8 +136,7 @@ struct fsp_record {
  */
 struct fsp_pending {
 	struct fsp_record rec;
-	struct dentry *obj;   /* mkdir: the new dentry; open: unused */
-	struct file *file;    /* open (kprobe backend): the file being opened */
+	struct dentry *obj;   /* mkdir: the new dentry, whose inode the exit reads */
 	__u32 nest;           /* vfs_* calls of this type entered and not returned */
 	__u32 _pad;
 };
