@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Pipeline files: YAML with line and column marks on every node.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The SQLite sink: migrations, WAL, transactions (links the system libsqlite3).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // libbpf from the system (libbpf-dev), found through pkg-config.
@@ -30,6 +32,9 @@ let package = Package(
             pkgConfig: "libbpf",
             providers: [.apt(["libbpf-dev", "libelf-dev"])]
         ),
+        // librdkafka (>= 2.8) for the Kafka sink, found through pkg-config;
+        // scripts/install-kafka.sh builds it where the distribution's is older.
+        .systemLibrary(name: "CRDKafka", path: "Sources/CRDKafka", pkgConfig: "rdkafka"),
         // The generated BPF skeleton, the shared ABI header and small C shims
         // for what Swift cannot call directly (libbpf option macros).
         .target(
@@ -44,25 +49,36 @@ let package = Package(
             dependencies: ["FSProbeCore", "CFSProbeBPF", "CLibBPF"],
             path: "Sources/Sources"
         ),
-        .target(name: "FSProbeSinks", dependencies: ["FSProbeCore"], path: "Sources/Sinks"),
+        .target(
+            name: "FSProbeSinks",
+            dependencies: [
+                "FSProbeCore",
+                "CRDKafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Sources/Sinks"
+        ),
         .executableTarget(
             name: "fsprobe",
             dependencies: [
                 "FSProbeCore", "FSProbeSources", "FSProbeSinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/CLI"
         ),
         // Test helper: performs file operations through io_uring (raw syscalls,
         // no liburing) so tests can check they are observed. Not a product.
         .executableTarget(name: "fsprobe-uring", path: "Sources/UringTool"),
-        .testTarget(name: "FSProbeCoreTests", dependencies: ["FSProbeCore", "FSProbeSinks"], path: "Tests/FSProbeCoreTests"),
+        .testTarget(name: "FSProbeCoreTests", dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks"], path: "Tests/FSProbeCoreTests"),
         .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources"], path: "Tests/FSProbeSourcesTests"),
         .testTarget(
             name: "FSProbeKernelTests",
             dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks", "CFSProbeBPF"],
             path: "Tests/FSProbeKernelTests"
         ),
+        // Sinks against real services: a SQLite file, a Kafka broker on loopback (host only).
+        .testTarget(name: "FSProbeSinksTests", dependencies: ["FSProbeCore", "FSProbeSinks", "CRDKafka"], path: "Tests/FSProbeSinksTests"),
         // Runs the built fsprobe binary as a user would (FSPROBE_BIN, or .build/debug/fsprobe).
         .testTarget(name: "FSProbeCLITests", path: "Tests/FSProbeCLITests"),
     ]

@@ -21,15 +21,39 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // What every benchmark target shares: a repeating source, a pipeline run.
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "FSProbeCore", package: fsprobeIdentity),
+            ],
+            path: "Benchmarks/Support"
+        ),
         // Formatting and pipeline throughput, allocations per event.
         .executableTarget(
             name: "FormatBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "FSProbeCore", package: fsprobeIdentity),
                 .product(name: "FSProbeSinks", package: fsprobeIdentity),
             ],
             path: "Benchmarks/FormatBenchmarks",
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
+            ]
+        ),
+        // The pipeline into each real sink: file, SQLite, Kafka on loopback.
+        .executableTarget(
+            name: "SinkBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "FSProbeCore", package: fsprobeIdentity),
+                .product(name: "FSProbeSinks", package: fsprobeIdentity),
+            ],
+            path: "Benchmarks/SinkBenchmarks",
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
             ]

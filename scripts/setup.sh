@@ -12,6 +12,7 @@ configuration=release
 packages=(
   libbpf-dev libelf-dev zlib1g-dev pkg-config   # build and link against libbpf
   bpftool                                       # regenerates and checks the BPF skeleton
+  libsqlite3-dev                                # the SQLite sink
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -23,6 +24,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# librdkafka >= 2.8 for the Kafka sink (built from Debian's source package
+# where the distribution's is older) and the test broker.
+scripts/install-kafka.sh
 
 if ! command -v swift >/dev/null 2>&1; then
   [ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH

@@ -7,17 +7,20 @@ import FSProbeCore
 struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
-        abstract: "Check or draw a pipeline file.",
-        subcommands: [Validate.self, Graph.self]
+        abstract: "Check, draw or test a pipeline file.",
+        subcommands: [Validate.self, Graph.self, Test.self]
     )
 
     /// Reads and parses FILE, with the process environment for `${VAR}`.
     static func load(_ path: String) throws -> PipelineDocument {
+        try PipelineDocument(file: path, text: read(path), environment: ProcessInfo.processInfo.environment)
+    }
+
+    static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("cannot read pipeline file \(path.lineSafe): \(String(cString: strerror(errno)))")
         }
-        return PipelineDocument(file: path, text: String(decoding: data, as: UTF8.self),
-                                environment: ProcessInfo.processInfo.environment)
+        return String(decoding: data, as: UTF8.self)
     }
 
     struct Validate: ParsableCommand {
@@ -29,7 +32,7 @@ struct PipelineCommand: ParsableCommand {
 
         func run() throws {
             let document = try PipelineCommand.load(file)
-            let problems = PipelineValidator().problems(in: document)
+            let problems = PipelineValidator(registry: .standard).problems(in: document)
             guard problems.isEmpty else {
                 FileHandleStderr.write(problems.map { "\($0)\n" }.joined())
                 throw ExitCode(1)
@@ -61,6 +64,42 @@ struct PipelineCommand: ParsableCommand {
     }
 }
 
+extension PipelineCommand {
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the test cases of a pipeline file's tests section: injected events through the real transforms, checked at each sink.",
+            discussion: "Prints PASS or FAIL per case; exits 1 if any case fails or the file has problems.")
+
+        @Argument(help: "The pipeline file (YAML) with a tests section.")
+        var file: String
+
+        func run() throws {
+            let text = try PipelineCommand.read(file)
+            let document = PipelineDocument(file: file, text: text, environment: ProcessInfo.processInfo.environment)
+            let tester = PipelineTester(registry: .standard)
+            let (cases, caseProblems) = tester.cases(in: document, text: text)
+            let problems = (PipelineValidator(registry: .standard).problems(in: document) + caseProblems)
+                .sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+            guard problems.isEmpty else {
+                FileHandleStderr.write(problems.map { "\($0)\n" }.joined())
+                throw ExitCode(1)
+            }
+            guard !cases.isEmpty else {
+                throw ValidationError("\(file.lineSafe) has no test cases: add a tests section (see fsprobe pipeline test --help)")
+            }
+            var failed = 0
+            for testCase in cases {
+                let failures = try tester.run(testCase, document: document)
+                print("\(failures.isEmpty ? "PASS" : "FAIL") \(testCase.name.lineSafe)")
+                for failure in failures { print("  \(failure.lineSafe)") }
+                if !failures.isEmpty { failed += 1 }
+            }
+            print("\(cases.count - failed) passed, \(failed) failed")
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
 enum GraphFormat: String, ExpressibleByArgument, CaseIterable {
     case dot, mermaid
 
@@ -76,7 +115,7 @@ struct ComponentsCommand: ParsableCommand {
     func run() {
         for role in ComponentRole.allCases {
             print("\(role.section):")
-            for type in ComponentRegistry.builtIn.types where type.role == role {
+            for type in ComponentRegistry.standard.types where type.role == role {
                 print("  \(type.name) — \(type.summary)")
                 for option in type.options {
                     print("    \(option.name)\(option.required ? " (required)" : ""): \(option.kind) — \(option.summary)")

@@ -25,17 +25,37 @@ struct StartupReport {
 
 /// The closing line on stderr: where every event went.
 struct ShutdownReport {
-    let source: KernelSourceCounters
+    let sources: [KernelSourceCounters]
     let pipeline: PipelineStats
 
     var line: String {
         let received = pipeline.received
         let delivered = pipeline.deliveredTotal
-        let lost = source.kernel.ringBufferFull
+        let lost = sources.reduce(0) { $0 + $1.kernel.ringBufferFull }
         let dropped = pipeline.droppedTotal
-        let truncated = source.kernel.truncated
+        let truncated = sources.reduce(0) { $0 + $1.kernel.truncated }
         return "fsprobe: stopped: \(received) events received, \(delivered) delivered, "
             + "\(lost) lost (kernel ring buffer full), \(dropped) dropped in user space, "
             + "\(truncated) truncated paths"
+    }
+}
+
+/// Per-component counters on one stderr line (`--stats-interval`, and at
+/// the end of a pipeline run), so an operator sees where events go.
+struct StatsReport {
+    let stats: PipelineStats
+
+    init(_ stats: PipelineStats) { self.stats = stats }
+
+    var line: String {
+        var parts = ["received \(stats.received)", "kernel lost \(stats.source.kernelDropped)"]
+        for transform in stats.transforms {
+            parts.append("\(transform.name.lineSafe): filtered \(transform.filtered), dropped buffer_full \(transform.droppedBufferFull), queued \(transform.queued)")
+        }
+        for sink in stats.sinks {
+            parts.append("\(sink.name.lineSafe): delivered \(sink.delivered), dropped buffer_full \(sink.droppedBufferFull), "
+                + "dropped sink_error \(sink.droppedSinkError), queued \(sink.queued)")
+        }
+        return "fsprobe: stats: " + parts.joined(separator: "; ")
     }
 }

@@ -62,7 +62,23 @@ struct WatchCommand: ParsableCommand {
             help: "Hook backend: auto, fentry, kprobe or tracepoint (auto picks the best the kernel accepts).")
     var backend: BackendOption = .auto
 
+    @Option(name: .customLong("pipeline"), help: "Run this pipeline file instead of the pipeline the flags describe (as 'fsprobe run FILE').")
+    var pipeline: String?
+
+    @Option(name: .customLong("stats-interval"), help: "With --pipeline: print per-component counters on stderr every N seconds.")
+    var statsInterval: Int = 0
+
     func validate() throws {
+        if pipeline != nil {
+            // The file describes sources and sinks; flags describing them too would be ignored silently.
+            guard paths.isEmpty else {
+                throw ValidationError("--pipeline runs the file's sources: remove the paths (\(paths.map(\.lineSafe).joined(separator: " ")))")
+            }
+            guard statsInterval >= 0 else {
+                throw ValidationError("invalid --stats-interval \(statsInterval): expected 0 or a number of seconds")
+            }
+            return
+        }
         guard chanSize > 0 else {
             throw ValidationError("invalid --chan-size \(chanSize): expected a positive number of events")
         }
@@ -93,6 +109,10 @@ struct WatchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let pipeline {
+            try PipelineRunner(file: pipeline, statsInterval: statsInterval).run()
+            return
+        }
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
         let sink = try makeSink()
         let source = try KernelEventSource(paths: pathsFiltering ? paths : [], options: probeOptions)
@@ -106,7 +126,7 @@ struct WatchCommand: ParsableCommand {
 
         StartupReport(source: source, options: probeOptions, paths: paths).print()
         try pipeline.run()
-        FileHandleStderr.write(ShutdownReport(source: source.kernelCounters, pipeline: pipeline.stats).line + "\n")
+        FileHandleStderr.write(ShutdownReport(sources: [source.kernelCounters], pipeline: pipeline.stats).line + "\n")
     }
 
     func makeSink() throws -> any EventSink {

@@ -26,11 +26,12 @@ public final class FileSink: EventSink, @unchecked Sendable {
     /// Opens (creating if needed) `path`.
     /// - Throws: `SinkError.cannotOpen`, whose description names the path
     ///   and the reason, e.g. `cannot open output file '/x/y': Permission denied`.
-    public init(path: String, format: OutputFormat, permissions: mode_t = 0o600,
+    /// - Parameter name: how statistics and errors name the sink (default: the path).
+    public init(path: String, format: OutputFormat, name: String? = nil, permissions: mode_t = 0o600,
                 clock: TableFormatter.Clock = .local) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, permissions)
         guard fd >= 0 else { throw SinkError.cannotOpen(path: path, errno: errno) }
-        self.name = path
+        self.name = name ?? path
         self.path = path
         self.writer = FileDescriptorWriter(fd: fd, name: path, format: format, clock: clock)
     }

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Why a stdout or file sink failed, as one line a user can act on.
+/// Why a sink failed, as one line a user can act on.
 public enum SinkError: Error, Equatable, CustomStringConvertible {
     /// `open(2)` failed: `cannot open output file '/x/y': Permission denied`.
     case cannotOpen(path: String, errno: Int32)
@@ -12,12 +12,23 @@ public enum SinkError: Error, Equatable, CustomStringConvertible {
     case writeFailed(name: String, errno: Int32)
     /// `close(2)` failed (NFS reports deferred write errors here).
     case closeFailed(name: String, errno: Int32)
+    /// A SQLite operation failed, with SQLite's reason:
+    /// `cannot open database '/x/y': file is not a database`.
+    case databaseFailed(path: String, action: String, reason: String)
+    /// Kafka messages failed delivery, from librdkafka's delivery reports:
+    /// `sink 'kafka': 3 messages not delivered (first error: Local: Message timed out)`.
+    case deliveryFailed(name: String, count: Int, firstError: String)
+    /// The Kafka client refused a setting or a message, or did not finish in time.
+    case kafkaFailed(name: String, reason: String)
 
     public var description: String {
         switch self {
         case let .cannotOpen(path, code): "cannot open output file '\(path)': \(Self.message(code))"
         case let .writeFailed(name, code): "cannot write to '\(name)': \(Self.message(code))"
         case let .closeFailed(name, code): "cannot close '\(name)': \(Self.message(code))"
+        case let .databaseFailed(path, action, reason): "cannot \(action) database '\(path)': \(reason)"
+        case let .deliveryFailed(name, count, first): "sink '\(name)': \(count) message\(count == 1 ? "" : "s") not delivered (first error: \(first))"
+        case let .kafkaFailed(name, reason): "sink '\(name)': \(reason)"
         }
     }
 

@@ -24,7 +24,7 @@ final class FSProbeProcess: @unchecked Sendable {
     static var testBackend: String? { ProcessInfo.processInfo.environment["FSPROBE_TEST_BACKEND"] }
 
     /// Subcommands that take no --backend (they load nothing, or every backend).
-    static let commandsWithoutBackend: Set = ["kernel-info", "pipeline", "components"]
+    static let commandsWithoutBackend: Set = ["kernel-info", "pipeline", "components", "run", "--pipeline"]
 
     init(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws {
         var arguments = arguments

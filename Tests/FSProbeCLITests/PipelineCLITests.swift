@@ -25,7 +25,7 @@ final class PipelineCLITests: XCTestCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(result.stdout, "")
         XCTAssertEqual(result.stderr.split(separator: "\n").map(String.init), [
-            "\(file):2:21: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, backend",
+            "\(file):2:21: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, ring_buffer_pages, backend",
             "\(file):4:33: input 'ghost' of 's' is not a source or transform of this pipeline (known: k)",
         ])
     }
@@ -49,9 +49,64 @@ final class PipelineCLITests: XCTestCase {
     func testComponentsListsEveryTypeWithItsOptions() throws {
         let result = try FSProbeProcess.run(["components"])
         XCTAssertEqual(result.status, 0)
-        for line in ["sources:", "  kernel — file-system events from the kernel (eBPF)", "transforms:", "  filter — keeps the events that match every given condition",
+        for line in ["sources:", "  kernel — file-system events from the kernel (eBPF)", "transforms:", "  filter — keeps the events matching every given condition (a list: any of its items); exclude: true drops them instead",
                      "sinks:", "    path (required): string — the file to write"] {
             XCTAssertTrue(result.stdout.contains(line + "\n"), "missing '\(line)' in \(result.stdout)")
         }
+    }
+
+    func testPipelineTestRunsInjectedEventsThroughTheRealTransformsAndReportsMismatches() throws {
+        let file = try write("""
+            sources:
+              files: {type: kernel, paths: [/srv]}
+            transforms:
+              writes: {type: filter, inputs: [files], event_types: [modify, unlink]}
+            sinks:
+              out: {type: stdout, inputs: [writes]}
+            tests:
+              - name: writes pass
+                inject:
+                  files:
+                    - {event_type: open, src_filename: /srv/a}
+                    - {event_type: modify, src_filename: /srv/b, uid: 7}
+                expect:
+                  out:
+                    - {event_type: modify, src_filename: /srv/b, uid: 7}
+              - name: "wrong on purpose\\n"
+                inject:
+                  files:
+                    - {event_type: unlink, src_filename: /srv/c}
+                expect:
+                  out:
+                    - {event_type: unlink, src_filename: /srv/d}
+            """)
+        let result = try FSProbeProcess.run(["pipeline", "test", file])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        // The case's name holds a real newline (YAML "\\n"): it is shown escaped, on one line.
+        XCTAssertEqual(result.stdout, """
+            PASS writes pass
+            FAIL wrong on purpose\\u{a}
+              \(file):21:7: sink 'out' event 1: src_filename is /srv/c, expected /srv/d
+            1 passed, 1 failed
+
+            """)
+    }
+
+    func testPipelineTestRefusesCasesNamingUnknownComponents() throws {
+        let file = try write("""
+            sources:
+              files: {type: kernel, paths: [/srv]}
+            sinks:
+              out: {type: stdout, inputs: [files]}
+            tests:
+              - name: typo
+                inject:
+                  fils: [{event_type: open}]
+                expect:
+                  out: {count: 1}
+            """)
+        let result = try FSProbeProcess.run(["pipeline", "test", file])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "\(file):8:7: 'fils' is not a source of this pipeline (known: files)\n")
     }
 }

@@ -142,4 +142,56 @@ import Testing
         #expect((json["src_inode"] as? NSNumber)?.uint64Value == UInt64.max)
         #expect((json["retval"] as? NSNumber)?.int64Value == Int64.min)
     }
+
+    // MARK: field layouts (the `fields` transform)
+
+    func withLayout(_ event: FileEvent, _ values: [String: OptionValue]) throws -> FileEvent {
+        let options = try FieldsOptions(ComponentOptions(component: "f", values: values))
+        var changed = event
+        _ = try FieldsTransform(name: "f", options: options).apply(&changed)
+        return changed
+    }
+
+    @Test func layoutRenamesOmitsAndAppendsInPlace() throws {
+        let event = try withLayout(makeEvent(.unlink, retval: -2), [
+            "remove": .list(["event_type", "timestamp", "tid", "flags", "mode", "src_inode", "src_mount_id",
+                             "target_inode", "target_mount_id", "backend", "src_path_from_caller",
+                             "target_path_truncated", "target_path_from_caller"]),
+            "rename": .list(["pid=process", "error=errno", "src_path_truncated=partial"]),
+            "add": .list(["site=paris", "empty="]),
+        ])
+        // The first written field has no comma before it; renamed fields keep their place.
+        #expect(String(decoding: encode(event), as: UTF8.self) == #"""
+            {"process":1000,"uid":1001,"gid":1002,"comm":"cat","src_filename":"/tmp/file","target_filename":"","retval":-2,"errno":"ENOENT","partial":false,"site":"paris","empty":""}
+
+            """#)
+    }
+
+    @Test func layoutWithEveryFieldRemovedIsStillAnObject() throws {
+        let all = OptionValue.list(EventField.allCases.map(\.name))
+        let hostile = makeEvent(path: [0x2F, 0xFF], comm: "\u{1b}")
+        #expect(encode(try withLayout(hostile, ["remove": all])) == Array("{}\n".utf8))
+        #expect(encode(try withLayout(hostile, ["remove": all, "add": .scalar("x=1")])) == Array(#"{"x":"1"}"#.utf8) + [0x0A])
+    }
+
+    @Test func standardLayoutWritesTheStandardLine() throws {
+        var event = makeEvent(.rename, path: [0x2F, 0xFF], target: Array("/b".utf8))
+        let plain = encode(event)
+        event.fields = .standard
+        #expect(encode(event) == plain)
+        // A change that leaves every key as it was gives the standard schema
+        // (nil, the encoder's constant keys), not a copy of it; a swap does not.
+        #expect(try withLayout(makeEvent(), ["rename": .scalar("pid=pid")]).fields == nil)
+        #expect(try withLayout(makeEvent(), ["rename": .list(["pid=tid", "tid=pid"])]).fields != nil)
+    }
+
+    @Test func layoutKeysAndValuesAreEscaped() throws {
+        let event = try withLayout(makeEvent(), ["rename": .scalar(#"comm=a"b\c"#), "add": .scalar("k=\u{2028}\"\n")])
+        let line = encode(event)
+        #expect(!line.dropLast().contains { $0 < 0x20 || $0 == 0x7F })
+        #expect(String(decoding: line, as: UTF8.self).contains(#""a\"b\\c":"cat""#))
+        let json = try parseJSONLine(line)
+        #expect(json[#"a"b\c"#] as? String == "cat")
+        #expect(json["k"] as? String == "\u{2028}\"\n")
+    }
 }

@@ -1,13 +1,20 @@
 import Foundation
 import FSProbeCore
+import FSProbeSinks
+import FSProbeSources
 import Testing
 
 /// Pipeline files: every problem at once with its position, `${VAR}`
 /// secrets, and graphs that no name can break.
 @Suite struct PipelineFileTests {
+    /// The component types the fsprobe command offers, assembled as it does
+    /// from its modules (so that every example file can be checked).
+    static let registry = ComponentRegistry(
+        [.kernelSource] + ComponentType.coreTransforms + [.stdoutSink, .fileSink, .sqliteSink, .kafkaSink])
+
     func problems(_ yaml: String, environment: [String: String] = [:]) -> [String] {
         let document = PipelineDocument(file: "p.yaml", text: yaml, environment: environment)
-        return PipelineValidator().problems(in: document).map(\.description)
+        return PipelineValidator(registry: Self.registry).problems(in: document).map(\.description)
     }
 
     @Test func everyProblemIsReportedAtOnceWithItsPosition() {
@@ -38,21 +45,21 @@ import Testing
             extra: 1
             """
         #expect(problems(yaml) == [
-            "p.yaml:4:5: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, backend",
+            "p.yaml:4:5: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, ring_buffer_pages, backend",
             "p.yaml:5:5: option 'recursive' of 'k': expected true or false, got 'maybe'",
             "p.yaml:7:3: cycle: a -> b -> a",
             "p.yaml:10:5: option 'event_types' of 'a': unknown 'mkdirr': expected open, mkdir, link, rename, setattr, unlink, rmdir, modify",
             "p.yaml:13:17: input 'ghost' of 'b' is not a source or transform of this pipeline (known: a, b, k, lonely)",
             "p.yaml:14:3: transform 'lonely' feeds nothing: no transform or sink names it in its inputs",
-            "p.yaml:19:11: unknown sink type 'nosuch': expected one of stdout, file",
+            "p.yaml:19:11: unknown sink type 'nosuch': expected one of stdout, file, sqlite, kafka",
             "p.yaml:21:3: 'f' (file) needs option 'path': the file to write",
             "p.yaml:23:14: input 'out' of 'f' is a sink: sinks produce nothing",
-            "p.yaml:24:1: unknown section 'extra': expected sources, transforms or sinks",
+            "p.yaml:24:1: unknown section 'extra': expected sources, transforms, sinks or tests",
         ])
     }
 
     @Test func structuralMistakes() {
-        #expect(problems("sources:\n  k:\n    type: kernel\n") == [
+        #expect(problems("sources:\n  k:\n    type: kernel\n    paths: [/etc]\n") == [
             "p.yaml:1:1: the pipeline has no sink",
             "p.yaml:2:3: source 'k' feeds nothing: no transform or sink names it in its inputs",
         ])
@@ -77,7 +84,10 @@ import Testing
         #expect(!files.isEmpty)
         for name in files {
             let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
-            #expect(problems(text) == [], "\(name)")
+            // Examples take secrets and addresses from the environment: give each a value.
+            let variables = text.matches(of: /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/).map { String($0.output.1) }
+            let environment = Dictionary(variables.map { ($0, "example") }, uniquingKeysWith: { first, _ in first })
+            #expect(problems(text, environment: environment) == [], "\(name)")
         }
     }
 
@@ -103,7 +113,7 @@ import Testing
             #expect(graph.split(separator: "\n").count == (format == .dot ? 6 : 4), "\(format): \(graph)")
         }
         let bad = PipelineDocument(file: "p.yaml", text: yaml.replacingOccurrences(of: "stdout", with: "x\\u2028y"), environment: [:])
-        let lines = PipelineValidator().problems(in: bad).map(\.description)
+        let lines = PipelineValidator(registry: Self.registry).problems(in: bad).map(\.description)
         #expect(lines.allSatisfy { !$0.contains("\n") && !$0.contains("\u{1b}") && !$0.contains("\u{2028}") }, "\(lines)")
     }
 

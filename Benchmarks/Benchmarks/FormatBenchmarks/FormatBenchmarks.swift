@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import FSProbeCore
 import FSProbeSinks
 
@@ -44,13 +45,13 @@ let benchmarks: @Sendable () -> Void = {
         scalingFactor: .mega, maxDuration: .seconds(5), maxIterations: 20)
 
     Benchmark("Pipeline to discarding sink", configuration: pipelineConfiguration) { benchmark in
-        runPipeline(benchmark, sink: DiscardingSink())
+        runPipeline(benchmark, event: Samples.open, sink: DiscardingSink())
     }
 
     Benchmark("Pipeline to JSON on /dev/null", configuration: pipelineConfiguration) { benchmark in
         let fd = open("/dev/null", O_WRONLY)
         defer { close(fd) }
-        runPipeline(benchmark, sink: StdoutSink(format: .json, fd: fd))
+        runPipeline(benchmark, event: Samples.open, sink: StdoutSink(format: .json, fd: fd))
     }
 }
 
@@ -69,16 +70,6 @@ func encode(_ event: FileEvent, _ benchmark: Benchmark,
     blackHole(buffer)
 }
 
-/// Source -> buffer -> (no transform) -> one sink, `scaledIterations` events.
-func runPipeline(_ benchmark: Benchmark, sink: any EventSink) {
-    let source = RepeatingSource(event: Samples.open, count: benchmark.scaledIterations.count)
-    let pipeline = Pipeline(source: source, sinks: [sink], configuration: .init(bufferCapacity: 4096))
-    benchmark.startMeasurement()
-    try! pipeline.run()
-    benchmark.stopMeasurement()
-    precondition(pipeline.stats.sinks[0].delivered == UInt64(benchmark.scaledIterations.count))
-}
-
 enum Samples {
     static let open = FileEvent(
         type: .open, timestamp: EventTimestamp(nanosecondsSinceEpoch: 1_795_675_544_123_456_789),
@@ -93,21 +84,6 @@ enum Samples {
         flags: 0, mode: 0, retval: -2,
         source: EventPath(bytes: Array("/tmp/\u{1b}[31mred\n\"quoted\"\\".utf8) + [0xFF, 0xFE], inode: 12, mountID: 28),
         target: EventPath(bytes: Array("/tmp/日本語/\u{202e}fdp.exe".utf8), inode: 13, mountID: 28))
-}
-
-/// Emits one event `count` times, as fast as the pipeline accepts them.
-final class RepeatingSource: EventSource, @unchecked Sendable {
-    let event: FileEvent
-    let count: Int
-    init(event: FileEvent, count: Int) {
-        self.event = event
-        self.count = count
-    }
-    func run(emit: (FileEvent) -> Void) throws {
-        for _ in 0..<count { emit(event) }
-    }
-    func stop() {}
-    var counters: SourceCounters { SourceCounters() }
 }
 
 /// Accepts and forgets events: measures the pipeline itself.

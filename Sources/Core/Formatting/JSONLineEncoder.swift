@@ -33,6 +33,12 @@
 /// Consumers that need the exact name use `*_raw` when present, else the
 /// string field.
 ///
+/// An event carrying a field layout (`FileEvent.fields`, set by the `fields`
+/// transform) is written with that layout's keys: renamed fields under their
+/// new key, omitted fields (and their `*_raw` companions) left out, and the
+/// layout's constant fields after all the others. Keys and constant values
+/// were escaped when the layout was built.
+///
 /// The encoder allocates nothing per event beyond the growth of the output
 /// buffer, which the caller keeps and reuses.
 public struct JSONLineEncoder: Sendable {
@@ -41,78 +47,90 @@ public struct JSONLineEncoder: Sendable {
     /// Appends the event's JSON object and a trailing `"\n"` to `output`.
     /// The caller owns `output` and clears it when it has written it out.
     public func encode(_ event: FileEvent, into output: inout [UInt8]) {
-        var rawComm = false, rawSource = false, rawTarget = false
-
-        output.appendStatic("{\"event_type\":\"")
-        output.appendStatic(event.type.staticName)
-        output.appendStatic("\",\"timestamp\":\"")
-        output.appendRFC3339(event.timestamp)
-        output.appendStatic("\",\"pid\":")
-        output.appendDecimal(UInt64(event.pid))
-        output.appendStatic(",\"tid\":")
-        output.appendDecimal(UInt64(event.tid))
-        output.appendStatic(",\"uid\":")
-        output.appendDecimal(UInt64(event.uid))
-        output.appendStatic(",\"gid\":")
-        output.appendDecimal(UInt64(event.gid))
-        output.appendStatic(",\"comm\":\"")
-        event.comm.withBytes { rawComm = !output.appendJSONEscaped($0.assumingMemoryBound(to: UInt8.self)) }
-        output.appendStatic("\",\"flags\":")
-        output.appendDecimal(UInt64(event.flags))
-        output.appendStatic(",\"mode\":")
-        output.appendDecimal(UInt64(event.mode))
-
-        output.appendStatic(",\"src_inode\":")
-        output.appendDecimal(event.source.inode)
-        output.appendStatic(",\"src_filename\":\"")
-        event.source.bytes.withUnsafeBufferPointer { rawSource = !output.appendJSONEscaped($0) }
-        output.appendStatic("\",\"src_mount_id\":")
-        output.appendDecimal(UInt64(event.source.mountID))
-
-        let target = event.target
-        output.appendStatic(",\"target_inode\":")
-        output.appendDecimal(target?.inode ?? 0)
-        output.appendStatic(",\"target_filename\":\"")
-        if let target {
-            target.bytes.withUnsafeBufferPointer { rawTarget = !output.appendJSONEscaped($0) }
-        }
-        output.appendStatic("\",\"target_mount_id\":")
-        output.appendDecimal(UInt64(target?.mountID ?? 0))
-
-        output.appendStatic(",\"retval\":")
-        output.appendDecimal(event.retval)
-        if event.retval < 0 {
-            output.appendStatic(",\"error\":\"")
-            output.appendErrnoName(0 &- event.retval)
-            output.append(UInt8(ascii: "\""))
+        if let layout = event.fields {
+            encode(event, keys: LayoutKeys(layout: layout, start: output.count), into: &output)
         } else {
-            output.appendStatic(",\"error\":null")
+            encode(event, keys: StandardKeys(start: output.count), into: &output)
         }
-        output.appendStatic(",\"backend\":\"")
-        output.appendStatic(event.backend.staticName)
-        output.append(UInt8(ascii: "\""))
+    }
 
-        appendResolution(event.source.resolution, prefix: ",\"src_path_truncated\":",
-                         callerKey: ",\"src_path_from_caller\":", into: &output)
-        appendResolution(target?.resolution ?? [], prefix: ",\"target_path_truncated\":",
-                         callerKey: ",\"target_path_from_caller\":", into: &output)
+    /// One body for both key writers, specialised for each: with
+    /// `StandardKeys` every key is a constant, as if written out by hand.
+    @inline(__always)
+    private func encode<Keys: KeyWriter>(_ event: FileEvent, keys object: Keys, into output: inout [UInt8]) {
+        var rawComm = false, rawSource = false, rawTarget = false
+        let target = event.target
 
-        if rawComm {
-            output.appendStatic(",\"comm_raw\":\"")
+        if object.key(.eventType, &output) {
+            output.appendStatic(event.type.staticName)
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.timestamp, &output) {
+            output.appendRFC3339(event.timestamp)
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.pid, &output) { output.appendDecimal(UInt64(event.pid)) }
+        if object.key(.tid, &output) { output.appendDecimal(UInt64(event.tid)) }
+        if object.key(.uid, &output) { output.appendDecimal(UInt64(event.uid)) }
+        if object.key(.gid, &output) { output.appendDecimal(UInt64(event.gid)) }
+        if object.key(.comm, &output) {
+            event.comm.withBytes { rawComm = !output.appendJSONEscaped($0.assumingMemoryBound(to: UInt8.self)) }
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.flags, &output) { output.appendDecimal(UInt64(event.flags)) }
+        if object.key(.mode, &output) { output.appendDecimal(UInt64(event.mode)) }
+
+        if object.key(.srcInode, &output) { output.appendDecimal(event.source.inode) }
+        if object.key(.srcFilename, &output) {
+            event.source.bytes.withUnsafeBufferPointer { rawSource = !output.appendJSONEscaped($0) }
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.srcMountID, &output) { output.appendDecimal(UInt64(event.source.mountID)) }
+
+        if object.key(.targetInode, &output) { output.appendDecimal(target?.inode ?? 0) }
+        if object.key(.targetFilename, &output) {
+            if let target {
+                target.bytes.withUnsafeBufferPointer { rawTarget = !output.appendJSONEscaped($0) }
+            }
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.targetMountID, &output) { output.appendDecimal(UInt64(target?.mountID ?? 0)) }
+
+        if object.key(.retval, &output) { output.appendDecimal(event.retval) }
+        if object.key(.error, &output) {
+            if event.retval < 0 {
+                output.append(UInt8(ascii: "\""))
+                output.appendErrnoName(0 &- event.retval)
+                output.append(UInt8(ascii: "\""))
+            } else {
+                output.appendStatic("null")
+            }
+        }
+        if object.key(.backend, &output) {
+            output.appendStatic(event.backend.staticName)
+            output.append(UInt8(ascii: "\""))
+        }
+
+        let sourceResolution = event.source.resolution, targetResolution = target?.resolution ?? []
+        if object.key(.srcPathTruncated, &output) { output.appendBool(sourceResolution.isIncomplete) }
+        if object.key(.srcPathFromCaller, &output) { output.appendBool(sourceResolution.contains(.callerSuffix)) }
+        if object.key(.targetPathTruncated, &output) { output.appendBool(targetResolution.isIncomplete) }
+        if object.key(.targetPathFromCaller, &output) { output.appendBool(targetResolution.contains(.callerSuffix)) }
+
+        // A companion is written only when its field was, and lossy.
+        if rawComm, object.key(.commRaw, &output) {
             event.comm.withBytes { output.appendBase64($0.assumingMemoryBound(to: UInt8.self)) }
             output.append(UInt8(ascii: "\""))
         }
-        if rawSource {
-            output.appendStatic(",\"src_filename_raw\":\"")
+        if rawSource, object.key(.srcFilenameRaw, &output) {
             event.source.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
             output.append(UInt8(ascii: "\""))
         }
-        if rawTarget, let target {
-            output.appendStatic(",\"target_filename_raw\":\"")
+        if rawTarget, let target, object.key(.targetFilenameRaw, &output) {
             target.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
             output.append(UInt8(ascii: "\""))
         }
-        output.appendStatic("}\n")
+        object.finish(&output)
     }
 
     /// The event's line as a `String` (with its `"\n"`): for tests and tools,
@@ -122,14 +140,105 @@ public struct JSONLineEncoder: Sendable {
         encode(event, into: &output)
         return String(decoding: output, as: UTF8.self)
     }
+}
 
-    private func appendResolution(_ resolution: PathResolution, prefix: StaticString, callerKey: StaticString,
-                                  into output: inout [UInt8]) {
-        output.appendStatic(prefix)
-        output.appendBool(!resolution.isDisjoint(with: [.truncated, .callerTruncated]))
-        output.appendStatic(callerKey)
-        output.appendBool(resolution.contains(.callerSuffix))
+/// Writes the keys of one JSON object, and nothing for omitted fields.
+///
+/// Every key starts with its separating comma and, for a string value, ends
+/// with its opening quote; `finish` turns the first comma into the object's
+/// `{`, which spares a "first field?" test per field.
+private protocol KeyWriter {
+    /// Where the object starts in the output.
+    var start: Int { get }
+    /// Appends `field`'s key and returns true, or returns false when the
+    /// field is omitted.
+    func key(_ field: EventField, _ output: inout [UInt8]) -> Bool
+    /// Appends the constant fields after the others (each with its comma).
+    func extras(_ output: inout [UInt8])
+}
+
+extension KeyWriter {
+    /// Appends the extras, closes the object and the line.
+    @inline(__always)
+    func finish(_ output: inout [UInt8]) {
+        extras(&output)
+        if output.count == start {
+            output.append(UInt8(ascii: "{"))  // every field omitted
+        } else {
+            output[start] = UInt8(ascii: "{")  // was the first field's comma
+        }
+        output.appendStatic("}\n")
     }
+}
+
+/// The standard schema: every field, under its constant key.
+private struct StandardKeys: KeyWriter {
+    let start: Int
+
+    @inline(__always)
+    func key(_ field: EventField, _ output: inout [UInt8]) -> Bool {
+        output.appendStatic(field.standardJSONKey)
+        return true
+    }
+
+    func extras(_ output: inout [UInt8]) {}
+}
+
+/// A `fields` layout: its keys, escaped when it was built.
+private struct LayoutKeys: KeyWriter {
+    let layout: EventFieldLayout
+    let start: Int
+
+    @inline(__always)
+    func key(_ field: EventField, _ output: inout [UInt8]) -> Bool {
+        let from = layout.jsonKeyOffsets[field.rawValue], to = layout.jsonKeyOffsets[field.rawValue + 1]
+        guard from < to else { return false }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: layout.jsonKeyBytes[from..<to]))
+        return true
+    }
+
+    func extras(_ output: inout [UInt8]) {
+        layout.jsonExtras.withUnsafeBufferPointer { output.append(contentsOf: $0) }
+    }
+}
+
+extension EventField {
+    /// The key as `EventFieldLayout` writes it for the standard schema
+    /// (comma, key, and a string value's opening quote), as a constant.
+    var standardJSONKey: StaticString {
+        switch self {
+        case .eventType: #","event_type":""#
+        case .timestamp: #","timestamp":""#
+        case .pid: #","pid":"#
+        case .tid: #","tid":"#
+        case .uid: #","uid":"#
+        case .gid: #","gid":"#
+        case .comm: #","comm":""#
+        case .flags: #","flags":"#
+        case .mode: #","mode":"#
+        case .srcInode: #","src_inode":"#
+        case .srcFilename: #","src_filename":""#
+        case .srcMountID: #","src_mount_id":"#
+        case .targetInode: #","target_inode":"#
+        case .targetFilename: #","target_filename":""#
+        case .targetMountID: #","target_mount_id":"#
+        case .retval: #","retval":"#
+        case .error: #","error":"#
+        case .backend: #","backend":""#
+        case .srcPathTruncated: #","src_path_truncated":"#
+        case .srcPathFromCaller: #","src_path_from_caller":"#
+        case .targetPathTruncated: #","target_path_truncated":"#
+        case .targetPathFromCaller: #","target_path_from_caller":"#
+        case .commRaw: #","comm_raw":""#
+        case .srcFilenameRaw: #","src_filename_raw":""#
+        case .targetFilenameRaw: #","target_filename_raw":""#
+        }
+    }
+}
+
+extension PathResolution {
+    /// What `*_path_truncated` reports: the walk or the caller's string was cut.
+    var isIncomplete: Bool { !isDisjoint(with: [.truncated, .callerTruncated]) }
 }
 
 extension Array where Element == UInt8 {

@@ -126,10 +126,15 @@ public struct FileEvent: Sendable, Hashable {
     public var target: EventPath?
     /// Which hook backend produced the event.
     public var backend: BackendKind
+    /// How the JSON output of this event differs from the standard schema
+    /// (set by `fields` transforms); nil for the standard schema. Shared and
+    /// immutable, so carrying it costs a pointer per event.
+    public var fields: EventFieldLayout?
 
     public init(type: EventType, timestamp: EventTimestamp, pid: UInt32, tid: UInt32, uid: UInt32, gid: UInt32,
                 comm: ProcessName, flags: UInt32 = 0, mode: UInt32 = 0, retval: Int64 = 0,
-                source: EventPath, target: EventPath? = nil, backend: BackendKind = .tracepoint) {
+                source: EventPath, target: EventPath? = nil, backend: BackendKind = .tracepoint,
+                fields: EventFieldLayout? = nil) {
         self.type = type
         self.timestamp = timestamp
         self.pid = pid
@@ -143,6 +148,7 @@ public struct FileEvent: Sendable, Hashable {
         self.source = source
         self.target = target
         self.backend = backend
+        self.fields = fields
     }
 }
 

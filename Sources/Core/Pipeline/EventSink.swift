@@ -22,4 +22,14 @@ public protocol EventSink: AnyObject, Sendable {
     func flush() throws
     /// Releases the sink's resources; the pipeline flushes before closing.
     func close() throws
+
+    /// Events `write` accepted that the sink later found it could not
+    /// deliver (a broker's delivery reports). The pipeline counts them as
+    /// dropped with reason `sink_error`. Read from any thread.
+    var undelivered: UInt64 { get }
+}
+
+extension EventSink {
+    /// Sinks that deliver within `write`/`flush` lose nothing after accepting.
+    public var undelivered: UInt64 { 0 }
 }

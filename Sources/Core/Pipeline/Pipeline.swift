@@ -1,52 +1,98 @@
 import Synchronization
 
-/// Moves events from one source through transforms to any number of sinks.
+/// Runs a pipeline: events flow from sources through transforms to sinks
+/// along the edges of a `PipelineTopology`.
 ///
-///     source --emit--> [input buffer] --transform thread--> [sink 1 buffer] --thread--> sink 1
-///                                                       \-> [sink 2 buffer] --thread--> sink 2
+///     source --emit--> [buffer] --transform thread--> [buffer] --sink thread--> sink
+///                  \-> [buffer] --sink thread--> sink
 ///
-/// The source runs on the thread that calls `run()`; the transforms on one
-/// thread; each sink on its own thread behind its own bounded buffer, so a
-/// slow sink holds up the others only once its own buffer is full (and never
-/// with `.dropNewest`). Everything is counted (`stats`).
+/// Every transform and sink has its own bounded buffer in front of it and
+/// its own thread; sources run on their own threads too. A slow consumer
+/// holds up its producers only once its buffer is full and its policy is
+/// `.block`; with `.dropNewest` it loses (and counts) its own events instead.
+/// Everything is counted (`stats`).
 ///
-/// Shutdown, whether the source ends or `stop()` is called: the source stops
-/// first; then the input buffer is closed and drained through the
-/// transforms; then each sink buffer is closed and drained, and every sink is
-/// flushed and closed. Nothing accepted into a buffer is lost on shutdown.
+/// Shutdown, whether the sources end or `stop()` is called: the sources stop
+/// first; a buffer is closed once every component feeding it has finished,
+/// and its consumer drains it before finishing in turn; sinks are flushed and
+/// closed last. Nothing accepted into a buffer is lost on shutdown.
 ///
 /// A sink's errors are counted and the first of each stage (write, flush,
 /// close) per sink goes to `errorHandler`; the pipeline carries on.
 public final class Pipeline: Sendable {
-    private let source: any EventSource
-    private let transforms: [any EventTransform]
-    private let sinks: [PipelineSink]
+    private let sources: [SourceStage]
+    private let transforms: [TransformStage]
+    private let sinks: [SinkStage]
     private let configuration: PipelineConfiguration
     private let errorHandler: @Sendable (PipelineError) -> Void
-
-    private let input: BoundedBuffer<FileEvent>
-    private let sinkBuffers: [BoundedBuffer<FileEvent>]
-    private let sinkCounters: [SinkCounters]
-    private let transformFiltered: [Counter]
     private let stopRequested = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
 
-    /// - Parameters:
-    ///   - errorHandler: called from sink threads; keep it short.
-    public init(source: any EventSource, transforms: [any EventTransform] = [], sinks: [PipelineSink],
-                configuration: PipelineConfiguration = PipelineConfiguration(),
-                errorHandler: @escaping @Sendable (PipelineError) -> Void = { _ in }) {
-        self.source = source
+    /// - Throws: `PipelineTopologyError` when the topology cannot run (see `PipelineTopology.check()`).
+    /// - Parameter errorHandler: called from sink threads; keep it short.
+    public init(topology: PipelineTopology, configuration: PipelineConfiguration = PipelineConfiguration(),
+                errorHandler: @escaping @Sendable (PipelineError) -> Void = { _ in }) throws(PipelineTopologyError) {
+        try topology.check()
+        var lanes: [String: Lane] = [:]
+        var consumers: [String: [Lane]] = [:]
+        for node in topology.nodes where !node.inputs.isEmpty {
+            let lane = Lane(capacity: node.bufferCapacity ?? configuration.bufferCapacity,
+                            policy: node.overflowPolicy, upstreams: node.inputs.count)
+            lanes[node.name] = lane
+            for input in node.inputs { consumers[input, default: []].append(lane) }
+        }
+        var sources: [SourceStage] = [], transforms: [TransformStage] = [], sinks: [SinkStage] = []
+        for node in topology.orderedByInputs() {
+            let outputs = consumers[node.name] ?? []
+            switch node.component {
+            case .source(let source):
+                sources.append(SourceStage(name: node.name, source: source, outputs: outputs))
+            case .transform(let transform):
+                transforms.append(TransformStage(name: node.name, transform: transform, lane: lanes[node.name]!, outputs: outputs))
+            case .sink(let sink):
+                sinks.append(SinkStage(name: node.name, sink: sink, lane: lanes[node.name]!))
+            }
+        }
+        self.sources = sources
         self.transforms = transforms
         self.sinks = sinks
         self.configuration = configuration
         self.errorHandler = errorHandler
-        self.input = BoundedBuffer(capacity: configuration.bufferCapacity, policy: configuration.overflowPolicy)
-        self.sinkBuffers = sinks.map {
-            BoundedBuffer(capacity: $0.bufferCapacity ?? configuration.bufferCapacity, policy: $0.overflowPolicy)
+    }
+
+    /// One source, transforms applied in order, and every sink reading the
+    /// last transform (or the source). The first stage's buffer has the
+    /// configuration's capacity and policy; each sink's buffer its own.
+    public convenience init(source: any EventSource, transforms: [any EventTransform] = [], sinks: [PipelineSink],
+                            configuration: PipelineConfiguration = PipelineConfiguration(),
+                            errorHandler: @escaping @Sendable (PipelineError) -> Void = { _ in }) {
+        var topology = PipelineTopology()
+        var names = Set<String>()
+        // Stages are named after their components; a repeated name gets a suffix.
+        func unique(_ name: String) -> String {
+            var candidate = name, suffix = 1
+            while !names.insert(candidate).inserted {
+                suffix += 1
+                candidate = "\(name)#\(suffix)"
+            }
+            return candidate
         }
-        self.sinkCounters = sinks.map { _ in SinkCounters() }
-        self.transformFiltered = transforms.map { _ in Counter() }
+        var previous = unique("source")
+        topology.add(previous, .source(source))
+        for (index, transform) in transforms.enumerated() {
+            let name = unique(transform.name)
+            topology.add(name, .transform(transform), inputs: [previous],
+                         bufferCapacity: index == 0 ? configuration.bufferCapacity : nil,
+                         overflowPolicy: index == 0 ? configuration.overflowPolicy : .block)
+            previous = name
+        }
+        for sink in sinks {
+            let policy = transforms.isEmpty && configuration.overflowPolicy == .dropNewest ? .dropNewest : sink.overflowPolicy
+            topology.add(unique(sink.sink.name), .sink(sink.sink), inputs: [previous],
+                         bufferCapacity: sink.bufferCapacity, overflowPolicy: policy)
+        }
+        // A chain of distinct names always passes `check()`.
+        try! self.init(topology: topology, configuration: configuration, errorHandler: errorHandler)
     }
 
     /// A pipeline whose sinks all use the pipeline's buffer capacity and `.block`.
@@ -66,110 +112,127 @@ public final class Pipeline: Sendable {
                   errorHandler: errorHandler)
     }
 
-    /// Runs the pipeline until the source ends or `stop()` is called, then
-    /// shuts down as described above and returns. Rethrows the source's
+    /// Runs the pipeline until every source ends or `stop()` is called, then
+    /// shuts down as described above and returns. Rethrows the first source
     /// error, after the shutdown. Call at most once.
     public func run() throws {
         precondition(!started.exchange(true, ordering: .relaxed), "Pipeline.run() called twice")
-
-        let sinkThreads = sinks.indices.map { index in
-            WorkerThread { [self] in runSink(index) }
+        let sinkThreads = sinks.map { stage in WorkerThread { [self] in runSink(stage) } }
+        let transformThreads = transforms.map { stage in WorkerThread { [self] in runTransform(stage) } }
+        let failures = Mutex<[any Error]>([])
+        // A source runs even when stop() came first: it then returns at once,
+        // but hands over what it had already captured (a kernel source has
+        // events waiting in its ring buffer), so nothing accepted is lost.
+        let sourceThreads = sources.map { stage in
+            WorkerThread {
+                do {
+                    try stage.run()
+                } catch {
+                    failures.withLock { $0.append(error) }
+                }
+                for lane in stage.outputs { lane.upstreamFinished() }
+            }
         }
-        let transformThread = WorkerThread { [self] in runTransforms() }
-
-        // The source runs even when stop() came first: it then returns at
-        // once, but hands over what it had already captured (a kernel source
-        // has events waiting in its ring buffer), so nothing accepted is lost.
-        var sourceError: (any Error)?
-        let input = self.input
-        do {
-            try source.run { event in input.push(event) }
-        } catch {
-            sourceError = error
-        }
-
-        input.close()
-        transformThread.join()  // closes every sink buffer when drained
-        for thread in sinkThreads { thread.join() }
-        if let sourceError { throw sourceError }
+        for thread in sourceThreads + transformThreads + sinkThreads { thread.join() }
+        if let failure = failures.withLock({ $0.first }) { throw failure }
     }
 
-    /// Asks the pipeline to stop: the source stops, and `run()` returns once
+    /// Asks the pipeline to stop: the sources stop, and `run()` returns once
     /// everything already accepted has reached the sinks. Thread-safe, cheap
     /// and idempotent; callable before `run()`, which then only delivers what
-    /// the source had already captured.
+    /// the sources had already captured.
     ///
     /// Not async-signal-safe (no Swift code is): call it from a
-    /// `DispatchSource` signal handler on a queue other than the one blocked
-    /// in `run()`, not from a raw `signal(2)` handler.
+    /// `DispatchSource` signal handler, not from a raw `signal(2)` handler.
     public func stop() {
         guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        source.stop()
+        for stage in sources { stage.source.stop() }
     }
 
     /// A snapshot of the counters; callable at any time from any thread.
     public var stats: PipelineStats {
-        let inputCounts = input.counts
-        let transformStats = transforms.indices.map {
-            PipelineStats.TransformStats(name: transforms[$0].name, filtered: transformFiltered[$0].value)
+        let sourceStats = sources.map {
+            PipelineStats.SourceStats(name: $0.name, emitted: $0.emitted.value, counters: $0.source.counters)
         }
-        let sinkStats = sinks.indices.map { index in
-            let counters = sinkCounters[index]
-            let buffer = sinkBuffers[index]
-            return PipelineStats.SinkStats(
-                name: sinks[index].sink.name,
-                delivered: counters.delivered.value,
-                droppedBufferFull: buffer.counts.dropped,
-                droppedSinkError: counters.writeErrors.value,
-                flushErrors: counters.flushErrors.value,
-                queued: buffer.count)
+        let transformStats = transforms.map { stage in
+            let counts = stage.lane.buffer.counts
+            return PipelineStats.TransformStats(name: stage.name, filtered: stage.filtered.value,
+                                                droppedBufferFull: counts.dropped, queued: stage.lane.buffer.count)
+        }
+        let sinkStats = sinks.map { stage in
+            var stats = PipelineStats.SinkStats(
+                name: stage.name, delivered: 0,
+                droppedBufferFull: stage.lane.buffer.counts.dropped,
+                droppedSinkError: stage.counters.writeErrors.value,
+                flushErrors: stage.counters.flushErrors.value,
+                queued: stage.lane.buffer.count)
+            if let disk = stage.sink as? DiskBufferedSink {
+                // Written means on disk: delivered is what the sink behind took
+                // (a batch it failed is retried from disk, not lost).
+                stats.delivered = disk.delivered
+                stats.droppedBufferFull += disk.droppedFull
+                stats.droppedSinkError += disk.undelivered - disk.droppedFull
+                stats.queued += disk.queuedEvents
+            } else {
+                let undelivered = stage.sink.undelivered
+                let written = stage.counters.delivered.value
+                stats.delivered = written - min(written, undelivered)
+                stats.droppedSinkError += undelivered
+            }
+            return stats
+        }
+        var sourceCounters = SourceCounters()
+        for stage in sourceStats {
+            sourceCounters.kernelDropped += stage.counters.kernelDropped
+            sourceCounters.decodeErrors += stage.counters.decodeErrors
         }
         return PipelineStats(
-            received: inputCounts.accepted + inputCounts.dropped + inputCounts.rejected,
-            droppedBufferFull: inputCounts.dropped,
+            received: sourceStats.reduce(0) { $0 + $1.emitted },
+            droppedBufferFull: transformStats.reduce(0) { $0 + $1.droppedBufferFull },
             filtered: transformStats.reduce(0) { $0 + $1.filtered },
             transforms: transformStats,
             sinks: sinkStats,
-            source: source.counters)
+            source: sourceCounters,
+            sources: sourceStats)
     }
 
-    /// The transform thread: input buffer -> transforms -> every sink buffer.
-    private func runTransforms() {
+    /// A transform's thread: its buffer -> the transform -> every consumer's buffer.
+    private func runTransform(_ stage: TransformStage) {
         var batch: [FileEvent] = []
         var passed: [FileEvent] = []
         batch.reserveCapacity(configuration.batchSize)
         passed.reserveCapacity(configuration.batchSize)
-        while input.pop(into: &batch, maxCount: configuration.batchSize) {
-            for var event in batch where applyTransforms(&event) {
-                passed.append(event)
+        while stage.lane.buffer.pop(into: &batch, maxCount: configuration.batchSize) {
+            var filtered: UInt64 = 0
+            for var event in batch {
+                if stage.transform.apply(&event) { passed.append(event) } else { filtered += 1 }
             }
+            if filtered > 0 { stage.filtered.increment(by: filtered) }
             batch.removeAll(keepingCapacity: true)
             if !passed.isEmpty {
-                for buffer in sinkBuffers { buffer.push(contentsOf: passed) }
+                for lane in stage.outputs { lane.buffer.push(contentsOf: passed) }
                 passed.removeAll(keepingCapacity: true)
             }
         }
-        for buffer in sinkBuffers { buffer.close() }
+        for lane in stage.outputs { lane.upstreamFinished() }
     }
 
-    private func applyTransforms(_ event: inout FileEvent) -> Bool {
-        for index in transforms.indices where !transforms[index].apply(&event) {
-            transformFiltered[index].increment()
-            return false
-        }
-        return true
-    }
-
-    /// One sink's thread: its buffer -> `write`, `flush()` whenever the
-    /// buffer runs empty, and `flush()` + `close()` at the end.
-    private func runSink(_ index: Int) {
-        let sink = sinks[index].sink
-        let buffer = sinkBuffers[index]
-        let counters = sinkCounters[index]
+    /// A sink's thread: its buffer -> `write`, `flush()` whenever the buffer
+    /// runs empty, and `flush()` + `close()` at the end.
+    private func runSink(_ stage: SinkStage) {
+        let sink = stage.sink
+        let buffer = stage.lane.buffer
+        let counters = stage.counters
         var reported: Set<PipelineError.Stage> = []
-        func fail(_ stage: PipelineError.Stage, _ error: any Error) {
-            if reported.insert(stage).inserted {
-                errorHandler(PipelineError(sinkName: sink.name, stage: stage, underlying: error))
+        func fail(_ step: PipelineError.Stage, _ error: any Error) {
+            if reported.insert(step).inserted {
+                errorHandler(PipelineError(sinkName: stage.name, stage: step, underlying: error))
+            }
+        }
+        func flush() {
+            do { try sink.flush() } catch {
+                counters.flushErrors.increment()
+                fail(.flush, error)
             }
         }
 
@@ -188,20 +251,76 @@ public final class Pipeline: Sendable {
             }
             counters.delivered.increment(by: delivered)
             batch.removeAll(keepingCapacity: true)
-            if buffer.isEmpty {
-                do { try sink.flush() } catch {
-                    counters.flushErrors.increment()
-                    fail(.flush, error)
-                }
-            }
+            if buffer.isEmpty { flush() }
         }
-        do { try sink.flush() } catch {
-            counters.flushErrors.increment()
-            fail(.flush, error)
-        }
+        flush()
         do { try sink.close() } catch {
             counters.flushErrors.increment()
             fail(.close, error)
         }
+    }
+}
+
+/// The buffer in front of a transform or sink. Closed when the last
+/// component feeding it has finished, so its consumer drains it and ends.
+private final class Lane: Sendable {
+    let buffer: BoundedBuffer<FileEvent>
+    private let openUpstreams: Atomic<Int>
+
+    init(capacity: Int, policy: OverflowPolicy, upstreams: Int) {
+        buffer = BoundedBuffer(capacity: capacity, policy: policy)
+        openUpstreams = Atomic(upstreams)
+    }
+
+    func upstreamFinished() {
+        if openUpstreams.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { buffer.close() }
+    }
+}
+
+private final class SourceStage: Sendable {
+    let name: String
+    let source: any EventSource
+    let outputs: [Lane]
+    let emitted = Counter()
+
+    init(name: String, source: any EventSource, outputs: [Lane]) {
+        self.name = name
+        self.source = source
+        self.outputs = outputs
+    }
+
+    func run() throws {
+        try source.run { event in
+            emitted.increment()
+            for lane in outputs { lane.buffer.push(event) }
+        }
+    }
+}
+
+private final class TransformStage: Sendable {
+    let name: String
+    let transform: any EventTransform
+    let lane: Lane
+    let outputs: [Lane]
+    let filtered = Counter()
+
+    init(name: String, transform: any EventTransform, lane: Lane, outputs: [Lane]) {
+        self.name = name
+        self.transform = transform
+        self.lane = lane
+        self.outputs = outputs
+    }
+}
+
+private final class SinkStage: Sendable {
+    let name: String
+    let sink: any EventSink
+    let lane: Lane
+    let counters = SinkCounters()
+
+    init(name: String, sink: any EventSink, lane: Lane) {
+        self.name = name
+        self.sink = sink
+        self.lane = lane
     }
 }

@@ -12,16 +12,17 @@ public enum DropReason: String, CaseIterable, Sendable {
 /// in exactly one place: dropped at the input buffer, filtered, or handed to
 /// every sink's buffer (where it is then delivered, dropped or still queued).
 public struct PipelineStats: Sendable, Hashable {
-    /// Events the source emitted.
+    /// Events the sources emitted (an event reaching two consumers counts once).
     public var received: UInt64
-    /// Events lost at the input buffer because it was full.
+    /// Events lost at the buffers in front of transforms because they were full.
     public var droppedBufferFull: UInt64
     /// Events removed by transforms (sum of `transforms[].filtered`).
     public var filtered: UInt64
     public var transforms: [TransformStats]
     public var sinks: [SinkStats]
-    /// What the source lost before the pipeline saw it.
+    /// What the sources lost before the pipeline saw it (summed).
     public var source: SourceCounters
+    public var sources: [SourceStats] = []
 
     /// Successful writes summed over all sinks (an event delivered to two
     /// sinks counts twice).
@@ -42,11 +43,12 @@ public struct PipelineStats: Sendable, Hashable {
     /// Counters of one sink.
     public struct SinkStats: Sendable, Hashable {
         public var name: String
-        /// Events whose `write` succeeded.
+        /// Events whose `write` succeeded, less those the sink later reported
+        /// undeliverable (`EventSink.undelivered`).
         public var delivered: UInt64
         /// Events lost because this sink's buffer was full.
         public var droppedBufferFull: UInt64
-        /// Events whose `write` threw.
+        /// Events whose `write` threw, or that the sink reported undeliverable.
         public var droppedSinkError: UInt64
         /// `flush()` or `close()` calls that threw (events lost then are not
         /// known individually).
@@ -60,6 +62,17 @@ public struct PipelineStats: Sendable, Hashable {
         public var name: String
         /// Events this transform dropped.
         public var filtered: UInt64
+        /// Events lost because this transform's buffer was full.
+        public var droppedBufferFull: UInt64 = 0
+        /// Events accepted into its buffer and not yet processed.
+        public var queued: Int = 0
+    }
+
+    /// Counters of one source.
+    public struct SourceStats: Sendable, Hashable {
+        public var name: String
+        public var emitted: UInt64
+        public var counters: SourceCounters
     }
 }
 

@@ -15,6 +15,11 @@ public struct ComponentDeclaration: Sendable {
     public let typeLocation: SourceLocation
     public let inputs: [(name: String, location: SourceLocation)]
     public let options: [(name: String, value: OptionValue, location: SourceLocation)]
+
+    /// The options as the component's constructor takes them.
+    public var componentOptions: ComponentOptions {
+        ComponentOptions(component: name, values: Dictionary(options.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last }))
+    }
 }
 
 /// A pipeline file parsed into declarations, with every structural problem
@@ -24,6 +29,8 @@ public struct PipelineDocument: Sendable {
     public let file: String
     public private(set) var components: [ComponentDeclaration] = []
     public private(set) var problems: [PipelineProblem] = []
+    /// Whether the file has a `tests` section (see `fsprobe pipeline test`).
+    public private(set) var hasTests = false
 
     /// Parses YAML text; never throws: a syntax error is a problem too.
     public init(file: String, text: String, environment: [String: String]) {
@@ -42,8 +49,13 @@ public struct PipelineDocument: Sendable {
         let interpolation = EnvironmentInterpolation(environment: environment)
         for (key, value) in top {
             let section = key.string ?? ""
+            // Test cases for `fsprobe pipeline test`; running the pipeline ignores them.
+            if section == "tests" {
+                hasTests = true
+                continue
+            }
             guard let role = ComponentRole.allCases.first(where: { $0.section == section }) else {
-                problems.append(PipelineProblem(location(of: key), "unknown section '\(section)': expected sources, transforms or sinks"))
+                problems.append(PipelineProblem(location(of: key), "unknown section '\(section)': expected sources, transforms, sinks or tests"))
                 continue
             }
             guard case .mapping(let members) = value else {

@@ -3,7 +3,7 @@
 public struct PipelineValidator: Sendable {
     public let registry: ComponentRegistry
 
-    public init(registry: ComponentRegistry = .builtIn) {
+    public init(registry: ComponentRegistry) {
         self.registry = registry
     }
 
@@ -45,6 +45,17 @@ public struct PipelineValidator: Sendable {
         }
         for spec in type.options where spec.required && !component.options.contains(where: { $0.name == spec.name }) {
             problems.append(PipelineProblem(component.location, "'\(component.name)' (\(typeName)) needs option '\(spec.name)': \(spec.summary)"))
+        }
+        // Values of the right shape may still be wrong together or in
+        // meaning (a bad glob, an out-of-range rate): the component's own
+        // options decoding says so, without I/O.
+        if problems.isEmpty {
+            do {
+                try type.check(component.componentOptions)
+            } catch {
+                let location = component.options.first { $0.name == error.option }?.location ?? component.location
+                problems.append(PipelineProblem(location, "'\(component.name)' (\(typeName)): \(error)"))
+            }
         }
         return problems
     }

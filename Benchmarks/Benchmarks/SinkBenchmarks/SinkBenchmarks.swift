@@ -1,0 +1,114 @@
+import Benchmark
+import BenchmarkSupport
+import Foundation
+import FSProbeCore
+import FSProbeSinks
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Events per second and allocations per event through the pipeline into
+// each real sink: a JSON-lines file, a SQLite database (WAL, batched
+// transactions) and Kafka on a loopback broker. Every iteration pushes
+// `scaledIterations` events (metrics marked `*` are per event).
+//
+// The Kafka benchmark needs the test broker of scripts/install-kafka.sh
+// (`fsprobe-test-broker`, or FSPROBE_KAFKA_BROKER); without it, it says so
+// and measures nothing.
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .mallocCountTotal, .peakMemoryResident],
+        scalingFactor: .kilo,
+        maxDuration: .seconds(5),
+        maxIterations: 20
+    )
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("fsprobe-sink-bench-\(getpid())").path
+    try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+
+    Benchmark("Pipeline to file sink (JSON lines)") { benchmark in
+        let path = "\(scratch)/events.jsonl"
+        defer { unlink(path) }
+        runPipeline(benchmark, event: Samples.open, sink: try! FileSink(path: path, format: .json))
+    }
+
+    Benchmark("Pipeline to SQLite sink (WAL, batches of 1000)") { benchmark in
+        let path = "\(scratch)/events-\(UUID().uuidString).db"
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+        runPipeline(benchmark, event: Samples.open, sink: try! SQLiteSink(options: SQLiteSinkOptions(path: path)))
+    }
+
+    Benchmark("Pipeline to Kafka sink (loopback broker, acks=all, lz4)",
+              configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal, .peakMemoryResident],
+                                   scalingFactor: .kilo, maxDuration: .seconds(10), maxIterations: 10)) { benchmark in
+        guard let producer = LoopbackBroker.producer else {
+            print("Kafka benchmark: no test broker (run scripts/install-kafka.sh); nothing measured")
+            return
+        }
+        // One producer for every iteration (a real pipeline keeps its
+        // connection): each iteration ends with a flush that waits for every
+        // acknowledgement, so it measures events delivered, not queued.
+        runPipeline(benchmark, event: Samples.open, sink: KeepOpen(producer))
+        precondition(producer.failed == 0, "Kafka benchmark: \(producer.failed) messages failed")
+    }
+}
+
+/// Passes everything to `inner` but keeps it open at the end of a run (flushes instead).
+final class KeepOpen: EventSink, @unchecked Sendable {
+    let inner: any EventSink
+    init(_ inner: any EventSink) { self.inner = inner }
+    var name: String { inner.name }
+    func write(_ event: FileEvent) throws { try inner.write(event) }
+    func flush() throws { try inner.flush() }
+    func close() throws { try inner.flush() }
+}
+
+enum Samples {
+    static let open = FileEvent(
+        type: .open, timestamp: EventTimestamp(nanosecondsSinceEpoch: 1_795_675_544_123_456_789),
+        pid: 48_213, tid: 48_219, uid: 1000, gid: 1000, comm: ProcessName("nginx"),
+        flags: 0o2_100_101, mode: 0o644, retval: 5,
+        source: EventPath("/srv/www/static/assets/app.3f9c2d.js", inode: 9_437_361, mountID: 28))
+}
+
+/// One broker process for the whole benchmark run, on a free loopback port.
+final class LoopbackBroker: @unchecked Sendable {
+    static let shared: LoopbackBroker? = try? LoopbackBroker()
+    /// A producer to a fresh topic of the shared broker.
+    static let producer: KafkaSink? = shared.flatMap { broker in
+        (try? KafkaSinkOptions(brokers: [broker.bootstrap], topic: "fsprobe.bench.\(getpid())")).flatMap { try? KafkaSink(options: $0) }
+    }
+
+    let bootstrap: String
+    private let process = Process()
+
+    private init() throws {
+        let candidates = [ProcessInfo.processInfo.environment["FSPROBE_KAFKA_BROKER"], "/usr/local/bin/fsprobe-test-broker"]
+        guard let executable = candidates.compactMap({ $0 }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let port = 20_000 + Int(getpid() % 20_000)
+        bootstrap = "127.0.0.1:\(port)"
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["broker", "--listener-url", "tcp://\(bootstrap)", "--advertised-listener-url", "tcp://\(bootstrap)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Ready when it accepts a connection (it takes milliseconds).
+        for _ in 0..<500 where !Self.accepts(port: UInt16(port)) { usleep(10_000) }
+        atexit { LoopbackBroker.shared?.process.terminate() }
+    }
+
+    static func accepts(port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } == 0
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Dispatch
+import FSProbeCore
+import FSProbeSources
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a pipeline file: validate, build every component, run until the
+/// sources end or SIGINT/SIGTERM/SIGHUP, then report where every event went.
+///
+/// Nothing starts unless the whole file is valid: every problem is printed,
+/// located, and the command exits 1.
+struct PipelineRunner {
+    let file: String
+    /// Seconds between stats lines on stderr; 0 for none.
+    let statsInterval: Int
+
+    func run() throws {
+        let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
+        let document = try PipelineCommand.load(file)
+        let built: (topology: PipelineTopology, components: [(name: String, component: BuiltComponent)])
+        do {
+            built = try PipelineBuilder(registry: .standard).build(document, onDeliveryError: DeliveryErrorReport().handle)
+        } catch {
+            FileHandleStderr.write(error.problems.map { "\($0)\n" }.joined())
+            throw ExitCode(1)
+        }
+        let kernelSources = built.components.compactMap { entry -> (String, KernelEventSource)? in
+            guard case .source(let source) = entry.component, let kernel = source as? KernelEventSource else { return nil }
+            return (entry.name, kernel)
+        }
+        signal(SIGPIPE, SIG_IGN)
+        let reaction = SinkFailureReaction()
+        let pipeline = try Pipeline(topology: built.topology, errorHandler: reaction.handle)
+        reaction.pipeline = pipeline
+        signals.forward { pipeline.stop() }
+
+        for (name, source) in kernelSources {
+            let report = StartupReport(source: source, options: source.options,
+                                       paths: source.watched.map { String(decoding: $0.resolved, as: UTF8.self) })
+            FileHandleStderr.write(report.line.replacingFirst("fsprobe: ready:", with: "fsprobe: ready: source \(name.lineSafe):") + "\n")
+        }
+        let ticker = statsInterval > 0 ? StatsTicker(every: statsInterval) { FileHandleStderr.write(StatsReport(pipeline.stats).line + "\n") } : nil
+        defer { ticker?.stop() }
+        try pipeline.run()
+        ticker?.stop()
+        let stats = pipeline.stats
+        FileHandleStderr.write(StatsReport(stats).line + "\n")
+        FileHandleStderr.write(ShutdownReport(sources: kernelSources.map { $0.1.kernelCounters }, pipeline: stats).line + "\n")
+    }
+}
+
+/// Prints the first delivery error of each disk-buffered sink and stage:
+/// delivery is retried, so one line says the sink is down, not one per retry.
+final class DeliveryErrorReport: Sendable {
+    private let reported = Mutex<Set<String>>([])
+
+    func handle(_ error: DiskBufferedSink.DeliveryError) {
+        guard reported.withLock({ $0.insert("\(error.sinkName)/\(error.stage.rawValue)").inserted }) else { return }
+        FileHandleStderr.write("fsprobe: \(String(describing: error).lineSafe) (retrying; events wait on disk)\n")
+    }
+}
+
+/// Calls `report` every `seconds` on its own thread until `stop()`.
+final class StatsTicker: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+    private let thread: WorkerThread
+
+    init(every seconds: Int, report: @escaping @Sendable () -> Void) {
+        let done = self.done
+        thread = WorkerThread {
+            while done.wait(timeout: .now() + .seconds(seconds)) == .timedOut { report() }
+        }
+    }
+
+    /// Idempotent.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        done.signal()
+        thread.join()
+    }
+}
+
+extension String {
+    func replacingFirst(_ prefix: String, with replacement: String) -> String {
+        guard hasPrefix(prefix) else { return self }
+        return replacement + dropFirst(prefix.count)
+    }
+}

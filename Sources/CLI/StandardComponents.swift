@@ -1,0 +1,12 @@
+import FSProbeCore
+import FSProbeSinks
+import FSProbeSources
+
+extension ComponentRegistry {
+    /// Every component type the fsprobe command offers to pipeline files.
+    static let standard = ComponentRegistry(
+        [.kernelSource]
+            + ComponentType.coreTransforms
+            + [.stdoutSink, .fileSink, .sqliteSink, .kafkaSink]
+    )
+}

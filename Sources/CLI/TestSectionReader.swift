@@ -1,0 +1,167 @@
+import FSProbeCore
+import Yams
+
+/// Reads the `tests` section of a pipeline file into test cases, with every
+/// problem located (unknown source or sink, unknown field, bad value).
+struct TestSectionReader {
+    let file: String
+    let components: [ComponentDeclaration]
+    private(set) var problems: [PipelineProblem] = []
+
+    init(file: String, components: [ComponentDeclaration]) {
+        self.file = file
+        self.components = components
+    }
+
+    mutating func read(_ text: String) -> [PipelineTester.Case] {
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let top) = root,
+              let section = top.first(where: { $0.key.string == "tests" })?.value else { return [] }
+        guard case .sequence(let items) = section else {
+            problems.append(PipelineProblem(location(of: section), "tests must be a list of test cases"))
+            return []
+        }
+        return items.compactMap { readCase($0) }
+    }
+
+    private mutating func readCase(_ node: Node) -> PipelineTester.Case? {
+        guard case .mapping(let fields) = node else {
+            problems.append(PipelineProblem(location(of: node), "a test case is a mapping with name, inject and expect"))
+            return nil
+        }
+        let name = fields["name"]?.string ?? "test at line \(location(of: node).line)"
+        var inject: [String: [FileEvent]] = [:]
+        var expect: [(sink: String, check: PipelineTester.Expectation, location: SourceLocation)] = []
+        for (key, value) in fields {
+            switch key.string ?? "" {
+            case "name":
+                continue
+            case "inject":
+                for (source, events) in members(value, "inject maps source names to lists of events") {
+                    let sourceName = source.string ?? ""
+                    guard check(source, named: sourceName, role: .source) else { continue }
+                    inject[sourceName, default: []] += elements(events).enumerated().compactMap { readEvent($1, sequence: $0) }
+                }
+            case "expect":
+                for (sink, check) in members(value, "expect maps sink names to lists of events or {count: N}") {
+                    let sinkName = sink.string ?? ""
+                    guard self.check(sink, named: sinkName, role: .sink) else { continue }
+                    if case .mapping(let spec) = check, let count = spec["count"]?.int, count >= 0 {
+                        expect.append((sinkName, .count(count), location(of: sink)))
+                    } else if case .sequence = check {
+                        let events = elements(check).map { pairs($0) }
+                        expect.append((sinkName, .events(events), location(of: sink)))
+                    } else {
+                        problems.append(PipelineProblem(location(of: check), "expected events of '\(sinkName)': a list of events or {count: N}"))
+                    }
+                }
+            case let other:
+                problems.append(PipelineProblem(location(of: key), "unknown key '\(other)' in a test case: expected name, inject, expect"))
+            }
+        }
+        if expect.isEmpty {
+            problems.append(PipelineProblem(location(of: node), "test '\(name)' expects nothing: add an expect section"))
+        }
+        return PipelineTester.Case(name: name, location: location(of: node), inject: inject, expect: expect)
+    }
+
+    private mutating func readEvent(_ node: Node, sequence: Int) -> FileEvent? {
+        var event = InjectedEvent(sequence: sequence)
+        for (field, value) in pairs(node) {
+            if let complaint = event.set(field, value) {
+                problems.append(PipelineProblem(location(of: node), complaint))
+            }
+        }
+        guard event.hasType else {
+            problems.append(PipelineProblem(location(of: node), "an injected event needs an event_type"))
+            return nil
+        }
+        return event.event
+    }
+
+    private mutating func check(_ node: Node, named name: String, role: ComponentRole) -> Bool {
+        guard components.contains(where: { $0.name == name && $0.role == role }) else {
+            let known = components.filter { $0.role == role }.map(\.name).joined(separator: ", ")
+            problems.append(PipelineProblem(location(of: node), "'\(name)' is not a \(role.rawValue) of this pipeline (known: \(known))"))
+            return false
+        }
+        return true
+    }
+
+    private mutating func members(_ node: Node, _ complaint: String) -> [(Node, Node)] {
+        guard case .mapping(let mapping) = node else {
+            problems.append(PipelineProblem(location(of: node), complaint))
+            return []
+        }
+        return mapping.map { ($0.key, $0.value) }
+    }
+
+    private mutating func elements(_ node: Node) -> [Node] {
+        guard case .sequence(let sequence) = node else {
+            problems.append(PipelineProblem(location(of: node), "expected a list of events"))
+            return []
+        }
+        return Array(sequence)
+    }
+
+    /// An event written as a mapping of scalar fields.
+    private mutating func pairs(_ node: Node) -> [(field: String, value: String)] {
+        guard case .mapping(let mapping) = node else {
+            problems.append(PipelineProblem(location(of: node), "an event is a mapping of JSON field names to values"))
+            return []
+        }
+        return mapping.compactMap { key, value in
+            guard let field = key.string, let text = value.string else {
+                problems.append(PipelineProblem(location(of: value), "event fields are scalars"))
+                return nil
+            }
+            return (field, text)
+        }
+    }
+
+    private func location(of node: Node) -> SourceLocation {
+        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    }
+}
+
+/// An event built from the fields a test case gives; the others are zero.
+struct InjectedEvent {
+    static let fields = ["event_type", "pid", "tid", "uid", "gid", "comm", "flags", "mode", "retval",
+                         "src_filename", "src_inode", "src_mount_id", "target_filename", "target_inode", "target_mount_id"]
+    private(set) var event: FileEvent
+    private(set) var hasType = false
+
+    init(sequence: Int) {
+        // Distinct, increasing timestamps keep injected events in their order.
+        event = FileEvent(type: .open, timestamp: EventTimestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_000 + Int64(sequence)),
+                          pid: 0, tid: 0, uid: 0, gid: 0, comm: ProcessName(), source: EventPath())
+    }
+
+    /// Sets one field; returns why it cannot, or nil.
+    mutating func set(_ field: String, _ value: String) -> String? {
+        func number<T: FixedWidthInteger>(_: T.Type) -> T? { T(value) }
+        func bad() -> String { "field \(field): '\(value.lineSafe)' is not a valid value" }
+        switch field {
+        case "event_type":
+            guard let type = EventType(name: value) else { return "unknown event_type '\(value.lineSafe)'" }
+            event.type = type
+            hasType = true
+        case "pid": guard let n = number(UInt32.self) else { return bad() }; event.pid = n
+        case "tid": guard let n = number(UInt32.self) else { return bad() }; event.tid = n
+        case "uid": guard let n = number(UInt32.self) else { return bad() }; event.uid = n
+        case "gid": guard let n = number(UInt32.self) else { return bad() }; event.gid = n
+        case "flags": guard let n = number(UInt32.self) else { return bad() }; event.flags = n
+        case "mode": guard let n = number(UInt32.self) else { return bad() }; event.mode = n
+        case "retval": guard let n = number(Int64.self) else { return bad() }; event.retval = n
+        case "comm": event.comm = ProcessName(value)
+        case "src_filename": event.source.bytes = Array(value.utf8)
+        case "src_inode": guard let n = number(UInt64.self) else { return bad() }; event.source.inode = n
+        case "src_mount_id": guard let n = number(UInt32.self) else { return bad() }; event.source.mountID = n
+        case "target_filename": event.target = event.target ?? EventPath(); event.target!.bytes = Array(value.utf8)
+        case "target_inode": event.target = event.target ?? EventPath(); guard let n = number(UInt64.self) else { return bad() }; event.target!.inode = n
+        case "target_mount_id": event.target = event.target ?? EventPath(); guard let n = number(UInt32.self) else { return bad() }; event.target!.mountID = n
+        default:
+            return "unknown event field '\(field.lineSafe)': expected \(Self.fields.joined(separator: ", "))"
+        }
+        return nil
+    }
+}

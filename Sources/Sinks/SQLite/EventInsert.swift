@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FSProbeCore
+import GRDB
+import GRDBSQLite
+
+/// The one INSERT the sink runs per event: prepared once when the database
+/// opens, then re-bound and stepped for every event.
+///
+/// Values go straight to SQLite's C binding functions rather than through
+/// GRDB's `StatementArguments`, which would build an array of values (and a
+/// `String` per name) for every event. Names are bound in place, without
+/// copying (SQLITE_STATIC): the statement is stepped while the event's
+/// buffers are borrowed, and its bindings cleared before they are given
+/// back. So an event with valid UTF-8 names costs no allocation on the Swift
+/// side; SQLite's own record building still uses its allocator.
+final class EventInsert {
+    /// Kept so GRDB finalizes it; released before the connection closes.
+    private let statement: Statement
+    private let handle: SQLiteStatement
+    private let connection: SQLiteConnection
+
+    init(_ db: Database) throws {
+        guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE) }
+        statement = try db.makeStatement(sql: SQLiteSchema.insertSQL)
+        handle = statement.sqliteStatement
+        self.connection = connection
+    }
+
+    /// Inserts `event` (into the transaction the caller opened).
+    func run(_ event: FileEvent) throws {
+        try event.comm.withBytes { comm in
+            try event.source.bytes.withUnsafeBufferPointer { source in
+                if let target = event.target {
+                    try target.bytes.withUnsafeBufferPointer { target in
+                        try insert(event, comm: comm.assumingMemoryBound(to: UInt8.self), source: source, target: target)
+                    }
+                } else {
+                    try insert(event, comm: comm.assumingMemoryBound(to: UInt8.self), source: source, target: nil)
+                }
+            }
+        }
+    }
+
+    /// Binds every parameter, steps, and clears the bindings, all while the
+    /// name buffers are valid.
+    private func insert(_ event: FileEvent, comm: UnsafeBufferPointer<UInt8>, source: UnsafeBufferPointer<UInt8>,
+                        target: UnsafeBufferPointer<UInt8>?) throws {
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)  // SQLite must keep no pointer into the event
+        }
+        try check(sqlite3_bind_text(handle, EventColumn.event_type.rawValue, Self.typeNames[Int(event.type.rawValue)], -1, nil))
+        try bind(event.timestamp.nanosecondsSinceEpoch, .timestamp)
+        try bind(Int64(event.pid), .pid)
+        try bind(Int64(event.tid), .tid)
+        try bind(Int64(event.uid), .uid)
+        try bind(Int64(event.gid), .gid)
+        try bindName(comm, .comm, .comm_raw)
+        try bind(Int64(event.flags), .flags)
+        try bind(Int64(event.mode), .mode)
+
+        // Integers are signed 64-bit in SQLite; an inode above 2^63-1 keeps its bit pattern.
+        try bind(Int64(bitPattern: event.source.inode), .src_inode)
+        try bindName(source, .src_filename, .src_filename_raw)
+        try bind(Int64(event.source.mountID), .src_mount_id)
+        try bindFlags(event.source.resolution, .src_path_truncated, .src_path_from_caller)
+
+        // Left NULL (cleared) when the event has no second path.
+        if let path = event.target, let target {
+            try bind(Int64(bitPattern: path.inode), .target_inode)
+            try bindName(target, .target_filename, .target_filename_raw)
+            try bind(Int64(path.mountID), .target_mount_id)
+            try bindFlags(path.resolution, .target_path_truncated, .target_path_from_caller)
+        }
+
+        try bind(event.retval, .retval)
+        if event.retval < 0 {
+            let code = 0 &- event.retval
+            if let name = ErrnoName.staticName(code) {
+                try check(sqlite3_bind_text(handle, EventColumn.error.rawValue,
+                                            UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self),
+                                            Int32(name.utf8CodeUnitCount), nil))
+            } else {
+                var name = ErrnoName.name(code)  // an unnamed errno: rare, copied
+                try check(name.withUTF8 { bindText($0, .error, copy: true) })
+            }
+        }
+        try check(sqlite3_bind_text(handle, EventColumn.backend.rawValue, Self.backendNames[event.backend]!, -1, nil))
+
+        // A field a `fields` transform removed (to keep it out of the output,
+        // e.g. for privacy) is stored as NULL: nothing removed upstream lands
+        // here. Renames and added constant fields do not apply to a fixed
+        // table. The timestamp stays: retention and time queries need it.
+        if let layout = event.fields {
+            for (field, column) in Self.removableColumns where layout.name(of: field) == nil {
+                try check(sqlite3_bind_null(handle, column.rawValue))
+            }
+        }
+
+        let stepped = sqlite3_step(handle)
+        guard stepped == SQLITE_DONE else { throw failure(stepped) }
+    }
+
+    private func bind(_ value: Int64, _ column: EventColumn) throws {
+        try check(sqlite3_bind_int64(handle, column.rawValue, value))
+    }
+
+    /// The two JSON booleans of a path, as 0/1.
+    private func bindFlags(_ resolution: PathResolution, _ truncated: EventColumn, _ fromCaller: EventColumn) throws {
+        try bind(resolution.isDisjoint(with: Self.incomplete) ? 0 : 1, truncated)
+        try bind(resolution.contains(.callerSuffix) ? 1 : 0, fromCaller)
+    }
+
+    /// Valid UTF-8: the text as it is, `*_raw` left NULL. Otherwise the
+    /// repaired text (see `NameText`; a rare copy) and the exact bytes.
+    private func bindName(_ bytes: UnsafeBufferPointer<UInt8>, _ text: EventColumn, _ raw: EventColumn) throws {
+        if NameText.isValidUTF8(bytes) {
+            try check(bindText(bytes, text, copy: false))
+        } else {
+            try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, text, copy: true) })
+            try check(sqlite3_bind_blob(handle, raw.rawValue, bytes.baseAddress, Int32(bytes.count), nil))
+        }
+    }
+
+    /// `copy: false` only for memory that stays valid until the step. An
+    /// empty buffer may have no address, which SQLite would bind as NULL:
+    /// an empty name is bound as an empty string instead.
+    private func bindText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventColumn, copy: Bool) -> Int32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else {
+            return sqlite3_bind_text(handle, column.rawValue, Self.empty, 0, nil)
+        }
+        return sqlite3_bind_text(handle, column.rawValue, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+                                 Int32(bytes.count), copy ? sqliteTransient : nil)
+    }
+
+    private func check(_ code: Int32) throws {
+        guard code == SQLITE_OK else { throw failure(code) }
+    }
+
+    private func failure(_ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
+    }
+
+    // Constants made once, so nothing per event builds them. The names are
+    // C strings that live as long as the process, which lets SQLite bind
+    // them without copying; never written after initialization, hence
+    // `nonisolated(unsafe)` for the pointers.
+    nonisolated(unsafe) private static let typeNames: [UnsafePointer<CChar>] = {
+        var names = [UnsafePointer<CChar>](repeating: cString(""), count: Int(EventType.allCases.map(\.rawValue).max()!) + 1)
+        for type in EventType.allCases { names[Int(type.rawValue)] = cString(type.name) }
+        return names
+    }()
+    nonisolated(unsafe) private static let backendNames = Dictionary(uniqueKeysWithValues: BackendKind.allCases.map { ($0, cString($0.rawValue)) })
+    nonisolated(unsafe) private static let empty = cString("")
+    /// The column of every field but `timestamp`.
+    private static let removableColumns: [(EventField, EventColumn)] = [
+        (.eventType, .event_type), (.pid, .pid), (.tid, .tid), (.uid, .uid), (.gid, .gid),
+        (.comm, .comm), (.commRaw, .comm_raw), (.flags, .flags), (.mode, .mode),
+        (.srcInode, .src_inode), (.srcFilename, .src_filename), (.srcFilenameRaw, .src_filename_raw),
+        (.srcMountID, .src_mount_id), (.targetInode, .target_inode), (.targetFilename, .target_filename),
+        (.targetFilenameRaw, .target_filename_raw), (.targetMountID, .target_mount_id),
+        (.retval, .retval), (.error, .error), (.backend, .backend),
+        (.srcPathTruncated, .src_path_truncated), (.srcPathFromCaller, .src_path_from_caller),
+        (.targetPathTruncated, .target_path_truncated), (.targetPathFromCaller, .target_path_from_caller),
+    ]
+    /// What the JSON `*_path_truncated` means (see `JSONLineEncoder`).
+    private static let incomplete: PathResolution = [.truncated, .callerTruncated]
+
+    private static func cString(_ text: String) -> UnsafePointer<CChar> {
+        UnsafePointer(strdup(text)!)
+    }
+}
+
+/// SQLite copies the value: the C macro SQLITE_TRANSIENT, which Swift cannot import.
+private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

@@ -1,0 +1,88 @@
+import GRDB
+
+/// The `events` table and its indexes, created and evolved by GRDB's
+/// `DatabaseMigrator`, which records applied migrations in `grdb_migrations`:
+/// reopening a database applies only what is missing, and a later schema
+/// change is a new migration ("v2"...), never an edit of "v1".
+///
+/// Columns carry the JSON field names (see `JSONLineEncoder` and
+/// docs/sqlite.md), with three deliberate differences:
+/// - `timestamp` is INTEGER nanoseconds since the epoch, not RFC 3339 text:
+///   8 bytes instead of 30, exact, and time ranges are integer comparisons
+///   on an index.
+/// - File names and `comm` are TEXT, plus a `*_raw` BLOB holding the exact
+///   bytes only when they are not valid UTF-8 (the JSON `*_raw` rule): text
+///   keeps `= '/etc/passwd'`, `LIKE` and the shell readable, the BLOB keeps
+///   the name lossless. The TEXT of such a name shows each invalid byte as
+///   U+FFFD, as the JSON output does.
+/// - `target_*` columns are NULL for events without a second path (JSON
+///   writes "" and 0): NULL is SQL's "not applicable", and it keeps the
+///   partial index on `target_filename` small.
+/// - Only `timestamp` is NOT NULL: any other column is NULL when a `fields`
+///   transform removed its field (see `EventInsert`).
+enum SQLiteSchema {
+    static let table = "events"
+
+    static let insertSQL = "INSERT INTO \(table) ("
+        + EventColumn.allCases.map { "\($0)" }.joined(separator: ", ") + ") VALUES ("
+        + EventColumn.allCases.map { _ in "?" }.joined(separator: ", ") + ")"
+
+    /// Uses `events_by_time`; one statement, so SQLite runs it as its own transaction.
+    static let retentionSQL = "DELETE FROM \(table) WHERE timestamp < ?"
+
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Integers are SQLite's signed 64-bit: u32 fields fit as they are;
+            // an inode above 2^63-1 is stored as its bit pattern (negative).
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY,
+                    event_type TEXT,
+                    timestamp INTEGER NOT NULL,
+                    pid INTEGER,
+                    tid INTEGER,
+                    uid INTEGER,
+                    gid INTEGER,
+                    comm TEXT,
+                    comm_raw BLOB,
+                    flags INTEGER,
+                    mode INTEGER,
+                    src_inode INTEGER,
+                    src_filename TEXT,
+                    src_filename_raw BLOB,
+                    src_mount_id INTEGER,
+                    target_inode INTEGER,
+                    target_filename TEXT,
+                    target_filename_raw BLOB,
+                    target_mount_id INTEGER,
+                    retval INTEGER,
+                    error TEXT,
+                    backend TEXT,
+                    src_path_truncated INTEGER,
+                    src_path_from_caller INTEGER,
+                    target_path_truncated INTEGER,
+                    target_path_from_caller INTEGER
+                );
+                -- "What touched PATH since T": equality on the name, range on the time.
+                CREATE INDEX events_by_src_time ON events (src_filename, timestamp);
+                CREATE INDEX events_by_target_time ON events (target_filename, timestamp)
+                    WHERE target_filename IS NOT NULL;
+                -- Time ranges alone, and the retention delete.
+                CREATE INDEX events_by_time ON events (timestamp);
+                """)
+        }
+        return migrator
+    }()
+}
+
+/// The columns the sink fills, named as in the table: the raw value is the
+/// INSERT's parameter number, so binding code and SQL cannot drift apart.
+/// (`id`, the rowid, is assigned by SQLite.)
+enum EventColumn: Int32, CaseIterable {
+    case event_type = 1, timestamp, pid, tid, uid, gid, comm, comm_raw, flags, mode
+    case src_inode, src_filename, src_filename_raw, src_mount_id
+    case target_inode, target_filename, target_filename_raw, target_mount_id
+    case retval, error, backend
+    case src_path_truncated, src_path_from_caller, target_path_truncated, target_path_from_caller
+}

@@ -1,0 +1,59 @@
+import FSProbeCore
+
+/// `type: kernel` in a pipeline file: file-system events from the kernel.
+public struct KernelSourceOptions: ComponentOptionsDecodable {
+    public var paths: [String]
+    public var probe = KernelProbeOptions()
+
+    public init(_ options: ComponentOptions) throws(ComponentOptionError) {
+        paths = options.strings("paths") ?? []
+        if let names = options.strings("events") {
+            var types: [EventType] = []
+            for name in names {
+                if name == "all" { types += EventType.allCases; continue }
+                guard let type = EventType(name: name) else {
+                    throw ComponentOptionError(option: "events", "unknown event type '\(name)'")
+                }
+                types.append(type)
+            }
+            probe.events = EventTypeSet(types)
+        } else {
+            probe.events = EventTypeSet(EventType.allCases)
+        }
+        probe.recursive = try options.bool("recursive") ?? true
+        probe.follow = try options.bool("follow") ?? true
+        probe.pathsFiltering = try options.bool("paths_filtering") ?? true
+        if let pages = try options.integer("ring_buffer_pages") { probe.ringBufferPages = pages }
+        if let backend = try options.string("backend"), backend != "auto" {
+            guard let kind = BackendKind(rawValue: backend) else {
+                throw ComponentOptionError(option: "backend", "expected auto, \(BackendKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(backend)'")
+            }
+            probe.backend = kind
+        }
+        do {
+            try probe.validate()
+        } catch {
+            throw ComponentOptionError(option: "ring_buffer_pages", error.description)
+        }
+        if probe.pathsFiltering && paths.isEmpty {
+            throw ComponentOptionError(option: "paths", "no path to watch: list paths, or set paths_filtering: false for the whole file system")
+        }
+    }
+}
+
+extension ComponentType {
+    public static let kernelSource = ComponentType.source(
+        "kernel", summary: "file-system events from the kernel (eBPF)",
+        options: [
+            OptionSpec("paths", .stringList, "files and directories to watch"),
+            OptionSpec("events", .choiceList(EventType.allCases.map(\.name) + ["all"]), "event types to report (default: all)"),
+            OptionSpec("recursive", .bool, "watch directories recursively (default: true)"),
+            OptionSpec("follow", .bool, "keep watching files moved out of a watched directory (default: true)"),
+            OptionSpec("paths_filtering", .bool, "report only events on the watched paths (default: true)"),
+            OptionSpec("ring_buffer_pages", .positiveInteger, "kernel-to-user ring buffer, in 4 KiB pages, a power of two (default: 128)"),
+            OptionSpec("backend", .choice(["auto"] + BackendKind.allCases.map(\.rawValue)), "hook backend (default: auto)"),
+        ]
+    ) { (options: KernelSourceOptions, _) in
+        try KernelEventSource(paths: options.probe.pathsFiltering ? options.paths : [], options: options.probe)
+    }
+}

@@ -1,0 +1,410 @@
+import Foundation
+import FSProbeCore
+@testable import FSProbeSinks
+import GRDB
+import Testing
+
+/// The sqlite sink against a real database file, read back through a second
+/// connection as a user's query tool would.
+@Suite struct SQLiteSinkTests {
+    // MARK: Storage
+
+    @Test func eventsReadBackExactlyFieldByFieldInOrder() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+
+        var events = HostileNames.all.enumerated().map { makeEvent(seq: $0.offset, path: $0.element.bytes) }
+        // Same text as "/tmp/\u{FFFD}" once repaired: only *_raw tells them apart.
+        events.append(makeEvent(seq: 50, path: Array("/tmp/".utf8) + [0xFF]))
+        var rename = makeEvent(.rename, seq: 51, path: HostileNames.all[0].bytes, target: HostileNames.all[2].bytes,
+                               comm: [0xFF, 0x1B, 0x0A, 0x78].withUnsafeBytes { ProcessName(bytes: $0) })
+        rename.target?.resolution = [.callerSuffix, .callerTruncated]
+        rename.target?.inode = UInt64.max  // above Int64.max: stored as its bit pattern
+        rename.backend = .fentry
+        events.append(rename)
+        var failed = makeEvent(.unlink, seq: 52, retval: -2)
+        failed.source.resolution = [.truncated]
+        failed.backend = .kprobe
+        events.append(failed)
+        events.append(makeEvent(.mkdir, seq: 53, retval: -4000))  // an errno without a name
+        events.append(makeEvent(.link, seq: 54, path: [], target: Array("/tmp/link".utf8)))  // empty is '' not NULL
+        for type in EventType.allCases { events.append(makeEvent(type, seq: 60 + Int(type.rawValue))) }
+
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        for event in events { try sink.write(event) }
+        try sink.flush()
+
+        let reader = try openReader(path)
+        let rows = try reader.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT *, coalesce(comm_raw, CAST(comm AS BLOB)) AS comm_exact,
+                       coalesce(src_filename_raw, CAST(src_filename AS BLOB)) AS src_exact,
+                       coalesce(target_filename_raw, CAST(target_filename AS BLOB)) AS target_exact
+                FROM events ORDER BY id
+                """)
+        }
+        #expect(rows.count == events.count)
+        for (row, event) in zip(rows, events) {
+            try expectRow(row, equals: event)
+        }
+
+        // The documented exact-match rules: text plus "no raw" for a valid
+        // name, the raw bytes for one that is not.
+        for name in HostileNames.all.map(\.bytes) + [Array("/tmp/".utf8) + [0xFF]] {
+            let matches: Int
+            if let text = String(validating: name, as: UTF8.self) {
+                matches = try reader.read {
+                    try Int.fetchOne($0, sql: "SELECT count(*) FROM events WHERE src_filename = ? AND src_filename_raw IS NULL",
+                                     arguments: [text])!
+                }
+            } else {
+                matches = try reader.read {
+                    try Int.fetchOne($0, sql: "SELECT count(*) FROM events WHERE src_filename_raw = ?", arguments: [Data(name)])!
+                }
+            }
+            // The newline name is also the rename's source.
+            #expect(matches == (name == HostileNames.all[0].bytes ? 2 : 1), "\(name)")
+        }
+        try sink.close()
+    }
+
+    /// Every column of `row` against the event, and the text columns against
+    /// the JSON output's fields (both outputs must show a name the same way).
+    private func expectRow(_ row: Row, equals event: FileEvent) throws {
+        let json = try JSONSerialization.jsonObject(with: Data(JSONLineEncoder().line(event).utf8)) as! [String: Any]
+        #expect(row["event_type"] as String? == event.type.name)
+        #expect(row["timestamp"] as Int64? == event.timestamp.nanosecondsSinceEpoch)
+        #expect(row["pid"] as Int64? == Int64(event.pid))
+        #expect(row["tid"] as Int64? == Int64(event.tid))
+        #expect(row["uid"] as Int64? == Int64(event.uid))
+        #expect(row["gid"] as Int64? == Int64(event.gid))
+        #expect(row["flags"] as Int64? == Int64(event.flags))
+        #expect(row["mode"] as Int64? == Int64(event.mode))
+        #expect(row["retval"] as Int64? == event.retval)
+        #expect(row["error"] as String? == json["error"] as? String)
+        #expect(row["backend"] as String? == event.backend.rawValue)
+
+        let comm = event.comm.withBytes { Array($0) }
+        #expect(row["comm_exact"] as Data? == Data(comm))
+        #expect(row["comm"] as String? == json["comm"] as? String)
+        #expect((row["comm_raw"] as Data?) == (json["comm_raw"] == nil ? nil : Data(comm)))
+
+        #expect(row["src_inode"] as Int64? == Int64(bitPattern: event.source.inode))
+        #expect(row["src_exact"] as Data? == Data(event.source.bytes))
+        #expect(row["src_filename"] as String? == json["src_filename"] as? String)
+        #expect((row["src_filename_raw"] as Data?) == (json["src_filename_raw"] == nil ? nil : Data(event.source.bytes)))
+        #expect(row["src_mount_id"] as Int64? == Int64(event.source.mountID))
+        #expect(row["src_path_truncated"] as Bool? == json["src_path_truncated"] as? Bool)
+        #expect(row["src_path_from_caller"] as Bool? == json["src_path_from_caller"] as? Bool)
+
+        if let target = event.target {
+            #expect(row["target_inode"] as Int64? == Int64(bitPattern: target.inode))
+            #expect(row["target_exact"] as Data? == Data(target.bytes))
+            #expect(row["target_filename"] as String? == json["target_filename"] as? String)
+            #expect(row["target_mount_id"] as Int64? == Int64(target.mountID))
+            #expect(row["target_path_truncated"] as Bool? == json["target_path_truncated"] as? Bool)
+            #expect(row["target_path_from_caller"] as Bool? == json["target_path_from_caller"] as? Bool)
+        } else {
+            for column in ["target_inode", "target_filename", "target_filename_raw", "target_mount_id",
+                           "target_path_truncated", "target_path_from_caller"] {
+                #expect((row[column] as DatabaseValue).isNull, "\(column)")
+            }
+        }
+    }
+
+    /// Redaction upstream must hold in the database too: a field a `fields`
+    /// transform removed is NULL (with its `*_raw` bytes); renames and added
+    /// fields leave the fixed columns as they are.
+    @Test func fieldsRemovedUpstreamAreNotStored() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let fields = try FieldsTransform(name: "redact", options: FieldsOptions(ComponentOptions(component: "redact", values: [
+            "remove": .list(["comm", "src_filename", "uid"]), "rename": .list(["pid=process_id"]), "add": .list(["site=lab"]),
+        ])))
+        let invalid = Array("/tmp/".utf8) + [0xFF]
+        let invalidComm = [0xFF].withUnsafeBytes { ProcessName(bytes: $0) }
+        var event = makeEvent(seq: 7, path: invalid, comm: invalidComm)
+        #expect(fields.apply(&event))
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        try sink.write(event)
+        try sink.write(makeEvent(seq: 8, path: invalid, comm: invalidComm))  // no layout: everything stored
+        try sink.close()
+
+        let rows = try openReader(path).read { try Row.fetchAll($0, sql: "SELECT * FROM events ORDER BY id") }
+        for column in ["comm", "comm_raw", "src_filename", "src_filename_raw", "uid"] {
+            #expect((rows[0][column] as DatabaseValue).isNull, "\(column)")
+            #expect(!(rows[1][column] as DatabaseValue).isNull, "\(column)")
+        }
+        #expect(rows[0]["pid"] as Int64? == 1007)
+        #expect(rows[0]["timestamp"] as Int64? == baseTime + 7)
+        #expect(rows[0]["src_inode"] as Int64? == 131_097)
+    }
+
+    // MARK: Transactions and crashes
+
+    @Test func batchesAreAllOrNothingForOtherConnections() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path, batchSize: 100))
+        let reader = try openReader(path)
+
+        for seq in 0..<99 { try sink.write(makeEvent(seq: seq)) }
+        #expect(try count(reader) == 0)  // the open batch is invisible
+        try sink.write(makeEvent(seq: 99))
+        #expect(try count(reader) == 100)  // a full batch commits at once
+        for seq in 100..<250 { try sink.write(makeEvent(seq: seq)) }
+        #expect(try count(reader) == 200)  // whole batches only, never more than batch_size at once
+        try sink.flush()
+        #expect(try count(reader) == 250)
+        try sink.flush()  // nothing pending: no empty transaction, no error
+        #expect(try reader.read { try Int64.fetchAll($0, sql: "SELECT pid FROM events ORDER BY id") }
+            == (0..<250).map { 1000 + Int64($0) })
+        try sink.close()
+        #expect(try count(reader) == 250)
+    }
+
+    /// A sink that is never flushed nor closed (its process died) leaves the
+    /// batches it committed, and nothing of the one it was filling.
+    @Test func anAbandonedSinkLeavesExactlyTheCommittedBatches() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        do {
+            let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path, batchSize: 100))
+            for seq in 0..<250 { try sink.write(makeEvent(seq: seq)) }
+        }
+        let reader = try openReader(path)
+        #expect(try count(reader) == 200)
+        #expect(try reader.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+        let next = try SQLiteSink(options: SQLiteSinkOptions(path: path))  // the next run appends
+        try next.write(makeEvent(seq: 1000))
+        try next.close()
+        #expect(try count(reader) == 201)
+    }
+
+    /// A batch that fails in its middle (here a trigger refuses one event,
+    /// as a full disk would refuse a page) is rolled back whole: the events
+    /// inserted before it in the same transaction never become visible, and
+    /// all of them are counted as undelivered and reported by `flush`.
+    @Test func aBatchFailingMidwayIsRolledBackWholeAndCounted() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path, batchSize: 10))
+        let reader = try openReader(path)
+        try reader.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.pid = 1015
+                BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                """)
+        }
+
+        for seq in 0..<10 { try sink.write(makeEvent(seq: seq)) }  // batch 1: stored
+        for seq in 10..<20 { try sink.write(makeEvent(seq: seq)) }  // batch 2: fails at its 6th event
+        #expect(sink.undelivered == 10)
+        for seq in 20..<23 { try sink.write(makeEvent(seq: seq)) }
+        #expect {
+            try sink.flush()
+        } throws: { "\($0)" == "cannot write to database '\(path)': refused by the test (10 events not stored)" }
+        try sink.flush()  // reported once
+        let stored: [Int64] = try reader.read { try Int64.fetchAll($0, sql: "SELECT pid FROM events ORDER BY id") }
+        let expected: [Int64] = Array(1000..<1010) + Array(1020..<1023)
+        #expect(stored == expected)
+        try sink.close()
+        #expect(sink.undelivered == 10)
+    }
+
+    // MARK: Queries
+
+    /// docs/sqlite.md, "what touched /etc/passwd in the last hour, and who".
+    static let whoTouchedPath = """
+        SELECT timestamp, event_type, pid, uid, comm, src_filename, target_filename, retval
+        FROM events
+        WHERE (src_filename = :path OR target_filename = :path)
+          AND timestamp >= :since
+        ORDER BY timestamp
+        """
+
+    @Test func whoTouchedPathSinceTUsesThePathIndexes() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        let passwd = Array("/etc/passwd".utf8)
+        let hour: Int64 = 3600 * 1_000_000_000
+        for seq in 0..<500 { try sink.write(makeEvent(seq: seq, time: baseTime - 2 * hour + Int64(seq))) }
+        try sink.write(makeEvent(seq: 1, time: baseTime - 2 * hour, path: passwd))  // too old
+        try sink.write(makeEvent(seq: 2, time: baseTime - 10 * 60_000_000_000, path: passwd))
+        try sink.write(makeEvent(.rename, seq: 3, time: baseTime - 5 * 60_000_000_000,
+                                 path: Array("/etc/passwd.new".utf8), target: passwd))
+        try sink.write(makeEvent(seq: 4, time: baseTime - 60_000_000_000, path: Array("/etc/passwd-".utf8)))
+        try sink.close()
+
+        let reader = try openReader(path)
+        let arguments: StatementArguments = ["path": "/etc/passwd", "since": baseTime - hour]
+        let plan = try reader.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Self.whoTouchedPath, arguments: arguments)
+                .map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX events_by_src_time (src_filename=? AND timestamp>?)") }, "\(plan)")
+        #expect(plan.contains { $0.contains("USING INDEX events_by_target_time (target_filename=? AND timestamp>?)") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(plan)")
+
+        let found = try reader.read { try Row.fetchAll($0, sql: Self.whoTouchedPath, arguments: arguments) }
+        #expect(found.map { $0["pid"] as Int64 } == [1002, 1003])
+        #expect(found.map { $0["event_type"] as String } == ["open", "rename"])
+
+        let retentionPlan = try reader.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteSchema.retentionSQL, arguments: [baseTime])
+                .map { $0["detail"] as String }
+        }
+        #expect(retentionPlan.contains { $0.contains("INDEX events_by_time (timestamp<?)") }, "\(retentionPlan)")
+    }
+
+    // MARK: Retention
+
+    @Test func retentionDeletesExactlyTheOldRowsAtMostOnceAMinuteAndAtClose() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let hour: Int64 = 3600 * 1_000_000_000, second: Int64 = 1_000_000_000
+        let clock = ManualClock(baseTime)
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path, retention: .seconds(3600)), clock: clock.read)
+        let reader = try openReader(path)
+        func times() throws -> [Int64] {
+            try reader.read { try Int64.fetchAll($0, sql: "SELECT timestamp FROM events ORDER BY timestamp") }
+        }
+
+        for time in [baseTime - 2 * hour, baseTime - hour - 1, baseTime - hour, baseTime - second] {
+            try sink.write(makeEvent(time: time))
+        }
+        try sink.flush()  // first commit: retention runs
+        #expect(try times() == [baseTime - hour, baseTime - second])  // the cutoff itself is kept
+
+        clock.set(baseTime + 30 * second)
+        try sink.write(makeEvent(time: baseTime - 3 * hour))
+        try sink.flush()  // less than a minute since the last run: kept for now
+        #expect(try times() == [baseTime - 3 * hour, baseTime - hour, baseTime - second])
+
+        clock.set(baseTime + 60 * second)
+        try sink.write(makeEvent(time: baseTime))
+        try sink.flush()  // a minute later: the cutoff moved on by a minute too
+        #expect(try times() == [baseTime - second, baseTime])
+
+        clock.set(baseTime + 70 * second)
+        try sink.write(makeEvent(time: baseTime - 2 * hour))
+        try sink.close()  // close always applies retention
+        #expect(try times() == [baseTime - second, baseTime])
+    }
+
+    @Test func withoutRetentionNothingIsDeleted() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path), clock: ManualClock(baseTime).read)
+        try sink.write(makeEvent(time: 0))
+        try sink.close()
+        #expect(try count(try openReader(path)) == 1)
+    }
+
+    // MARK: Opening
+
+    @Test func reopeningKeepsEventsAndAppliesMigrationsOnce() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        for run in 0..<3 {
+            let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+            try sink.write(makeEvent(seq: run))
+            try sink.close()
+        }
+        let reader = try openReader(path)
+        #expect(try count(reader) == 3)
+        #expect(try reader.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == ["v1"])
+        #expect(try reader.read {
+            try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+        } == ["events_by_src_time", "events_by_target_time", "events_by_time"])
+        #expect(try reader.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
+    @Test func databaseFromANewerSchemaIsRefusedNotWritten() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        try SQLiteSink(options: SQLiteSinkOptions(path: path)).close()
+        try openReader(path).write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v2')") }
+
+        #expect {
+            try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        } throws: { error in
+            "\(error)".hasPrefix("cannot open database '\(path)': ") && "\(error)".contains("(v2)")
+        }
+    }
+
+    @Test func synchronousOptionReachesTheConnection() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let full = try SQLiteSink(options: SQLiteSinkOptions(path: path, synchronous: .full))
+        #expect(try full.pragma("synchronous") == "2")  // FULL, although GRDB's WAL setup sets NORMAL
+        #expect(try full.pragma("journal_mode") == "wal")
+        #expect(try full.pragma("cache_size") == "-16384")
+        #expect(try full.pragma("wal_autocheckpoint") == "10000")
+        try full.close()
+        let normal = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        #expect(try normal.pragma("synchronous") == "1")
+        try normal.close()
+    }
+
+    @Test func databaseAndWALFilesAreCreatedPrivate() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        try sink.write(makeEvent())
+        try sink.flush()
+        for file in [path, path + "-wal", path + "-shm"] {
+            var status = stat()
+            #expect(stat(file, &status) == 0, "\(file)")
+            #expect(status.st_mode & 0o777 == 0o600, "\(file)")
+        }
+        try sink.close()
+    }
+
+    @Test func openErrorsNameThePath() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = directory.path + "/no/such/dir/events.db"
+        #expect(throws: SinkError.cannotOpen(path: missing, errno: ENOENT)) {
+            try SQLiteSink(options: SQLiteSinkOptions(path: missing))
+        }
+        #expect {
+            try SQLiteSink(options: SQLiteSinkOptions(path: directory.path))
+        } throws: { "\($0)" == "cannot open output file '\(directory.path)': Is a directory" }
+
+        let notADatabase = directory.appendingPathComponent("notes.txt").path
+        try Data(repeating: UInt8(ascii: "x"), count: 4096).write(to: URL(fileURLWithPath: notADatabase))
+        #expect {
+            try SQLiteSink(options: SQLiteSinkOptions(path: notADatabase))
+        } throws: { "\($0)" == "cannot open database '\(notADatabase)': file is not a database" }
+    }
+
+    @Test func registeredComponentBuildsAWorkingSink() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let options = ComponentOptions(component: "audit", values: ["path": .scalar(path), "batch_size": .scalar("10")])
+        guard case .sink(let sink) = try ComponentType.sqliteSink.build(options, context: ComponentContext(name: "audit")) else {
+            Issue.record("sqlite is not a sink")
+            return
+        }
+        #expect(sink.name == "audit")
+        #expect((sink as? SQLiteSink)?.options.batchSize == 10)
+        try sink.write(makeEvent())
+        try sink.close()
+        #expect(try count(try openReader(path)) == 1)
+    }
+}
