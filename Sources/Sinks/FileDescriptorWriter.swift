@@ -20,6 +20,8 @@ struct FileDescriptorWriter {
     let name: String
     private var formatter: EventFormatter
     private var buffer: [UInt8] = []
+    /// Bytes this writer has written to `fd` so far.
+    private(set) var bytesWritten = 0
 
     init(fd: Int32, name: String, format: OutputFormat, clock: TableFormatter.Clock) {
         self.fd = fd
@@ -30,6 +32,8 @@ struct FileDescriptorWriter {
     }
 
     var format: OutputFormat { formatter.format }
+    /// Bytes formatted and not yet written.
+    var bufferedBytes: Int { buffer.count }
 
     mutating func write(_ event: FileEvent) throws {
         formatter.encode(event, into: &buffer)
@@ -48,6 +52,7 @@ struct FileDescriptorWriter {
                 let n = posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
                 if n >= 0 {
                     offset += n
+                    bytesWritten += n
                     continue
                 }
                 switch errno {

@@ -16,11 +16,44 @@ import FSProbeCore
 ///
 /// Output is buffered and written in chunks of up to 64 KiB, and on every
 /// `flush()` (which the pipeline calls when the sink's buffer runs empty).
+/// With `sync: .everyFlush`, each flush also waits for the disk (fdatasync).
+///
+/// With a `rotation`, once the file reaches `maxBytes` it is renamed
+/// `PATH.1` (older ones shift to `PATH.2`... up to `PATH.<keep>`, the oldest
+/// deleted) and a new, empty `PATH` is created 0600. Rotation happens between
+/// events, so every file holds whole lines; a file exceeds `maxBytes` by at
+/// most one event.
+///
 /// Called from one thread at a time (see `EventSink`).
 public final class FileSink: EventSink, @unchecked Sendable {
+    /// Size-based rotation: when to rotate, and how many old files to keep.
+    public struct Rotation: Sendable, Hashable {
+        public var maxBytes: Int
+        public var keep: Int
+        public init(maxBytes: Int, keep: Int = 5) {
+            precondition(maxBytes > 0 && keep > 0, "FileSink.Rotation needs positive maxBytes and keep")
+            self.maxBytes = maxBytes
+            self.keep = keep
+        }
+    }
+
+    /// When written data is forced to the disk.
+    public enum SyncPolicy: String, CaseIterable, Sendable {
+        /// Left to the kernel: a crash of the machine may lose the last seconds.
+        case never
+        /// fdatasync on every flush: what was flushed survives a power loss.
+        case everyFlush = "every_flush"
+    }
+
     public let name: String
     public let path: String
+    public let rotation: Rotation?
+    public let sync: SyncPolicy
+    private let permissions: mode_t
+    private let clock: TableFormatter.Clock
     private var writer: FileDescriptorWriter
+    /// Size of the file when this writer opened it (it is appended to).
+    private var sizeAtOpen = 0
     private var isOpen = true
 
     /// Opens (creating if needed) `path`.
@@ -28,12 +61,23 @@ public final class FileSink: EventSink, @unchecked Sendable {
     ///   and the reason, e.g. `cannot open output file '/x/y': Permission denied`.
     /// - Parameter name: how statistics and errors name the sink (default: the path).
     public init(path: String, format: OutputFormat, name: String? = nil, permissions: mode_t = 0o600,
-                clock: TableFormatter.Clock = .local) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, permissions)
-        guard fd >= 0 else { throw SinkError.cannotOpen(path: path, errno: errno) }
+                clock: TableFormatter.Clock = .local, rotation: Rotation? = nil, sync: SyncPolicy = .never) throws {
+        let (fd, size) = try Self.openForAppend(path, permissions: permissions)
         self.name = name ?? path
         self.path = path
+        self.rotation = rotation
+        self.sync = sync
+        self.permissions = permissions
+        self.clock = clock
+        self.sizeAtOpen = size
         self.writer = FileDescriptorWriter(fd: fd, name: path, format: format, clock: clock)
+    }
+
+    private static func openForAppend(_ path: String, permissions: mode_t) throws -> (fd: Int32, size: Int) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, permissions)
+        guard fd >= 0 else { throw SinkError.cannotOpen(path: path, errno: errno) }
+        var status = stat()
+        return (fd, fstat(fd, &status) == 0 ? Int(status.st_size) : 0)
     }
 
     deinit {
@@ -44,10 +88,32 @@ public final class FileSink: EventSink, @unchecked Sendable {
 
     public func write(_ event: FileEvent) throws {
         try writer.write(event)
+        if let rotation, sizeAtOpen + writer.bytesWritten + writer.bufferedBytes >= rotation.maxBytes {
+            try rotate(keeping: rotation.keep)
+        }
     }
 
     public func flush() throws {
         try writer.flush()
+        if sync == .everyFlush && fdatasync(writer.fd) != 0 {
+            throw SinkError.writeFailed(name: path, errno: errno)
+        }
+    }
+
+    /// Writes out and closes the current file, shifts the old ones
+    /// (PATH.1 -> PATH.2...) and starts a new PATH.
+    private func rotate(keeping keep: Int) throws {
+        try flush()
+        _ = closeDescriptor(writer.fd)
+        isOpen = false
+        for index in stride(from: keep - 1, through: 1, by: -1) {
+            _ = rename("\(path).\(index)", "\(path).\(index + 1)")  // a missing one is fine
+        }
+        guard rename(path, "\(path).1") == 0 else { throw SinkError.writeFailed(name: path, errno: errno) }
+        let (fd, size) = try Self.openForAppend(path, permissions: permissions)
+        writer = FileDescriptorWriter(fd: fd, name: path, format: writer.format, clock: clock)
+        sizeAtOpen = size
+        isOpen = true
     }
 
     /// Flushes, then closes the file; the file is closed even if the flush fails.

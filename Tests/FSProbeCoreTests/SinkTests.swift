@@ -34,6 +34,34 @@ import Testing
         }
     }
 
+    @Test func fileSinkRotatesBySizeKeepingWholeLinesAndTheNewestFiles() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.jsonl").path
+        let lineLength = JSONLineEncoder().line(makeEvent(seq: 0)).utf8.count  // newline included
+        let sink = try FileSink(path: path, format: .json, rotation: FileSink.Rotation(maxBytes: 10 * lineLength, keep: 2),
+                                sync: .everyFlush)
+        for i in 0..<45 {
+            try sink.write(makeEvent(seq: i))
+            if i % 7 == 0 { try sink.flush() }
+        }
+        try sink.close()
+
+        // 45 events, 10 per file: four full files rotated, the oldest two
+        // deleted (keep: 2), and 5 in the current file.
+        let files = [path + ".2", path + ".1", path]
+        #expect(!FileManager.default.fileExists(atPath: path + ".3"))
+        var pids: [Int] = []
+        for file in files {
+            var st = stat()
+            #expect(stat(file, &st) == 0 && st.st_mode & 0o777 == 0o600, "\(file)")
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(text.hasSuffix("\n"), "a file ends mid-line: \(file)")
+            for line in text.split(separator: "\n") { pids.append(try parseJSONLine(Array(line.utf8))["pid"] as? Int ?? -1) }
+        }
+        #expect(pids == Array(1020..<1045))
+    }
+
     @Test func fileSinkErrorNamesThePath() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
