@@ -125,6 +125,18 @@ install_busybox() {
 
 # Accounts and name lookups the way glibc programs expect them (getpwuid,
 # "localhost"), with a writable /tmp and a home for root.
+# The dynamic loader searches only its default directories unless
+# /etc/ld.so.cache names others: a library the host found through its cache
+# (one built into /usr/local/lib, say) needs one in the image too. The
+# image's cache lists the directories of every library copied in.
+write_loader_cache() {
+  local path
+  for path in "${!COPIED[@]}"; do
+    case "$path" in *.so | *.so.*) dirname "$path" ;; esac
+  done | sort -u >"$ROOT/etc/ld.so.conf"
+  ldconfig -r "$ROOT" 2>/dev/null || vm_die "ldconfig could not build the image's loader cache"
+}
+
 write_etc() {
   mkdir -p "$ROOT/etc" "$ROOT/root" "$ROOT/tmp" "$ROOT/var/tmp" "$ROOT/run" \
     "$ROOT/proc" "$ROOT/sys" "$ROOT/dev" "$ROOT/mnt"
@@ -275,6 +287,7 @@ main() {
   if [ -n "$auto_include" ] && [ ! -e "$ROOT$auto_include" ] && [ ! -L "$ROOT$auto_include" ]; then
     copy_path "$auto_include" scan
   fi
+  write_loader_cache
   write_command "$cwd" "$@"
   write_init
   mkdir -p "$(dirname "$out")"
