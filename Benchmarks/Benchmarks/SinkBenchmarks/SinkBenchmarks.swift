@@ -24,6 +24,8 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(5),
         maxIterations: 20
     )
+    // The broker would outlive the benchmark (and hold its output open).
+    Benchmark.teardown = { LoopbackBroker.shared?.stop() }
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("fsprobe-sink-bench-\(getpid())").path
     try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
 
@@ -97,7 +99,12 @@ final class LoopbackBroker: @unchecked Sendable {
         try process.run()
         // Ready when it accepts a connection (it takes milliseconds).
         for _ in 0..<500 where !Self.accepts(port: UInt16(port)) { usleep(10_000) }
-        atexit { LoopbackBroker.shared?.process.terminate() }
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
     }
 
     static func accepts(port: UInt16) -> Bool {
