@@ -3,6 +3,7 @@ import BenchmarkSupport
 import Foundation
 import FSProbeCore
 import FSProbeSinks
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,7 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 20
     )
     // The broker would outlive the benchmark (and hold its output open).
-    Benchmark.teardown = { LoopbackBroker.shared?.stop() }
+    Benchmark.teardown = { LoopbackBroker.started.withLock { $0 }?.stop() }
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("fsprobe-sink-bench-\(getpid())").path
     try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
 
@@ -76,7 +77,13 @@ enum Samples {
 
 /// One broker process for the whole benchmark run, on a free loopback port.
 final class LoopbackBroker: @unchecked Sendable {
-    static let shared: LoopbackBroker? = try? LoopbackBroker()
+    static let shared: LoopbackBroker? = {
+        let broker = try? LoopbackBroker()
+        started.withLock { $0 = broker }
+        return broker
+    }()
+    /// Set once `shared` started one, so teardown never starts a broker to stop it.
+    static let started = Mutex<LoopbackBroker?>(nil)
     /// A producer to a fresh topic of the shared broker.
     static let producer: KafkaSink? = shared.flatMap { broker in
         (try? KafkaSinkOptions(brokers: [broker.bootstrap], topic: "fsprobe.bench.\(getpid())")).flatMap { try? KafkaSink(options: $0) }
@@ -101,9 +108,11 @@ final class LoopbackBroker: @unchecked Sendable {
         for _ in 0..<500 where !Self.accepts(port: UInt16(port)) { usleep(10_000) }
     }
 
+    /// SIGKILL: the broker inherits a signal mask that may block SIGTERM,
+    /// and an in-memory broker has nothing to save.
     func stop() {
         guard process.isRunning else { return }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
