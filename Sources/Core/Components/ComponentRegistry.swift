@@ -124,10 +124,6 @@ public struct ComponentRegistry: Sendable {
         types.append(type)
     }
 
-    public mutating func register(contentsOf types: [ComponentType]) {
-        for type in types { register(type) }
-    }
-
     public func type(named name: String) -> ComponentType? { types.first { $0.name == name } }
 
     /// Options every sink takes to keep its buffer on disk.

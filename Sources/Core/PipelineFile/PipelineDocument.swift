@@ -29,8 +29,6 @@ public struct PipelineDocument: Sendable {
     public let file: String
     public private(set) var components: [ComponentDeclaration] = []
     public private(set) var problems: [PipelineProblem] = []
-    /// Whether the file has a `tests` section (see `fsprobe pipeline test`).
-    public private(set) var hasTests = false
 
     /// Parses YAML text; never throws: a syntax error is a problem too.
     public init(file: String, text: String, environment: [String: String]) {
@@ -50,10 +48,7 @@ public struct PipelineDocument: Sendable {
         for (key, value) in top {
             let section = key.string ?? ""
             // Test cases for `fsprobe pipeline test`; running the pipeline ignores them.
-            if section == "tests" {
-                hasTests = true
-                continue
-            }
+            if section == "tests" { continue }
             guard let role = ComponentRole.allCases.first(where: { $0.section == section }) else {
                 problems.append(PipelineProblem(location(of: key), "unknown section '\(section)': expected sources, transforms, sinks or tests"))
                 continue

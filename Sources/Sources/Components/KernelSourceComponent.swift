@@ -33,7 +33,8 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
         do {
             try probe.validate()
         } catch {
-            throw ComponentOptionError(option: "ring_buffer_pages", error.description)
+            // Only two options can fail these checks: name the one that did.
+            throw ComponentOptionError(option: probe.events.isEmpty ? "events" : "ring_buffer_pages", error.description)
         }
         if probe.pathsFiltering && paths.isEmpty {
             throw ComponentOptionError(option: "paths", "no path to watch: list paths, or set paths_filtering: false for the whole file system")
