@@ -71,5 +71,18 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
             ]
         ),
+        // The three dentry resolution modes on the real kernel (needs root).
+        .executableTarget(
+            name: "ResolutionBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "FSProbeCore", package: fsprobeIdentity),
+                .product(name: "FSProbeSources", package: fsprobeIdentity),
+            ],
+            path: "Benchmarks/ResolutionBenchmarks",
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
+            ]
+        ),
     ]
 )

@@ -53,6 +53,105 @@ enum fsp_event_type {
 #define FSP_PATH_DISCONNECTED     (1u << 3)
 #define FSP_PATH_NEEDS_FILTER     (1u << 4)
 #define FSP_PATH_ABSOLUTE_CALLER  (1u << 5)
+/*
+ * FSP_PATH_DELETED: the object was no longer linked in its directory (a file
+ *   unlinked while open, an O_TMPFILE): the path is the name it last had.
+ * FSP_PATH_DETACHED: the walk ended on a mount no namespace holds (lazily
+ *   unmounted): the path is relative to that mount, not to any root.
+ * FSP_PATH_LEARNABLE: the walk was stable (no directory renamed or watch
+ *   changed while it ran) and its first mount segment was written whole:
+ *   perf_buffer mode may cache the directory at learn_level (learn_key).
+ */
+#define FSP_PATH_DELETED          (1u << 6)
+#define FSP_PATH_DETACHED         (1u << 7)
+#define FSP_PATH_LEARNABLE        (1u << 8)
+
+/*
+ * Dentry resolution modes (--dentry-resolution-mode). All three stop the
+ * kernel walk at the first directory found in a cache, write an anchor item
+ * (below) for it, and go on from the root of that directory's mount.
+ *   PERF_BUFFER: the cache is user space's; the kernel map cached_dirs only
+ *     says which directories it holds. The kernel reports a learnable
+ *     directory in each path (learn_key); user space caches its path.
+ *   FRAGMENTS: the kernel inserts one (name, parent) fragment per directory
+ *     it walks into path_fragments; user space follows the chain.
+ *   SINGLE_FRAGMENT: the kernel writes the whole mount-relative path of the
+ *     first directory it walks into one single_fragments entry.
+ */
+enum fsp_resolution_mode {
+	FSP_RESOLVE_PERF_BUFFER = 0,
+	FSP_RESOLVE_FRAGMENTS = 1,
+	FSP_RESOLVE_SINGLE_FRAGMENT = 2,
+};
+
+/*
+ * Key of every resolution cache: a directory inode on one mount, in one
+ * cache epoch. Paths are cached relative to the root of their mount, so
+ * moving or stacking mounts never makes an entry stale; mount is the
+ * address of the kernel's struct mount, whose id and root are checked on
+ * every hit (a freed and reused mount cannot pass for the old one). The
+ * epoch is part of the key so that an entry is never overwritten by a
+ * later epoch's: user space may still have to resolve an anchor of an
+ * older epoch, and finds it as it was.
+ */
+struct fsp_cache_key {
+	__u64 inode;
+	__u64 mount;
+	__u64 epoch;
+};
+
+/*
+ * What every cache entry starts with. An entry is used only when all of it
+ * matches: epoch (bumped around every directory rename and watch change, so
+ * an entry made before one is never used after it), the mount's id and root
+ * and the inode's generation (a reused inode number is another directory).
+ */
+struct fsp_cache_stamp {
+	__u64 epoch;
+	__u64 mnt_root;       /* address of the mount's root dentry */
+	__u32 mnt_id;
+	__u32 generation;     /* i_generation of the directory */
+	__u32 verdict;        /* FSP_CACHE_* */
+	__u32 _pad;
+};
+
+/* Verdicts of the in-kernel filter, cached with the directory. */
+#define FSP_CACHE_INSIDE_WATCH (1u << 0) /* it or an ancestor up to its mount root is watched */
+#define FSP_CACHE_IS_WATCH     (1u << 1) /* it is itself watched */
+
+/* A path_fragments value: one directory's name and its parent on the same mount. */
+struct fsp_fragment {
+	struct fsp_cache_stamp stamp;
+	__u64 parent_inode;   /* 0: the parent is the mount's root */
+	__u32 name_len;
+	__u32 _pad;
+	char name[256];
+};
+
+/* A single_fragments value: a directory's mount-relative path, items leaf first. */
+#define FSP_SINGLE_MAX 4096
+struct fsp_single_fragment {
+	struct fsp_cache_stamp stamp;
+	__u32 len;
+	__u32 _pad;
+	char path[FSP_SINGLE_MAX];
+};
+
+/*
+ * Items of a path's fragment bytes, read forwards. A name is its bytes and a
+ * NUL. Names never start with '/', so '/' introduces a marker:
+ *   '/' 'M'                     the walk crossed into the parent mount here;
+ *   '/' 'A' struct fsp_anchor   a cached directory: its mount-relative path
+ *                               comes from the mode's cache, and the walk
+ *                               went on from its mount's root.
+ */
+#define FSP_ITEM_MARKER '/'
+#define FSP_ITEM_MOUNT  'M'
+#define FSP_ITEM_ANCHOR 'A'
+struct fsp_anchor {
+	struct fsp_cache_key key;
+};
+#define FSP_ANCHOR_ITEM_LEN (2 + 24)
 
 /*
  * One path in an event. The bytes live in the event's data area at
@@ -73,6 +172,11 @@ struct fsp_path {
 	__u16 flags;          /* FSP_PATH_* */
 	__u32 depth;          /* number of fragments written */
 	__u32 mode;           /* i_mode of the object when known, else 0 */
+	/* With FSP_PATH_LEARNABLE: the directory at walk level learn_level. */
+	struct fsp_cache_key learn_key;
+	struct fsp_cache_stamp learn_stamp;
+	__u32 learn_level;    /* 0: the first item; 1: the second (the object's parent) */
+	__u32 _pad;
 };
 
 /* Sizes of the data area that trails the fixed header. */
@@ -137,11 +241,17 @@ enum fsp_stat {
 	FSP_STAT_RINGBUF_FULL = 1,  /* events lost: ring buffer full */
 	FSP_STAT_FILTERED = 2,      /* events dropped by the in-kernel path filter */
 	FSP_STAT_TRUNCATED = 3,     /* paths marked truncated */
-	FSP_STAT_COUNT = 4,
+	FSP_STAT_CACHE_HITS = 4,    /* walks stopped at a cached directory */
+	FSP_STAT_CACHE_MISSES = 5,  /* walks that met no cached directory */
+	FSP_STAT_CACHE_BYPASSED = 6,/* walks that could not use the cache (rename in flight) */
+	FSP_STAT_COUNT = 7,
 };
 
-_Static_assert(sizeof(struct fsp_path) == 32, "fsp_path ABI size");
-_Static_assert(sizeof(struct fsp_event) == 136, "fsp_event ABI size");
+_Static_assert(sizeof(struct fsp_path) == 96, "fsp_path ABI size");
+_Static_assert(sizeof(struct fsp_event) == 264, "fsp_event ABI size");
+_Static_assert(sizeof(struct fsp_cache_key) == 24, "fsp_cache_key ABI size");
+_Static_assert(sizeof(struct fsp_cache_stamp) == 32, "fsp_cache_stamp ABI size");
+_Static_assert(sizeof(struct fsp_anchor) + 2 == FSP_ANCHOR_ITEM_LEN, "anchor item size");
 _Static_assert(sizeof(struct fsp_watch_key) == 16, "fsp_watch_key ABI size");
 
 #endif /* FSPROBE_ABI_H */

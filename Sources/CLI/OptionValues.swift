@@ -1,19 +1,14 @@
 import ArgumentParser
 import FSProbeCore
+import FSProbeSources
 
 /// `-f/--format`.
 enum OutputFormatOption: String, ExpressibleByArgument, CaseIterable {
     case table, json, none
 }
 
-/// `--dentry-resolution-mode`. Only `perf_buffer` is implemented in this version.
-enum DentryResolutionMode: String, ExpressibleByArgument, CaseIterable {
-    case fragments
-    case singleFragment = "single_fragment"
-    case perfBuffer = "perf_buffer"
-
-    static let implemented: [DentryResolutionMode] = [.perfBuffer]
-}
+/// `--dentry-resolution-mode`: the values are the raw values.
+extension ResolutionMode: ExpressibleByArgument {}
 
 /// `--backend`.
 enum BackendOption: String, ExpressibleByArgument, CaseIterable {

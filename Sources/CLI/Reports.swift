@@ -34,9 +34,14 @@ struct ShutdownReport {
         let lost = sources.reduce(0) { $0 + $1.kernel.ringBufferFull }
         let dropped = pipeline.droppedTotal
         let truncated = sources.reduce(0) { $0 + $1.kernel.truncated }
+        let unresolved = sources.reduce(0) { $0 + $1.unresolvedPaths }
+        let hits = sources.reduce(0) { $0 + $1.kernel.cacheHits }
+        let misses = sources.reduce(0) { $0 + $1.kernel.cacheMisses }
+        let bypassed = sources.reduce(0) { $0 + $1.kernel.cacheBypassed }
         return "fsprobe: stopped: \(received) events received, \(delivered) delivered, "
             + "\(lost) lost (kernel ring buffer full), \(dropped) dropped in user space, "
-            + "\(truncated) truncated paths"
+            + "\(truncated) truncated paths, \(unresolved) unresolved paths; "
+            + "directory cache: \(hits) hits, \(misses) misses, \(bypassed) bypassed"
     }
 }
 

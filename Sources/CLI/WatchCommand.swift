@@ -28,8 +28,16 @@ struct WatchCommand: ParsableCommand {
     var chanSize: Int = 1000
 
     @Option(name: .customLong("dentry-resolution-mode"),
-            help: "In-kernel dentry resolution mode: fragments, single_fragment or perf_buffer.")
-    var dentryResolutionMode: DentryResolutionMode = .perfBuffer
+            help: "Where the paths of the directories the kernel's walks stop at are cached: perf_buffer (in user space, learnt from events), fragments (in the kernel, one entry per directory) or single_fragment (in the kernel, one whole path per directory).")
+    var dentryResolutionMode: ResolutionMode = .perfBuffer
+
+    @Option(name: .customLong("kernel-cache-size"),
+            help: "Entries of the kernel's directory cache (default: 16384; 1024 with single_fragment, whose entries are 4 KiB).")
+    var kernelCacheSize: Int?
+
+    @Option(name: .customLong("path-cache-size"),
+            help: "Entries of user space's cache of directory paths, least recently used out first.")
+    var pathCacheSize: Int = KernelProbeOptions.defaultPathCacheEntries
 
     @Option(name: [.short, .customLong("event")],
             help: ArgumentHelp("Event type to report; repeat the flag or separate with commas; 'all' for every type. Default: open.",
@@ -82,9 +90,6 @@ struct WatchCommand: ParsableCommand {
         guard chanSize > 0 else {
             throw ValidationError("invalid --chan-size \(chanSize): expected a positive number of events")
         }
-        guard DentryResolutionMode.implemented.contains(dentryResolutionMode) else {
-            throw ValidationError("--dentry-resolution-mode \(dentryResolutionMode.rawValue) is not implemented in this version: use perf_buffer")
-        }
         if pathsFiltering && paths.isEmpty {
             throw ValidationError("no path to watch: give one or more paths, or --paths-filtering=false for the whole file system")
         }
@@ -102,6 +107,9 @@ struct WatchCommand: ParsableCommand {
         options.follow = follow
         options.ringBufferPages = perfBufferSize
         options.backend = backend.backend
+        options.resolutionMode = dentryResolutionMode
+        options.kernelCacheEntries = kernelCacheSize
+        options.pathCacheEntries = pathCacheSize
         // Where the kernel's BTF is read; settable to check fsprobe's behaviour
         // on a kernel without BTF, or to point at BTF shipped separately.
         if let btf = getenv("FSPROBE_KERNEL_BTF") { options.kernelBTFPath = String(cString: btf) }

@@ -24,6 +24,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
 
     private let probe: KernelProbe
     private let watches: WatchTable
+    /// Used on the ring-buffer thread only (it keeps the path caches).
     private let decoder: KernelRecordDecoder
     private let stopping = Atomic<Bool>(false)
     private let sourceCounters = Mutex(KernelSourceCounters())
@@ -43,7 +44,9 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
         self.skippedBackends = opened.skipped
         self.options = options
         self.watched = watched
-        self.decoder = KernelRecordDecoder(backend: backend)
+        let resolver = PathResolver(mode: options.resolutionMode, pathCacheEntries: options.pathCacheEntries,
+                                    maps: opened.probe)
+        self.decoder = KernelRecordDecoder(clock: BootClock(), backend: backend, resolver: resolver)
         self.watches = WatchTable(probe: probe, recursive: options.recursive)
         for watch in watched {
             try watches.add(watch, kind: UInt32(FSP_WATCH_EXPLICIT))
@@ -54,6 +57,17 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     /// without reloading the programs.
     public func add(path: String) throws {
         try watches.add(try WatchResolver.resolve(path), kind: UInt32(FSP_WATCH_EXPLICIT))
+    }
+
+    /// Stops watching a path given to `init` or `add(path:)` (the same
+    /// string, or one resolving to the same path); takes effect at once,
+    /// without reloading the programs. Objects followed out of its tree
+    /// stay watched.
+    public func remove(path: String) throws {
+        let resolved = try? WatchResolver.resolve(path).resolved
+        guard try watches.remove(requested: path, resolved: resolved) else {
+            throw WatchError(path: path, reason: "it is not watched (expected a path given when starting or to add(path:))")
+        }
     }
 
     public func stop() {
@@ -107,6 +121,9 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
             sourceCounters.withLock { $0.undecodable += 1 }
             return
         }
+        let unresolved = (event.source.resolution.contains(.unresolved) ? 1 : 0)
+            + (event.target?.resolution.contains(.unresolved) == true ? 1 : 0)
+        if unresolved > 0 { sourceCounters.withLock { $0.unresolvedPaths += UInt64(unresolved) } }
         // The kernel passes up, flagged, the caller-supplied paths it could not
         // place (absolute, "..", several components, base = a watch's parent).
         if options.pathsFiltering && KernelRecordDecoder.needsUserSpaceFilter(record) && !matchesWatch(event) {
@@ -145,6 +162,10 @@ public struct KernelSourceCounters: Sendable, Equatable {
     public var filteredInUserSpace: UInt64 = 0
     /// Moved objects that could not be added to the watch map (map full).
     public var followFailures: UInt64 = 0
+    /// Paths cut at a cached directory user space could not resolve
+    /// (`PathResolution.unresolved`): gone from every cache, or made stale
+    /// by a rename or a watch change.
+    public var unresolvedPaths: UInt64 = 0
 }
 
 /// What the C ring-buffer callback needs, passed as its context pointer.

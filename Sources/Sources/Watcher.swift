@@ -11,7 +11,7 @@ import Synchronization
 /// Set-up errors (privileges, BTF, missing paths) are thrown by `init`.
 /// Events are buffered up to `bufferCapacity`; when the consumer falls
 /// behind, new events are dropped and counted in `droppedEvents` rather than
-/// letting memory grow. `add(path:)` takes effect at once; `close()` stops
+/// letting memory grow. `add(path:)` and `remove(path:)` take effect at once; `close()` stops
 /// the kernel side, delivers what it already captured, then ends `events`.
 /// All methods are thread-safe; after `close()`, `add(path:)` still updates
 /// the (detached) watch map and has no visible effect.
@@ -46,6 +46,11 @@ public final class Watcher: Sendable {
     /// Watches one more file or directory, without reloading anything.
     public func add(path: String) throws {
         try source.add(path: path)
+    }
+
+    /// Stops watching one file or directory, without reloading anything.
+    public func remove(path: String) throws {
+        try source.remove(path: path)
     }
 
     /// Stops watching; `events` ends after the events already captured.

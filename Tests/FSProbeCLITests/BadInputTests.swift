@@ -32,8 +32,11 @@ final class BadInputTests: XCTestCase {
         try assertOneLineError(["/tmp", "--dentry-resolution-mode", "magic"], mentions: ["magic", "perf_buffer"])
     }
 
-    func testUnimplementedResolutionModeIsRefusedNotReplaced() throws {
-        try assertOneLineError(["/tmp", "--dentry-resolution-mode", "fragments"], mentions: ["fragments", "perf_buffer"])
+    func testCacheSizesOutOfRange() throws {
+        try assertOneLineError(["/tmp", "--kernel-cache-size", "0"], mentions: ["--kernel-cache-size", "0", "1048576"])
+        try assertOneLineError(["/tmp", "--dentry-resolution-mode", "single_fragment", "--kernel-cache-size", "100000"],
+                               mentions: ["--kernel-cache-size", "100000", "65536", "single_fragment"])
+        try assertOneLineError(["/tmp", "--path-cache-size", "0"], mentions: ["--path-cache-size", "0", "1048576"])
     }
 
     func testZeroChannelSize() throws {

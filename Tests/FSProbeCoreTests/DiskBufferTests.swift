@@ -14,8 +14,8 @@ import Testing
         event.comm = ([0x0A, 0xFF, 0x1B, 0x41, 0xC3] as [UInt8]).withUnsafeBytes { ProcessName(bytes: $0) }
         event.source.device = 0x0080_0001
         event.source.mode = 0o100_644
-        event.source.resolution = [.truncated, .disconnected]
-        event.target?.resolution = [.callerSuffix, .callerTruncated]
+        event.source.resolution = [.truncated, .disconnected, .deleted, .unresolved]
+        event.target?.resolution = [.callerSuffix, .callerTruncated, .detached]
         event.target?.device = 9
         event.backend = .kprobe
         event.flags = .max
@@ -52,6 +52,26 @@ import Testing
         #expect(decoded[0].comm.count == 16)
         // The same layout decodes into one shared instance, not one per event.
         #expect(decoded[2].fields! === decoded[3].fields! && decoded[3].fields! === decoded[5].fields!)
+    }
+
+    /// Buffers outlive upgrades: a field keeps its bit in the layout words
+    /// when fields are added before it (the companions, after the path flags).
+    @Test func layoutBitsOfEarlierFieldsDoNotMove() throws {
+        var names = EventFieldLayout.standard.names
+        names[EventField.commRaw.rawValue] = nil
+        names[EventField.targetPathDetached.rawValue] = nil
+        var event = makeEvent(seq: 4)
+        event.fields = EventFieldLayout(names: names, extras: [])
+        var codec = FileEventCodec()
+        var buffer: [UInt8] = []
+        codec.encode(event, into: &buffer)
+        // No renames or extras: the layout is omitted bits, renamed bits, extra count.
+        let layout = Array(buffer.suffix(12))
+        let words = (0..<3).map { index in
+            layout.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)) }
+        }
+        #expect(words == [1 << 22 | 1 << 28, 0, 0])
+        #expect(try decodeFresh(buffer) == event)
     }
 
     @Test func codecRefusesGarbage() throws {

@@ -43,8 +43,24 @@ import Testing
         #expect(json["src_path_from_caller"] as? Bool == false)
         #expect(json["target_path_truncated"] as? Bool == false)
         #expect(json["target_path_from_caller"] as? Bool == true)
+        for flag in ["src_path_deleted", "src_path_detached", "target_path_deleted", "target_path_detached"] {
+            #expect(json[flag] as? Bool == false, "\(flag)")
+        }
         #expect(json["src_filename_raw"] == nil)
-        #expect(json.count == 22)
+        #expect(json.count == 26)
+    }
+
+    @Test func pathFlagsEachHaveTheirField() throws {
+        var event = makeEvent(.rename, path: Array("/a".utf8), target: Array("/b".utf8), retval: 0)
+        event.source.resolution = [.deleted]
+        event.target?.resolution = [.detached, .unresolved]
+        let json = try parseJSONLine(encode(event))
+        #expect(json["src_path_deleted"] as? Bool == true)
+        #expect(json["src_path_detached"] as? Bool == false)
+        #expect(json["src_path_truncated"] as? Bool == false)
+        #expect(json["target_path_deleted"] as? Bool == false)
+        #expect(json["target_path_detached"] as? Bool == true)
+        #expect(json["target_path_truncated"] as? Bool == true, "an unresolved path lacks its start")
     }
 
     @Test func eventWithoutTargetHasEmptyTarget() throws {
@@ -156,7 +172,8 @@ import Testing
         let event = try withLayout(makeEvent(.unlink, retval: -2), [
             "remove": .list(["event_type", "timestamp", "tid", "flags", "mode", "src_inode", "src_mount_id",
                              "target_inode", "target_mount_id", "backend", "src_path_from_caller",
-                             "target_path_truncated", "target_path_from_caller"]),
+                             "target_path_truncated", "target_path_from_caller", "src_path_deleted",
+                             "src_path_detached", "target_path_deleted", "target_path_detached"]),
             "rename": .list(["pid=process", "error=errno", "src_path_truncated=partial"]),
             "add": .list(["site=paris", "empty="]),
         ])

@@ -42,6 +42,12 @@ import Testing
         #expect(text.hasSuffix(" …/a/old -> new…*\n"))
     }
 
+    @Test func unresolvedPathShowsItsStartIsMissing() {
+        var event = makeEvent(path: Array("/b/file".utf8))
+        event.source.resolution = [.unresolved]
+        #expect(String(decoding: line(event), as: UTF8.self).hasSuffix(" …/b/file\n"))
+    }
+
     @Test(arguments: HostileNames.all)
     func hostileNameGivesOneVisibleLine(name: HostileNames.Case) throws {
         let event = makeEvent(.link, path: name.bytes, target: name.bytes, comm: "a b\u{1b}\n\u{7f}")

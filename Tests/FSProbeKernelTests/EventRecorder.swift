@@ -76,6 +76,39 @@ final class EventRecorder: @unchecked Sendable {
         return Array(all[...index])
     }
 
+    /// Number of events recorded so far.
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return events.count
+    }
+
+    /// Recorded events at these indices.
+    func events(in range: Range<Int>) -> [FileEvent] {
+        condition.lock()
+        defer { condition.unlock() }
+        return Array(events[range.clamped(to: 0..<events.count)])
+    }
+
+    /// The first event at index `start` or later satisfying `predicate`,
+    /// with its index; nil, without failing, when none arrives within
+    /// `timeout` (the caller reports what that means).
+    func firstEvent(from start: Int, timeout: TimeInterval,
+                    where predicate: (FileEvent) -> Bool) -> (index: Int, event: FileEvent)? {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        var next = max(start, 0)
+        while true {
+            while next < events.count {
+                if predicate(events[next]) { return (next, events[next]) }
+                next += 1
+            }
+            if finished { return nil }
+            if !condition.wait(until: deadline) && next == events.count { return nil }
+        }
+    }
+
     func stop() throws {
         source.stop()
         condition.lock()

@@ -10,9 +10,12 @@ final class DecodingTests: XCTestCase {
         for name in fragments { fragmentBytes += Array(name.utf8) + [0] }
         let callerBytes = caller.map { Array($0.utf8) } ?? []
         var out: [UInt8] = []
+        var items = PathItems()
         fragmentBytes.withUnsafeBytes { f in
+            XCTAssertTrue(items.parse(f))
             callerBytes.withUnsafeBytes { c in
-                PathAssembler.assemble(fragments: f, caller: caller == nil ? nil : c, into: &out)
+                XCTAssertTrue(PathAssembler.assemble(items.items, fragments: f, caller: caller == nil ? nil : c,
+                                                     anchorPath: { _ in nil }, into: &out))
             }
         }
         return String(decoding: out, as: UTF8.self)

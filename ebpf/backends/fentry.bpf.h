@@ -43,7 +43,14 @@ int BPF_PROG(fsp_fe_open_ret, const struct path *path, struct file *file, int re
 FSP_FE_ENTER(vfs_mkdir, FSP_EVENT_MKDIR)
 FSP_FE_ENTER(vfs_rmdir, FSP_EVENT_RMDIR)
 FSP_FE_ENTER(vfs_unlink, FSP_EVENT_UNLINK)
-FSP_FE_ENTER(vfs_rename, FSP_EVENT_RENAME)
+/* A directory about to move makes cached paths stale: see lib/cache.bpf.h. */
+SEC("fentry/vfs_rename")
+int BPF_PROG(fsp_fe_vfs_rename_in, struct renamedata *rd)
+{
+	fsp_epoch_rename_enter(rd);
+	fsp_vfs_enter(FSP_EVENT_RENAME);
+	return 0;
+}
 FSP_FE_ENTER(vfs_link, FSP_EVENT_LINK)
 FSP_FE_ENTER(notify_change, FSP_EVENT_SETATTR)
 

@@ -34,7 +34,21 @@ int BPF_KRETPROBE(fsp_kp_open_ret, long ret)
 FSP_KP_CALL(vfs_mkdir, FSP_EVENT_MKDIR, fsp_mkdir_result)
 FSP_KP_CALL(vfs_rmdir, FSP_EVENT_RMDIR, fsp_int_result)
 FSP_KP_CALL(vfs_unlink, FSP_EVENT_UNLINK, fsp_int_result)
-FSP_KP_CALL(vfs_rename, FSP_EVENT_RENAME, fsp_int_result)
+/* A directory about to move makes cached paths stale: see lib/cache.bpf.h. */
+SEC("kprobe/vfs_rename")
+int BPF_KPROBE(fsp_kp_vfs_rename_in, struct renamedata *rd)
+{
+	fsp_epoch_rename_enter(rd);
+	fsp_vfs_enter(FSP_EVENT_RENAME);
+	return 0;
+}
+
+SEC("kretprobe/vfs_rename")
+int BPF_KRETPROBE(fsp_kp_vfs_rename_ret, long ret)
+{
+	fsp_vfs_finish(FSP_EVENT_RENAME, fsp_int_result(ret));
+	return 0;
+}
 FSP_KP_CALL(vfs_link, FSP_EVENT_LINK, fsp_int_result)
 FSP_KP_CALL(notify_change, FSP_EVENT_SETATTR, fsp_int_result)
 

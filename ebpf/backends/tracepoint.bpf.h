@@ -260,8 +260,9 @@ static __always_inline bool fsp_decode(struct pt_regs *regs, long nr, long ret, 
  * Fill path p from an open file. Returns a verdict, or -1 to drop the event
  * (fd not open, or not a regular file when need_reg).
  */
-static __always_inline int fsp_path_fd(struct fsp_path *p, struct task_struct *task, int fd,
-				       bool need_reg, __u32 *off, __u32 limit, struct fsp_walk *w)
+static __always_inline int fsp_path_fd(struct fsp_scratch *s, struct fsp_path *p,
+				       struct task_struct *task, int fd, bool need_reg, __u32 *off,
+				       __u32 limit)
 {
 	struct file *f = fsp_task_file(task, fd);
 
@@ -269,8 +270,8 @@ static __always_inline int fsp_path_fd(struct fsp_path *p, struct task_struct *t
 		return -1;
 	if (need_reg && !FSP_S_ISREG(BPF_CORE_READ(f, f_inode, i_mode)))
 		return -1;
-	return fsp_path_walk(p, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
-			     off, limit, w);
+	return fsp_path_walk(s, p, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
+			     off, limit);
 }
 
 /*
@@ -296,6 +297,10 @@ static __always_inline int fsp_path_at(struct fsp_scratch *s, struct fsp_path *p
 	p->offset = *off;
 	p->fragments_len = 0;
 	p->depth = 0;
+	__builtin_memset(&p->learn_key, 0, sizeof(p->learn_key));
+	__builtin_memset(&p->learn_stamp, 0, sizeof(p->learn_stamp));
+	p->learn_level = 0;
+	p->_pad = 0;
 
 	if (absolute) {
 		dentry = BPF_CORE_READ(task, fs, root.dentry);
@@ -322,7 +327,7 @@ static __always_inline int fsp_path_at(struct fsp_scratch *s, struct fsp_path *p
 		p->flags = FSP_PATH_CALLER_SUFFIX | FSP_PATH_ABSOLUTE_CALLER;
 	} else {
 		/* The base is the object's parent: level 0 of this walk is depth 1. */
-		fsp_walk_into(p, w, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 0);
+		fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 0, 0);
 		p->flags |= FSP_PATH_CALLER_SUFFIX;
 	}
 
@@ -349,13 +354,27 @@ static __always_inline int fsp_fill(struct fsp_scratch *s, struct fsp_path *p,
 				    __u32 *off, __u32 limit, struct fsp_walk *w, struct fsp_scan *sc)
 {
 	if (src->kind == FSP_SRC_FD)
-		return fsp_path_fd(p, task, src->fd, need_reg, off, limit, w);
+		return fsp_path_fd(s, p, task, src->fd, need_reg, off, limit);
 	return fsp_path_at(s, p, task, src->fd, src->str, off, limit, w, sc);
 }
 
 static __always_inline void fsp_path_clear(struct fsp_path *p)
 {
 	__builtin_memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Calls that may move or remove a directory bump the cache epoch from
+ * their entry to their exit (see lib/cache.bpf.h).
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(fsp_tp_sys_enter, struct pt_regs *regs, long id)
+{
+	long nr = id & ~(long)FSP_X32_SYSCALL_BIT;
+
+	if (fsp_moves_directories(nr, fsp_in_compat_syscall((struct task_struct *)bpf_get_current_task()), regs))
+		fsp_epoch_enter();
+	return 0;
 }
 
 SEC("tp_btf/sys_exit")
@@ -367,20 +386,24 @@ int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 	struct task_struct *task;
 	struct fsp_scratch *s;
 	__u32 off = 0, limit;
+	bool compat;
 	long nr;
 	int v_src, v_tgt = FSP_V_NO;
 
-	if (cfg_self_tgid && tgid == cfg_self_tgid)
-		return 0;
 	nr = BPF_CORE_READ(regs, orig_ax);
 	nr &= ~(long)FSP_X32_SYSCALL_BIT;
+	/* Not bpf_get_current_task_btf(): 5.10 lacks it, and every read here is CO-RE. */
+	task = (struct task_struct *)bpf_get_current_task();
+	compat = fsp_in_compat_syscall(task);
+	if (fsp_moves_directories(nr, compat, regs))
+		fsp_epoch_exit();
+	if (compat)
+		return 0;
+	if (cfg_self_tgid && tgid == cfg_self_tgid)
+		return 0;
 	if (!fsp_decode(regs, nr, ret, &op))
 		return 0;
 	if (op.type >= FSP_EVENT_TYPE_COUNT || !(cfg_event_mask & (1u << op.type)))
-		return 0;
-	/* Not bpf_get_current_task_btf(): 5.10 lacks it, and every read here is CO-RE. */
-	task = (struct task_struct *)bpf_get_current_task();
-	if (fsp_in_compat_syscall(task))
 		return 0;
 	s = fsp_scratch_get();
 	if (!s)

@@ -66,9 +66,9 @@ static __always_inline bool fsp_vfs_paths(struct fsp_scratch *s, struct dentry *
 	int v1, v2 = FSP_V_NO;
 
 	/* With a target, the source may use half the room. */
-	v1 = fsp_path_walk(&ev->src, d1, m1, &off, d2 ? FSP_DATA_SIZE / 2 : FSP_DATA_SIZE, &s->walk);
+	v1 = fsp_path_walk(s, &ev->src, d1, m1, &off, d2 ? FSP_DATA_SIZE / 2 : FSP_DATA_SIZE);
 	if (d2)
-		v2 = fsp_path_walk(&ev->target, d2, m2, &off, FSP_DATA_SIZE, &s->walk);
+		v2 = fsp_path_walk(s, &ev->target, d2, m2, &off, FSP_DATA_SIZE);
 	else
 		__builtin_memset(&ev->target, 0, sizeof(ev->target));
 	ev->data_len = off;
@@ -101,6 +101,8 @@ static __always_inline void fsp_vfs_enter(__u32 type)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
 
+	if (type == FSP_EVENT_RMDIR)
+		fsp_epoch_enter(); /* whether or not the event is wanted: see lib/cache.bpf.h */
 	if (p && p->rec.ev.event_type == type)
 		p->nest++;
 }
@@ -131,6 +133,8 @@ static __always_inline void fsp_vfs_finish(__u32 type, long ret)
 	struct fsp_event *ev;
 	struct dentry *obj;
 
+	if (type == FSP_EVENT_RENAME || type == FSP_EVENT_RMDIR)
+		fsp_epoch_exit(); /* whether or not the event was wanted */
 	if (!p || p->rec.ev.event_type != type)
 		return;
 	if (p->nest > 1) {

@@ -27,7 +27,9 @@
 /* ---- constants from uapi / kernel headers (vmlinux.h carries no macros) ---- */
 #define FSP_S_IFMT   00170000
 #define FSP_S_IFREG  0100000
+#define FSP_S_IFDIR  0040000
 #define FSP_S_ISREG(m) (((m) & FSP_S_IFMT) == FSP_S_IFREG)
+#define FSP_S_ISDIR(m) (((m) & FSP_S_IFMT) == FSP_S_IFDIR)
 
 #define FSP_AT_FDCWD      (-100)
 #define FSP_AT_REMOVEDIR  0x200
@@ -68,6 +70,19 @@ const volatile __u32 cfg_event_mask = (1u << FSP_EVENT_TYPE_COUNT) - 1;
 const volatile __u32 cfg_self_tgid = 0;
 /* vfs_mkdir returns a struct dentry * (6.15+) rather than an int. */
 const volatile bool cfg_mkdir_returns_dentry = false;
+/* enum fsp_resolution_mode */
+const volatile __u32 cfg_resolution_mode = FSP_RESOLVE_PERF_BUFFER;
+
+/*
+ * The cache epoch, as a pair of counters: an operation that can make cached
+ * paths stale (a directory rename; in user space, a watch change) adds one
+ * to fsp_epoch_started before it acts and one to fsp_epoch_finished after.
+ * A walk uses the caches only when both are equal (nothing in flight), and
+ * stamps what it caches with fsp_epoch_started, so nothing cached before an
+ * operation is used after it. User space bumps them through the mmapped .bss.
+ */
+__u64 fsp_epoch_started = 0;
+__u64 fsp_epoch_finished = 0;
 
 /* ---- maps ---- */
 struct {
@@ -89,12 +104,48 @@ struct {
 	__type(value, __u32);
 } watched_inodes SEC(".maps");
 
+/*
+ * The resolution caches, one per mode (user space shrinks the two it does
+ * not use to one entry before load). LRU: bounded, oldest out first.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fsp_cache_key);
+	__type(value, struct fsp_cache_stamp);
+} cached_dirs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fsp_cache_key);
+	__type(value, struct fsp_fragment);
+} path_fragments SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct fsp_cache_key);
+	__type(value, struct fsp_single_fragment);
+} single_fragments SEC(".maps");
+
+/* Threads inside a directory rename (the exit must match its entry's bump). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} renaming_threads SEC(".maps");
+
+/* Levels of a walk's first mount segment remembered for the cache inserts. */
+#define FSP_SEG_MAX 64
+
 struct fsp_walk {
 	struct dentry *dentry;  /* next dentry to visit */
 	struct mount *mnt;      /* mount it belongs to */
 	struct dentry *mnt_root;/* mnt->mnt.mnt_root, read once per mount */
 	__u32 sb_dev;           /* mnt->mnt.mnt_sb->s_dev, read once per mount */
-	__u32 _pad0;
+	__u32 mnt_id;           /* mnt->mnt_id, read once per mount */
 	__u32 off;              /* next write offset in scratch data */
 	__u32 limit;            /* names must end at or before this offset */
 	__u32 names;            /* names written */
@@ -106,7 +157,42 @@ struct fsp_walk {
 	__u8 parent_match;      /* an FSP_WATCH_PARENT entry met at level 0 */
 	__u8 finished;          /* reached the top mount's root, or disconnected */
 	__u8 emit_stopped;      /* no more names written (depth/space/read error) */
-	__u8 _pad;
+	__u8 cache_ok;          /* the resolution cache may be used by this walk */
+
+	/*
+	 * The resolution cache. The first mount segment (from the start up
+	 * to a cached directory or to the mount's root) is remembered level
+	 * by level, so that when the walk is over the directories in it can
+	 * be cached with the filter's verdict, which only the whole segment
+	 * tells (a watch may sit above a directory).
+	 */
+	__u64 epoch;            /* fsp_epoch_started when the walk began */
+	__u32 cache_min;        /* lowest level looked up in (and added to) the cache */
+	__u32 seg_top;          /* level where the first segment ended */
+	__u8 seg_open;          /* still in the first segment */
+	__u8 seg_hit;           /* it ended at a cached directory (hit_*) */
+	__u8 seg_names_ok;      /* every item of it was written */
+	__u8 seg_high_watch;    /* a watch at one of its levels >= FSP_SEG_MAX */
+	__u32 seg_mnt_id;
+	__u64 seg_mnt;          /* its struct mount * */
+	__u64 seg_root;         /* that mount's root dentry */
+	__u64 watch_mask;       /* bit k: level k of the first segment is a watch */
+	struct fsp_cache_key hit_key;
+	__u32 hit_verdict;
+	__u32 _pad1;
+	__u64 seg_ino[FSP_SEG_MAX];
+	__u32 seg_gen[FSP_SEG_MAX];
+	__u16 seg_name_off[FSP_SEG_MAX];
+	__u16 seg_name_len[FSP_SEG_MAX];   /* without the NUL */
+};
+
+/* A cache value being built (fragments and single_fragment modes insert from the kernel). */
+union fsp_cache_value {
+	struct fsp_fragment fragment;
+	struct {
+		struct fsp_single_fragment v;
+		char slack[FSP_SINGLE_MAX]; /* lets a masked offset plus a masked length stay in bounds */
+	} single;
 };
 
 struct fsp_scan {
@@ -153,6 +239,7 @@ struct fsp_scratch {
 	struct fsp_pending p;
 	struct fsp_walk walk;
 	struct fsp_scan scan;
+	union fsp_cache_value value;
 };
 
 /* Pending VFS events by thread id. LRU: a thread that dies mid-operation leaks nothing. */

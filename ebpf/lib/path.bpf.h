@@ -13,6 +13,7 @@
 
 #include "common.bpf.h"
 #include "task.bpf.h"
+#include "cache.bpf.h"
 
 
 /* The leading fields of struct dentry the walk needs, in their kernel order. */
@@ -44,23 +45,51 @@ static __always_inline void fsp_read_dentry(struct dentry *d, struct fsp_dentry_
 	h->d_inode = BPF_CORE_READ(d, d_inode);
 }
 
-static __always_inline void fsp_walk_match(struct fsp_walk *w, struct inode *inode)
+/*
+ * Look the inode up in watched_inodes: while the filter is undecided, and,
+ * when the walk may cache its first segment, at every level of it (a
+ * cached directory carries the verdict of everything above it).
+ */
+/*
+ * The dentry's own seqcount (d_seq), which d_move bumps around renaming
+ * it. Its counter is the first word of d_seq whatever the seqcount flavour.
+ */
+static __always_inline __u32 fsp_dentry_seq(struct dentry *d)
+{
+	__u32 seq = 1;
+
+	bpf_probe_read_kernel(&seq, sizeof(seq), (void *)d + bpf_core_field_offset(struct dentry, d_seq));
+	return seq;
+}
+
+static __always_inline void fsp_walk_watch(struct fsp_walk *w, struct inode *inode)
 {
 	struct fsp_watch_key key = {};
+	bool segment = w->cache_ok && cfg_paths_filtering && w->seg_open;
 	__u32 *v, flags;
 
+	if (!w->filter && !segment)
+		return;
 	key.dev = w->sb_dev;
 	key.inode = BPF_CORE_READ(inode, i_ino);
 	v = bpf_map_lookup_elem(&watched_inodes, &key);
 	if (!v)
 		return;
 	flags = *v;
-	if (flags != FSP_WATCH_PARENT && w->level <= w->match_max) {
-		w->matched = 1;
-		w->filter = 0;
+	if (w->filter) {
+		if (flags != FSP_WATCH_PARENT && w->level <= w->match_max) {
+			w->matched = 1;
+			w->filter = 0;
+		}
+		if ((flags & FSP_WATCH_PARENT) && w->level == 0)
+			w->parent_match = 1;
 	}
-	if ((flags & FSP_WATCH_PARENT) && w->level == 0)
-		w->parent_match = 1;
+	if (segment && flags != FSP_WATCH_PARENT) {
+		if (w->level < FSP_SEG_MAX)
+			w->watch_mask |= 1ull << w->level;
+		else
+			w->seg_high_watch = 1;
+	}
 }
 
 static __always_inline void fsp_walk_set_mount(struct fsp_walk *w, struct mount *mnt)
@@ -68,12 +97,84 @@ static __always_inline void fsp_walk_set_mount(struct fsp_walk *w, struct mount 
 	w->mnt = mnt;
 	w->mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
 	w->sb_dev = BPF_CORE_READ(mnt, mnt.mnt_sb, s_dev);
+	w->mnt_id = BPF_CORE_READ(mnt, mnt_id);
 }
 
 static __always_inline void fsp_walk_stop_emit(struct fsp_walk *w)
 {
 	w->emit_stopped = 1;
 	w->flags |= FSP_PATH_TRUNCATED;
+}
+
+/* Write a 2-byte marker item ('/' kind) at the walk's offset; false when there is no room. */
+static __always_inline bool fsp_walk_put_marker(struct fsp_scratch *s, char kind, __u32 extra)
+{
+	struct fsp_walk *w = &s->walk;
+	__u32 off = w->off;
+
+	if (w->emit_stopped)
+		return false;
+	if (off + 2 + extra > w->limit) {
+		fsp_walk_stop_emit(w);
+		return false;
+	}
+	s->p.rec.data[off & FSP_DATA_MASK] = FSP_ITEM_MARKER;
+	s->p.rec.data[(off + 1) & FSP_DATA_MASK] = kind;
+	w->off = off + 2;
+	return true;
+}
+
+/* The first segment ends here (level w->level): at a cached directory or at its mount's root. */
+static __always_inline void fsp_walk_close_segment(struct fsp_walk *w)
+{
+	w->seg_open = 0;
+	w->seg_top = w->level;
+	w->seg_names_ok = !w->emit_stopped;
+}
+
+/*
+ * The directory d (inode, at the current level) may be cached: on a valid
+ * hit, write its anchor, take its verdict, and jump to its mount's root.
+ * Returns 1 when it did. Otherwise remembers the level for the inserts.
+ */
+static __always_inline int fsp_walk_cached(struct fsp_scratch *s, struct inode *inode)
+{
+	struct fsp_walk *w = &s->walk;
+	struct fsp_cache_stamp *st;
+	struct fsp_cache_key key;
+	__u32 generation, verdict;
+
+	key.inode = BPF_CORE_READ(inode, i_ino);
+	key.mount = (__u64)w->mnt;
+	key.epoch = w->epoch;
+	generation = BPF_CORE_READ(inode, i_generation);
+	st = fsp_cache_find(&key);
+	if (!st || !fsp_stamp_valid(w, st, generation)) {
+		if (w->seg_open && w->level < FSP_SEG_MAX) {
+			w->seg_ino[w->level & (FSP_SEG_MAX - 1)] = key.inode;
+			w->seg_gen[w->level & (FSP_SEG_MAX - 1)] = generation;
+		}
+		return 0;
+	}
+	verdict = st->verdict;
+	if (w->filter && cfg_recursive && (verdict & FSP_CACHE_INSIDE_WATCH)) {
+		w->matched = 1;
+		w->filter = 0;
+	}
+	if (fsp_walk_put_marker(s, FSP_ITEM_ANCHOR, sizeof(struct fsp_anchor))) {
+		struct fsp_anchor *a = (struct fsp_anchor *)&s->p.rec.data[w->off & FSP_DATA_MASK];
+
+		a->key = key;
+		w->off += sizeof(struct fsp_anchor);
+	}
+	if (w->seg_open) {
+		w->seg_hit = 1;
+		w->hit_key = key;
+		w->hit_verdict = verdict;
+		fsp_walk_close_segment(w);
+	}
+	w->dentry = w->mnt_root;
+	return 1;
 }
 
 /* One step of the walk. Returns 1 to stop. */
@@ -83,6 +184,7 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 	struct fsp_dentry_head h;
 	struct dentry *d, *parent;
 	struct mount *mnt;
+	__u32 seq;
 
 	d = w->dentry;
 	mnt = w->mnt;
@@ -92,27 +194,38 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 		w->finished = 1;
 		return 1;
 	}
+	seq = fsp_dentry_seq(d);
 	fsp_read_dentry(d, &h);
-	if (w->filter)
-		fsp_walk_match(w, h.d_inode);
+	fsp_walk_watch(w, h.d_inode);
 
 	parent = h.d_parent;
 	if (d == w->mnt_root) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
 
+		if (w->seg_open)
+			fsp_walk_close_segment(w);
 		if (up && up != mnt) {
 			/* Cross to the mountpoint in the parent mount; no name for it. */
+			fsp_walk_put_marker(s, FSP_ITEM_MOUNT, 0);
 			w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			fsp_walk_set_mount(w, up);
 			return 0;
 		}
-		w->finished = 1; /* root of the top mount: done */
+		/* Root of the top mount: done, unless no namespace holds it (lazily unmounted). */
+		if (!BPF_CORE_READ(mnt, mnt_ns))
+			w->flags |= FSP_PATH_DETACHED;
+		w->finished = 1;
 		return 1;
 	}
 	if (d == parent || !parent) {
 		w->flags |= FSP_PATH_DISCONNECTED;
 		w->finished = 1;
 		return 1;
+	}
+
+	if (w->cache_ok && w->level >= w->cache_min && h.d_inode && fsp_walk_cached(s, h.d_inode)) {
+		w->level++;
+		goto next;
 	}
 
 	if (!w->emit_stopped) {
@@ -128,23 +241,33 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 			} else {
 				n = bpf_probe_read_kernel_str(&s->p.rec.data[off & FSP_DATA_MASK],
 							      FSP_NAME_MAX, name);
-				/* n counts the NUL; a concurrent rename may change the length. */
-				if (n <= 0 || off + (__u32)n > w->limit) {
+				/*
+				 * n counts the NUL; a concurrent rename may change the length.
+				 * A rename of this dentry while its name was read (d_seq odd,
+				 * or changed) may have torn the name: the path stops below it,
+				 * flagged truncated, rather than carry a name that never was.
+				 */
+				if (n <= 0 || off + (__u32)n > w->limit || (seq & 1) || fsp_dentry_seq(d) != seq) {
 					fsp_walk_stop_emit(w);
 				} else {
 					w->off = off + (__u32)n;
 					w->names++;
+					if (w->seg_open && w->level < FSP_SEG_MAX) {
+						w->seg_name_off[w->level & (FSP_SEG_MAX - 1)] = off;
+						w->seg_name_len[w->level & (FSP_SEG_MAX - 1)] = (__u16)(n - 1);
+					}
 				}
 			}
 		}
 	}
 
 	w->level++;
+	w->dentry = parent;
+next:
 	if (w->filter && w->level > w->match_max)
 		w->filter = 0; /* non-recursive: nothing higher can match */
 	if (w->emit_stopped && !w->filter)
 		return 1;
-	w->dentry = parent;
 	return 0;
 }
 
@@ -173,10 +296,14 @@ __noinline int fsp_walk_chunk(__u32 unused)
  * limit, match_max and filter; the rest is reset here.
  */
 static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dentry,
-					 struct vfsmount *vfsmnt)
+					 struct vfsmount *vfsmnt, __u32 cache_min)
 {
+	fsp_cache_begin(w, cache_min);
 	w->dentry = dentry;
 	fsp_walk_set_mount(w, fsp_real_mount(vfsmnt));
+	w->seg_mnt = (__u64)w->mnt;
+	w->seg_root = (__u64)w->mnt_root;
+	w->seg_mnt_id = w->mnt_id;
 	w->names = 0;
 	w->level = 0;
 	w->flags = 0;
@@ -208,20 +335,29 @@ static __always_inline __u32 fsp_mount_id(struct vfsmount *vfsmnt)
 
 /*
  * Walk from (dentry, vfsmnt) writing p's fragments at *off (up to limit)
- * and advancing *off; watches count up to walk level match_max.
+ * and advancing *off; watches count up to walk level match_max; levels
+ * from cache_min on may be found in or added to the resolution cache
+ * (0 when the start is itself a directory, the base of a caller's path).
  */
-static __always_inline void fsp_walk_into(struct fsp_path *p, struct fsp_walk *w,
+static __always_inline void fsp_walk_into(struct fsp_scratch *s, struct fsp_path *p,
 					  struct dentry *dentry, struct vfsmount *vfsmnt,
-					  __u32 *off, __u32 limit, __u32 match_max)
+					  __u32 *off, __u32 limit, __u32 match_max, __u32 cache_min)
 {
+	struct fsp_walk *w = &s->walk;
+
 	w->off = *off;
 	w->limit = limit;
 	w->filter = cfg_paths_filtering;
 	w->match_max = match_max;
-	fsp_walk_run(w, dentry, vfsmnt);
+	fsp_walk_run(w, dentry, vfsmnt, cache_min);
 	p->fragments_len = w->off - *off;
 	p->depth = w->names;
 	p->flags = w->flags;
+	__builtin_memset(&p->learn_key, 0, sizeof(p->learn_key));
+	__builtin_memset(&p->learn_stamp, 0, sizeof(p->learn_stamp));
+	p->learn_level = 0;
+	p->_pad = 0;
+	fsp_cache_end(s, p);
 	*off = w->off;
 }
 
@@ -230,10 +366,11 @@ static __always_inline void fsp_walk_into(struct fsp_path *p, struct fsp_walk *w
  * names at *off (up to limit) and advancing *off. Returns a filter verdict.
  * A negative dentry (about to be created) has inode and mode 0.
  */
-static __always_inline int fsp_path_walk(struct fsp_path *p, struct dentry *dentry,
-					 struct vfsmount *vfsmnt, __u32 *off, __u32 limit,
-					 struct fsp_walk *w)
+static __always_inline int fsp_path_walk(struct fsp_scratch *s, struct fsp_path *p,
+					 struct dentry *dentry, struct vfsmount *vfsmnt, __u32 *off,
+					 __u32 limit)
 {
+	struct fsp_walk *w = &s->walk;
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
 
 	p->inode = inode ? BPF_CORE_READ(inode, i_ino) : 0;
@@ -244,7 +381,10 @@ static __always_inline int fsp_path_walk(struct fsp_path *p, struct dentry *dent
 	p->caller_len = 0;
 
 	/* Non-recursive: the object itself or its parent may be the watch. */
-	fsp_walk_into(p, w, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1);
+	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1, 1);
+	/* Unhashed and not a root: unlinked while open, or never linked (O_TMPFILE). */
+	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
+		p->flags |= FSP_PATH_DELETED;
 
 	if (!cfg_paths_filtering || w->matched)
 		return FSP_V_YES;

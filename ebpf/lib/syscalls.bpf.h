@@ -40,4 +40,29 @@
 #define FSP_NR_openat2          437
 #define FSP_NR_fchmodat2        452
 
+/* The same calls in the ia32 table (a 32-bit process may rename or remove a directory too). */
+#define FSP_NR32_rename         38
+#define FSP_NR32_rmdir          40
+#define FSP_NR32_unlinkat       301
+#define FSP_NR32_renameat       302
+#define FSP_NR32_renameat2      353
+
+/*
+ * Whether syscall nr may move or remove a directory: every rename (a file
+ * cannot be told from a directory before the call), rmdir, and unlinkat
+ * with AT_REMOVEDIR (its flags are the third argument, in dx, in both ABIs).
+ */
+static __always_inline bool fsp_moves_directories(long nr, bool compat, struct pt_regs *regs)
+{
+	if (compat) {
+		if (nr == FSP_NR32_unlinkat)
+			return BPF_CORE_READ(regs, dx) & FSP_AT_REMOVEDIR;
+		return nr == FSP_NR32_rename || nr == FSP_NR32_renameat || nr == FSP_NR32_renameat2 ||
+		       nr == FSP_NR32_rmdir;
+	}
+	if (nr == FSP_NR_unlinkat)
+		return BPF_CORE_READ(regs, dx) & FSP_AT_REMOVEDIR;
+	return nr == FSP_NR_rename || nr == FSP_NR_renameat || nr == FSP_NR_renameat2 || nr == FSP_NR_rmdir;
+}
+
 #endif /* FSP_SYSCALLS_BPF_H */

@@ -116,6 +116,82 @@ static inline int fsp_watch_remove(struct fsprobe_bpf *s, __u32 kdev, __u64 inod
 	return bpf_map__delete_elem(s->maps.watched_inodes, &key, sizeof(key), 0);
 }
 
+/* ---- resolution caches ---- */
+
+/* The dentry resolution mode (enum fsp_resolution_mode), before load. */
+static inline void fsp_skel_set_resolution_mode(struct fsprobe_bpf *s, __u32 mode)
+{
+	s->rodata->cfg_resolution_mode = mode;
+}
+
+/*
+ * Before load: entries of the mode's kernel cache; the other modes' maps
+ * shrink to one entry (LRU maps are preallocated). 0 or -errno.
+ */
+static inline int fsp_skel_set_cache_capacity(struct fsprobe_bpf *s, __u32 mode, __u32 entries)
+{
+	int err = bpf_map__set_max_entries(s->maps.cached_dirs,
+					   mode == FSP_RESOLVE_PERF_BUFFER ? entries : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(s->maps.path_fragments,
+					       mode == FSP_RESOLVE_FRAGMENTS ? entries : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(s->maps.single_fragments,
+					       mode == FSP_RESOLVE_SINGLE_FRAGMENT ? entries : 1);
+	return err;
+}
+
+/*
+ * Around a change of the watch map: nothing cached before is used after
+ * (cached directories carry the filter's verdict), and nothing is cached
+ * while it happens. The counters live in the BPF program's mmapped .bss.
+ */
+static inline void fsp_epoch_begin(struct fsprobe_bpf *s)
+{
+	__atomic_fetch_add(&s->bss->fsp_epoch_started, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void fsp_epoch_end(struct fsprobe_bpf *s)
+{
+	__atomic_fetch_add(&s->bss->fsp_epoch_finished, 1, __ATOMIC_SEQ_CST);
+}
+
+/* perf_buffer mode: tell the kernel user space knows this directory's path. 0 or -errno. */
+static inline int fsp_cached_dir_insert(struct fsprobe_bpf *s, const struct fsp_cache_key *key,
+					const struct fsp_cache_stamp *stamp)
+{
+	return bpf_map__update_elem(s->maps.cached_dirs, key, sizeof(*key), stamp, sizeof(*stamp), BPF_ANY);
+}
+
+/* perf_buffer mode: user space forgot this directory. 0 or -errno (-ENOENT when absent). */
+static inline int fsp_cached_dir_remove(struct fsprobe_bpf *s, const struct fsp_cache_key *key)
+{
+	return bpf_map__delete_elem(s->maps.cached_dirs, key, sizeof(*key), 0);
+}
+
+/* fragments mode: one fragment the kernel cached. 0 or -errno (-ENOENT when absent). */
+static inline int fsp_fragment_lookup(struct fsprobe_bpf *s, const struct fsp_cache_key *key,
+				      struct fsp_fragment *out)
+{
+	return bpf_map__lookup_elem(s->maps.path_fragments, key, sizeof(*key), out, sizeof(*out), 0);
+}
+
+/*
+ * fragments mode: forget a fragment, so the next walk through it goes on
+ * and puts back the chain above it. 0 or -errno (-ENOENT when absent).
+ */
+static inline int fsp_fragment_remove(struct fsprobe_bpf *s, const struct fsp_cache_key *key)
+{
+	return bpf_map__delete_elem(s->maps.path_fragments, key, sizeof(*key), 0);
+}
+
+/* single_fragment mode: a directory's path the kernel cached. 0 or -errno. */
+static inline int fsp_single_fragment_lookup(struct fsprobe_bpf *s, const struct fsp_cache_key *key,
+					     struct fsp_single_fragment *out)
+{
+	return bpf_map__lookup_elem(s->maps.single_fragments, key, sizeof(*key), out, sizeof(*out), 0);
+}
+
 /* ---- statistics ---- */
 
 /* out[FSP_STAT_*] = the per-CPU counters summed over all possible CPUs. 0 or -errno. */

@@ -9,6 +9,8 @@
 ///     retval error backend
 ///     src_path_truncated src_path_from_caller
 ///     target_path_truncated target_path_from_caller
+///     src_path_deleted src_path_detached
+///     target_path_deleted target_path_detached
 ///
 /// - `timestamp` is RFC 3339 UTC with nine fractional digits.
 /// - `error` is the errno name (`"ENOENT"`, or `"E<n>"` when unknown) when
@@ -16,11 +18,16 @@
 ///   and `jq` filters never meet a missing key.
 /// - Events without a second path have `target_filename: ""` and
 ///   `target_inode`/`target_mount_id` 0, as in the original.
-/// - `*_path_truncated` is true when the kernel's walk stopped before the
-///   root or the caller's string was cut (`.truncated` or `.callerTruncated`);
+/// - `*_path_truncated` is true when the start of the path is missing or
+///   its end was cut: the kernel's walk stopped before the root, user space
+///   could not resolve the cached directory the walk stopped at, or the
+///   caller's string was cut (`.truncated`, `.unresolved`, `.callerTruncated`);
 ///   `*_path_from_caller` is true when the tail of the path is the string the
 ///   caller passed (`.callerSuffix`), joined and normalised but not resolved
 ///   by the kernel, so it may go through symlinks.
+/// - `*_path_deleted` is true when the object was no longer linked in its
+///   directory (`.deleted`); `*_path_detached` when its mount was lazily
+///   unmounted, so the path is relative to that mount (`.detached`).
 ///
 /// Names are raw bytes. File names and `comm` are escaped so that every line
 /// is valid JSON and valid UTF-8 (see `appendJSONEscaped`). Invalid UTF-8
@@ -116,6 +123,10 @@ public struct JSONLineEncoder: Sendable {
         if object.key(.srcPathFromCaller, &output) { output.appendBool(sourceResolution.contains(.callerSuffix)) }
         if object.key(.targetPathTruncated, &output) { output.appendBool(targetResolution.isIncomplete) }
         if object.key(.targetPathFromCaller, &output) { output.appendBool(targetResolution.contains(.callerSuffix)) }
+        if object.key(.srcPathDeleted, &output) { output.appendBool(sourceResolution.contains(.deleted)) }
+        if object.key(.srcPathDetached, &output) { output.appendBool(sourceResolution.contains(.detached)) }
+        if object.key(.targetPathDeleted, &output) { output.appendBool(targetResolution.contains(.deleted)) }
+        if object.key(.targetPathDetached, &output) { output.appendBool(targetResolution.contains(.detached)) }
 
         // A companion is written only when its field was, and lossy.
         if rawComm, object.key(.commRaw, &output) {
@@ -229,6 +240,10 @@ extension EventField {
         case .srcPathFromCaller: #","src_path_from_caller":"#
         case .targetPathTruncated: #","target_path_truncated":"#
         case .targetPathFromCaller: #","target_path_from_caller":"#
+        case .srcPathDeleted: #","src_path_deleted":"#
+        case .srcPathDetached: #","src_path_detached":"#
+        case .targetPathDeleted: #","target_path_deleted":"#
+        case .targetPathDetached: #","target_path_detached":"#
         case .commRaw: #","comm_raw":""#
         case .srcFilenameRaw: #","src_filename_raw":""#
         case .targetFilenameRaw: #","target_filename_raw":""#
@@ -237,8 +252,8 @@ extension EventField {
 }
 
 extension PathResolution {
-    /// What `*_path_truncated` reports: the walk or the caller's string was cut.
-    var isIncomplete: Bool { !isDisjoint(with: [.truncated, .callerTruncated]) }
+    /// What `*_path_truncated` reports (see `PathResolution.incomplete`).
+    var isIncomplete: Bool { !isDisjoint(with: Self.incomplete) }
 }
 
 extension Array where Element == UInt8 {

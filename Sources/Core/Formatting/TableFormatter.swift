@@ -117,7 +117,7 @@ public struct TableFormatter: Sendable {
     }
 
     private func appendPath(_ path: EventPath, into output: inout [UInt8]) {
-        if path.resolution.contains(.truncated) { output.appendEllipsis() }
+        if !path.resolution.isDisjoint(with: .startMissing) { output.appendEllipsis() }
         path.bytes.withUnsafeBufferPointer { output.appendTableEscaped($0) }
         if path.resolution.contains(.callerTruncated) { output.appendEllipsis() }
         if path.resolution.contains(.callerSuffix) { output.append(UInt8(ascii: "*")) }

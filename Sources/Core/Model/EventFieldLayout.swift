@@ -9,6 +9,7 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
     case targetInode, targetFilename, targetMountID
     case retval, error, backend
     case srcPathTruncated, srcPathFromCaller, targetPathTruncated, targetPathFromCaller
+    case srcPathDeleted, srcPathDetached, targetPathDeleted, targetPathDetached
     case commRaw, srcFilenameRaw, targetFilenameRaw
 
     /// The key in the standard schema.
@@ -36,6 +37,10 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
         case .srcPathFromCaller: "src_path_from_caller"
         case .targetPathTruncated: "target_path_truncated"
         case .targetPathFromCaller: "target_path_from_caller"
+        case .srcPathDeleted: "src_path_deleted"
+        case .srcPathDetached: "src_path_detached"
+        case .targetPathDeleted: "target_path_deleted"
+        case .targetPathDetached: "target_path_detached"
         case .commRaw: "comm_raw"
         case .srcFilenameRaw: "src_filename_raw"
         case .targetFilenameRaw: "target_filename_raw"

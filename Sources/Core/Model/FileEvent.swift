@@ -58,6 +58,22 @@ public struct PathResolution: OptionSet, Sendable, Hashable {
     public static let callerTruncated = PathResolution(rawValue: 1 << 2)
     /// The walk met a dentry detached from its tree.
     public static let disconnected = PathResolution(rawValue: 1 << 3)
+    /// The object was no longer linked in its directory (a file unlinked
+    /// while open, an `O_TMPFILE`): the path is the name it last had.
+    public static let deleted = PathResolution(rawValue: 1 << 4)
+    /// The walk ended on a mount no namespace holds (lazily unmounted): the
+    /// path is relative to that mount, not to any root.
+    public static let detached = PathResolution(rawValue: 1 << 5)
+    /// The kernel stopped its walk at a cached directory whose path user
+    /// space could no longer find (evicted, or made stale by a rename): the
+    /// path is only the part below that directory. Never a guessed path.
+    public static let unresolved = PathResolution(rawValue: 1 << 6)
+
+    /// The start of the path is missing: it is a suffix of the real path.
+    public static let startMissing: PathResolution = [.truncated, .unresolved]
+    /// What outputs call "truncated" (`*_path_truncated`): the start is
+    /// missing, or the caller's string was cut.
+    public static let incomplete: PathResolution = [.truncated, .unresolved, .callerTruncated]
 }
 
 /// One path of an event (source or target) with the identity of its object.

@@ -105,20 +105,23 @@ public struct FilterTransform: EventTransform {
     }
 
     /// Whether the source or target path satisfies `test`. A path whose
-    /// beginning is unknown (the kernel's walk stopped before the root)
-    /// could be anywhere, so it matches no path condition.
+    /// beginning is unknown (the kernel's walk stopped before the root, or
+    /// its cached directory could not be resolved) or relative to a lazily
+    /// unmounted mount could be anywhere, so it matches no path condition.
     @inline(__always)
     private static func eitherPath(of event: FileEvent, where test: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        if !event.source.resolution.contains(.truncated),
+        if event.source.resolution.isDisjoint(with: unplaced),
            event.source.bytes.withUnsafeBufferPointer(test) {
             return true
         }
-        if let target = event.target, !target.resolution.contains(.truncated),
+        if let target = event.target, target.resolution.isDisjoint(with: unplaced),
            target.bytes.withUnsafeBufferPointer(test) {
             return true
         }
         return false
     }
+
+    private static let unplaced = PathResolution.startMissing.union(.detached)
 }
 
 extension ComponentType {

@@ -111,7 +111,7 @@ final class EventInsert {
 
     /// The two JSON booleans of a path, as 0/1.
     private func bindFlags(_ resolution: PathResolution, _ truncated: EventColumn, _ fromCaller: EventColumn) throws {
-        try bind(resolution.isDisjoint(with: Self.incomplete) ? 0 : 1, truncated)
+        try bind(resolution.isDisjoint(with: .incomplete) ? 0 : 1, truncated)
         try bind(resolution.contains(.callerSuffix) ? 1 : 0, fromCaller)
     }
 
@@ -167,8 +167,6 @@ final class EventInsert {
         (.srcPathTruncated, .src_path_truncated), (.srcPathFromCaller, .src_path_from_caller),
         (.targetPathTruncated, .target_path_truncated), (.targetPathFromCaller, .target_path_from_caller),
     ]
-    /// What the JSON `*_path_truncated` means (see `JSONLineEncoder`).
-    private static let incomplete: PathResolution = [.truncated, .callerTruncated]
 
     private static func cString(_ text: String) -> UnsafePointer<CChar> {
         UnsafePointer(strdup(text)!)

@@ -30,10 +30,18 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
             }
             probe.backend = kind
         }
+        if let mode = try options.choice("dentry_resolution_mode", as: ResolutionMode.self) {
+            probe.resolutionMode = mode
+        }
+        probe.kernelCacheEntries = try options.integer(
+            "kernel_cache_size", in: 1...probe.resolutionMode.maxKernelCacheEntries)
+        if let entries = try options.integer("path_cache_size", in: 1...KernelProbeOptions.maxPathCacheEntries) {
+            probe.pathCacheEntries = entries
+        }
         do {
             try probe.validate()
         } catch {
-            // Only two options can fail these checks: name the one that did.
+            // The other options were checked above: only these two can fail.
             throw ComponentOptionError(option: probe.events.isEmpty ? "events" : "ring_buffer_pages", error.description)
         }
         if probe.pathsFiltering && paths.isEmpty {
@@ -53,6 +61,12 @@ extension ComponentType {
             OptionSpec("paths_filtering", .bool, "report only events on the watched paths (default: true)"),
             OptionSpec("ring_buffer_pages", .positiveInteger, "kernel-to-user ring buffer, in 4 KiB pages, a power of two (default: 128)"),
             OptionSpec("backend", .choice(["auto"] + BackendKind.allCases.map(\.rawValue)), "hook backend (default: auto)"),
+            OptionSpec("dentry_resolution_mode", .choice(ResolutionMode.allCases.map(\.rawValue)),
+                       "where the paths of the directories the kernel's walks stop at are cached (default: perf_buffer)"),
+            OptionSpec("kernel_cache_size", .positiveInteger,
+                       "entries of the kernel's directory cache (default: 16384; 1024 with single_fragment, at most 65536)"),
+            OptionSpec("path_cache_size", .positiveInteger,
+                       "entries of user space's cache of directory paths (default: 32768, at most 1048576)"),
         ]
     ) { (options: KernelSourceOptions, _) in
         try KernelEventSource(paths: options.probe.pathsFiltering ? options.paths : [], options: options.probe)

@@ -7,8 +7,8 @@ import CFSProbeBPF
 import FSProbeCore
 
 /// The loaded and attached BPF programs of one backend, and the handles user
-/// space needs: the ring buffer, the watched-inode map, the counters.
-/// Destroying it detaches everything.
+/// space needs: the ring buffer, the watched-inode map, the resolution
+/// caches, the counters. Destroying it detaches everything.
 ///
 /// Sendable: after `init` the skeleton is only read, and map updates and
 /// lookups are bpf(2) syscalls on file descriptors, safe from any thread.
@@ -39,8 +39,11 @@ final class KernelProbe: @unchecked Sendable {
 
         try Self.select(backend, in: skeleton, btfPath: customBTF)
         fsp_skel_set_config(skeleton, options.ignoreOwnProcess ? UInt32(getpid()) : 0, options.pathsFiltering, options.recursive, options.events.rawValue)
+        let mode = options.resolutionMode.kernelMode
+        fsp_skel_set_resolution_mode(skeleton, mode.rawValue)
         var code = fsp_skel_set_ringbuf_size(skeleton, UInt32(options.ringBufferPages * 4096))
         if code == 0 { code = fsp_skel_set_watch_capacity(skeleton, UInt32(options.maxWatchedInodes)) }
+        if code == 0 { code = fsp_skel_set_cache_capacity(skeleton, mode.rawValue, UInt32(options.effectiveKernelCacheEntries)) }
         guard code == 0 else { throw ProbeError.fromLibbpf(stage: "size the maps of", code: code, detail: "") }
         code = fsp_skel_load(skeleton)
         guard code == 0 else { throw Self.refusal(backend, stage: "load", code: code) }
@@ -100,6 +103,21 @@ final class KernelProbe: @unchecked Sendable {
         }
     }
 
+    /// Runs `body`, which changes the watch map, as one cache epoch: walks
+    /// running meanwhile use no cache and cache nothing, and nothing cached
+    /// before is used after (cached directories carry the filter's verdict,
+    /// which the change may make wrong).
+    func withEpochBump<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        fsp_epoch_begin(skeleton)
+        defer { fsp_epoch_end(skeleton) }
+        return try body()
+    }
+
+    /// Removes an entry of the in-kernel watch map; absent is as good.
+    func removeWatch(_ key: WatchKey) {
+        _ = fsp_watch_remove(skeleton, key.device, key.inode)
+    }
+
     /// Kernel-side counters summed over CPUs.
     func counters() -> KernelCounters {
         var values = [UInt64](repeating: 0, count: Int(FSP_STAT_COUNT.rawValue))
@@ -108,7 +126,10 @@ final class KernelProbe: @unchecked Sendable {
             emitted: values[Int(FSP_STAT_EMITTED.rawValue)],
             ringBufferFull: values[Int(FSP_STAT_RINGBUF_FULL.rawValue)],
             filtered: values[Int(FSP_STAT_FILTERED.rawValue)],
-            truncated: values[Int(FSP_STAT_TRUNCATED.rawValue)])
+            truncated: values[Int(FSP_STAT_TRUNCATED.rawValue)],
+            cacheHits: values[Int(FSP_STAT_CACHE_HITS.rawValue)],
+            cacheMisses: values[Int(FSP_STAT_CACHE_MISSES.rawValue)],
+            cacheBypassed: values[Int(FSP_STAT_CACHE_BYPASSED.rawValue)])
     }
 
     /// Destroys the links only: no new events after this returns, and what
@@ -119,6 +140,39 @@ final class KernelProbe: @unchecked Sendable {
 
     deinit {
         fsp_skel_destroy(skeleton)
+    }
+}
+
+extension KernelProbe: ResolutionCacheMaps {
+    func insertCachedDirectory(_ key: DirectoryKey, stamp: fsp_cache_stamp) throws(ProbeError) {
+        var cKey = key.cacheKey, stamp = stamp
+        let code = fsp_cached_dir_insert(skeleton, &cKey, &stamp)
+        guard code == 0 else {
+            throw .loadFailed(stage: "update the directory cache of", errno: -code, detail: "inode \(key.inode)")
+        }
+    }
+
+    func removeCachedDirectory(_ key: DirectoryKey) {
+        var cKey = key.cacheKey
+        // -ENOENT: the kernel's LRU evicted it first, which is just as good.
+        _ = fsp_cached_dir_remove(skeleton, &cKey)
+    }
+
+    func fragment(_ key: DirectoryKey) -> fsp_fragment? {
+        var cKey = key.cacheKey
+        var value = fsp_fragment()
+        return fsp_fragment_lookup(skeleton, &cKey, &value) == 0 ? value : nil
+    }
+
+    func removeFragment(_ key: DirectoryKey) {
+        var cKey = key.cacheKey
+        _ = fsp_fragment_remove(skeleton, &cKey)
+    }
+
+    func singleFragment(_ key: DirectoryKey) -> fsp_single_fragment? {
+        var cKey = key.cacheKey
+        var value = fsp_single_fragment()
+        return fsp_single_fragment_lookup(skeleton, &cKey, &value) == 0 ? value : nil
     }
 }
 
@@ -148,4 +202,11 @@ public struct KernelCounters: Sendable, Equatable {
     public var filtered: UInt64 = 0
     /// Paths marked truncated.
     public var truncated: UInt64 = 0
+    /// Walks stopped at a cached directory.
+    public var cacheHits: UInt64 = 0
+    /// Walks that met no cached directory.
+    public var cacheMisses: UInt64 = 0
+    /// Walks that could not use the caches (a directory rename or a watch
+    /// change was in flight).
+    public var cacheBypassed: UInt64 = 0
 }

@@ -22,6 +22,20 @@ public struct KernelProbeOptions: Sendable {
     public var ignoreOwnProcess: Bool = true
     /// Where the kernel's BTF is read from (a kernel without it cannot run fsprobe).
     public var kernelBTFPath: String = "/sys/kernel/btf/vmlinux"
+    /// Where the paths of the directories the kernel's walks stop at are kept.
+    public var resolutionMode: ResolutionMode = .perfBuffer
+    /// Entries of the mode's kernel cache of directories; nil for the mode's
+    /// default (`ResolutionMode.defaultKernelCacheEntries`).
+    public var kernelCacheEntries: Int? = nil
+    /// Entries of user space's cache of resolved directory paths (LRU).
+    public var pathCacheEntries: Int = defaultPathCacheEntries
+
+    public static let defaultPathCacheEntries = 32_768
+    /// Most user-space path cache entries accepted.
+    public static let maxPathCacheEntries = 1 << 20
+
+    /// The kernel cache's entries once the mode's default is applied.
+    public var effectiveKernelCacheEntries: Int { kernelCacheEntries ?? resolutionMode.defaultKernelCacheEntries }
 
     public init() {}
 
@@ -29,6 +43,12 @@ public struct KernelProbeOptions: Sendable {
     public func validate() throws(ProbeError) {
         guard ringBufferPages > 0, ringBufferPages & (ringBufferPages - 1) == 0, ringBufferPages <= 1 << 18 else {
             throw .invalidOption("invalid --perf-buffer-size \(ringBufferPages): expected a power of two between 1 and 262144 pages")
+        }
+        if let entries = kernelCacheEntries, !(1...resolutionMode.maxKernelCacheEntries).contains(entries) {
+            throw .invalidOption("invalid --kernel-cache-size \(entries): expected 1 to \(resolutionMode.maxKernelCacheEntries) entries with --dentry-resolution-mode \(resolutionMode.rawValue)")
+        }
+        guard (1...Self.maxPathCacheEntries).contains(pathCacheEntries) else {
+            throw .invalidOption("invalid --path-cache-size \(pathCacheEntries): expected 1 to \(Self.maxPathCacheEntries) entries")
         }
         guard maxWatchedInodes > 0 else {
             throw .invalidOption("invalid watched-inode capacity \(maxWatchedInodes): expected a positive number")

@@ -23,6 +23,41 @@ public struct KernelRecordBuilder {
     public var inode: UInt64 = 42
     public var mountID: UInt32 = 27
 
+    /// One item of a path's fragment bytes, as the kernel writes it.
+    enum Item {
+        case name([UInt8])
+        case mount
+        case anchor(Anchor)
+        /// Bytes as they are, for malformed streams.
+        case raw([UInt8])
+
+        static func name(_ text: String) -> Item { .name(Array(text.utf8)) }
+    }
+
+    /// When set, the source's items, leaf first, in place of `source`.
+    var sourceItems: [Item]? = nil
+    /// When set, the target's items, leaf first, in place of `target`.
+    var targetItems: [Item]? = nil
+    /// FSP_PATH_* flags added to each path's.
+    var sourceFlags: UInt16 = 0
+    var targetFlags: UInt16 = 0
+    /// A directory the walk offers to learn (sets FSP_PATH_LEARNABLE).
+    var sourceLearnable: Learnable? = nil
+    var targetLearnable: Learnable? = nil
+
+    struct Learnable {
+        var key: DirectoryKey
+        var stamp: fsp_cache_stamp
+        var level: UInt32
+
+        /// Like the kernel, the key's epoch is the stamp's.
+        init(key: DirectoryKey, stamp: fsp_cache_stamp, level: UInt32) {
+            self.key = DirectoryKey(inode: key.inode, mount: key.mount, epoch: stamp.epoch)
+            self.stamp = stamp
+            self.level = level
+        }
+    }
+
     public init(type: EventType, source: [String]) {
         self.type = type
         self.source = source
@@ -43,9 +78,12 @@ public struct KernelRecordBuilder {
         withUnsafeMutableBytes(of: &header.comm) { buffer in
             for (index, byte) in comm.utf8.prefix(Int(FSP_COMM_LEN) - 1).enumerated() { buffer[index] = byte }
         }
-        header.src = Self.appendPath(source, caller: sourceCaller, inode: inode, mountID: mountID, to: &data)
-        if let target {
-            header.target = Self.appendPath(target, caller: nil, inode: inode + 1, mountID: mountID, to: &data)
+        header.src = Self.appendPath(sourceItems ?? Self.items(source), caller: sourceCaller, inode: inode,
+                                     mountID: mountID, to: &data)
+        Self.mark(&header.src, flags: sourceFlags, learnable: sourceLearnable)
+        if let targetItems = targetItems ?? target.map(Self.items) {
+            header.target = Self.appendPath(targetItems, caller: nil, inode: inode + 1, mountID: mountID, to: &data)
+            Self.mark(&header.target, flags: targetFlags, learnable: targetLearnable)
         }
         header.data_len = UInt32(data.count)
         var record = withUnsafeBytes(of: header) { Array($0) }
@@ -53,16 +91,32 @@ public struct KernelRecordBuilder {
         return record
     }
 
-    static func appendPath(_ components: [String], caller: String?, inode: UInt64, mountID: UInt32,
+    /// Names from the root down, as the kernel writes them: leaf first.
+    static func items(_ components: [String]) -> [Item] {
+        components.reversed().map { .name($0) }
+    }
+
+    static func appendPath(_ items: [Item], caller: String?, inode: UInt64, mountID: UInt32,
                            to data: inout [UInt8]) -> fsp_path {
         var path = fsp_path()
         path.offset = UInt16(data.count)
-        for name in components.reversed() {
-            data.append(contentsOf: name.utf8)
-            data.append(0)
+        for item in items {
+            switch item {
+            case .name(let name):
+                data.append(contentsOf: name)
+                data.append(0)
+                path.depth += 1
+            case .mount:
+                data.append(contentsOf: [UInt8(ascii: "/"), UInt8(ascii: "M")])
+            case .anchor(let anchor):
+                data.append(contentsOf: [UInt8(ascii: "/"), UInt8(ascii: "A")])
+                let raw = fsp_anchor(key: anchor.key.cacheKey)
+                withUnsafeBytes(of: raw) { data.append(contentsOf: $0) }
+            case .raw(let bytes):
+                data.append(contentsOf: bytes)
+            }
         }
         path.fragments_len = UInt16(data.count) - path.offset
-        path.depth = UInt32(components.count)
         if let caller {
             data.append(contentsOf: caller.utf8)
             path.caller_len = UInt16(caller.utf8.count)
@@ -71,5 +125,14 @@ public struct KernelRecordBuilder {
         path.inode = inode
         path.mount_id = mountID
         return path
+    }
+
+    static func mark(_ path: inout fsp_path, flags: UInt16, learnable: Learnable?) {
+        path.flags |= flags
+        guard let learnable else { return }
+        path.flags |= UInt16(FSP_PATH_LEARNABLE)
+        path.learn_key = learnable.key.cacheKey
+        path.learn_stamp = learnable.stamp
+        path.learn_level = learnable.level
     }
 }

@@ -8,26 +8,44 @@ public enum KernelRecordError: Error, Equatable, CustomStringConvertible {
     case tooShort(size: Int)
     case unknownEventType(UInt32)
     case pathOutOfBounds
+    /// The path's items do not follow their format (see `PathItems.parse`).
+    case malformedPath
 
     public var description: String {
         switch self {
         case .tooShort(let size): "kernel record of \(size) bytes is shorter than its header"
         case .unknownEventType(let type): "kernel record has unknown event type \(type)"
         case .pathOutOfBounds: "kernel record's path lies outside its data area"
+        case .malformedPath: "kernel record's path items are malformed"
         }
     }
 }
 
 /// Decodes the records the BPF program writes to the ring buffer
 /// (`struct fsp_event` followed by its path data) into `FileEvent`s.
-public struct KernelRecordDecoder: Sendable {
+///
+/// It keeps state from record to record: the resolver of cached directories
+/// and scratch storage, so decoding allocates only the events' own bytes.
+/// Not thread-safe: one decoder per ring-buffer thread.
+public final class KernelRecordDecoder {
     public static let headerSize = MemoryLayout<fsp_event>.size
-    public var clock: BootClock
-    public var backend: BackendKind
+    public let clock: BootClock
+    public let backend: BackendKind
+    let resolver: PathResolver
+    private var items = PathItems()
+    private var scratch: [UInt8] = []
 
-    public init(clock: BootClock = BootClock(), backend: BackendKind = .tracepoint) {
+    /// A decoder with its own user-space path cache and no kernel maps, for
+    /// records whose paths carry no anchors (tests, benchmarks).
+    public convenience init(clock: BootClock = BootClock(), backend: BackendKind = .tracepoint) {
+        self.init(clock: clock, backend: backend, resolver: PathResolver())
+    }
+
+    init(clock: BootClock, backend: BackendKind, resolver: PathResolver) {
         self.clock = clock
         self.backend = backend
+        self.resolver = resolver
+        scratch.reserveCapacity(Int(FSP_DATA_SIZE) + 256)
     }
 
     /// Decodes one record. `record` must hold the header and its data area.
@@ -41,8 +59,8 @@ public struct KernelRecordDecoder: Sendable {
         }
         let data = UnsafeRawBufferPointer(
             rebasing: record[Self.headerSize..<min(record.count, Self.headerSize + Int(header.data_len))])
-        let source = try Self.path(header.src, in: data)
-        let target = type.hasTarget ? try Self.path(header.target, in: data) : nil
+        let source = try path(header.src, in: data, eventTime: header.timestamp_ns)
+        let target = type.hasTarget ? try path(header.target, in: data, eventTime: header.timestamp_ns) : nil
         let comm = withUnsafeBytes(of: header.comm) { ProcessName(bytes: $0) }
         return FileEvent(
             type: type,
@@ -52,22 +70,36 @@ public struct KernelRecordDecoder: Sendable {
             source: source, target: target, backend: backend)
     }
 
-    static func path(_ raw: fsp_path, in data: UnsafeRawBufferPointer) throws(KernelRecordError) -> EventPath {
+    func path(_ raw: fsp_path, in data: UnsafeRawBufferPointer, eventTime: UInt64) throws(KernelRecordError) -> EventPath {
         let start = Int(raw.offset)
         let fragmentsEnd = start + Int(raw.fragments_len)
         let callerEnd = fragmentsEnd + Int(raw.caller_len)
         guard callerEnd <= data.count else { throw .pathOutOfBounds }
         let flags = UInt32(raw.flags)
+        let fragments = UnsafeRawBufferPointer(rebasing: data[start..<fragmentsEnd])
+        guard items.parse(fragments) else { throw .malformedPath }
         let fromCaller = flags & UInt32(FSP_PATH_CALLER_SUFFIX) != 0
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(raw.fragments_len) + Int(raw.caller_len) + 1)
-        PathAssembler.assemble(
-            fragments: UnsafeRawBufferPointer(rebasing: data[start..<fragmentsEnd]),
+        let resolved = PathAssembler.assemble(
+            items.items, fragments: fragments,
             caller: fromCaller ? UnsafeRawBufferPointer(rebasing: data[fragmentsEnd..<callerEnd]) : nil,
-            into: &bytes)
+            anchorPath: { resolver.path(of: $0) }, into: &scratch)
+        var resolution = Self.resolution(flags)
+        if resolved {
+            if flags & UInt32(FSP_PATH_LEARNABLE) != 0 {
+                let learnable = PathResolver.Learnable(
+                    key: DirectoryKey(raw.learn_key), stamp: raw.learn_stamp, level: Int(raw.learn_level),
+                    eventTime: eventTime)
+                resolver.learn(learnable, from: items.items, fragments: fragments)
+            }
+        } else {
+            resolution.insert(.unresolved)
+        }
+        // The one allocation of the path: its bytes, exactly sized. (Not
+        // Array(scratch), which would share the scratch buffer with the event.)
+        let bytes = scratch.withUnsafeBufferPointer { Array($0) }
         return EventPath(
             bytes: bytes, inode: raw.inode, mountID: raw.mount_id, device: raw.dev, mode: raw.mode,
-            resolution: resolution(flags))
+            resolution: resolution)
     }
 
     static func resolution(_ flags: UInt32) -> PathResolution {
@@ -76,6 +108,8 @@ public struct KernelRecordDecoder: Sendable {
         if flags & UInt32(FSP_PATH_CALLER_SUFFIX) != 0 { result.insert(.callerSuffix) }
         if flags & UInt32(FSP_PATH_CALLER_TRUNCATED) != 0 { result.insert(.callerTruncated) }
         if flags & UInt32(FSP_PATH_DISCONNECTED) != 0 { result.insert(.disconnected) }
+        if flags & UInt32(FSP_PATH_DELETED) != 0 { result.insert(.deleted) }
+        if flags & UInt32(FSP_PATH_DETACHED) != 0 { result.insert(.detached) }
         return result
     }
 

@@ -1,48 +1,60 @@
-/// Turns the path data of a kernel record into an absolute path.
+/// Turns the items of a kernel path (`PathItems`) into an absolute path.
 ///
-/// The kernel writes the names it met while walking dentries *leaf first*,
-/// each followed by a NUL (see `struct fsp_path` in `ebpf/fsprobe.h`): walking
-/// upwards is the only order the kernel can produce cheaply. User space
-/// reverses them here. For path-based syscalls seen by the tracepoint backend
-/// the kernel only resolves the base directory (dirfd or cwd) and appends the
-/// string the caller passed; that string is joined and normalised lexically
-/// ("." dropped, ".." pops a component), and the event says so.
-public enum PathAssembler {
+/// The kernel writes what it met while walking dentries *leaf first* (see
+/// `struct fsp_path` in `ebpf/fsprobe.h`): walking upwards is the only order
+/// it can produce cheaply. User space reads the items from the last (nearest
+/// the root) to the first: a name adds "/name", a mount crossing adds
+/// nothing, an anchor adds its directory's path relative to its mount's
+/// root, which the caches hold. For path-based syscalls seen by the
+/// tracepoint backend the kernel only resolves the base directory (dirfd or
+/// cwd) and appends the string the caller passed; that string is joined and
+/// normalised lexically ("." dropped, ".." pops a component), and the event
+/// says so.
+enum PathAssembler {
     static let slash = UInt8(ascii: "/")
     static let dot = UInt8(ascii: ".")
 
-    /// Appends to `out` the absolute path made of `fragments` (leaf-first,
-    /// NUL-terminated names) followed by the normalised `caller` string.
+    /// Replaces `out` with the absolute path of `items` (parsed from
+    /// `fragments`) followed by the normalised `caller` string.
     ///
-    /// - Parameter callerIsAbsolute: the caller's string started with "/", so
-    ///   no base was walked and `fragments` is empty.
-    public static func assemble(
+    /// - Parameter anchorPath: the mount-relative path ("/a/b") of an
+    ///   anchor's directory, or nil when it cannot be known.
+    /// - Returns: false when an anchor could not be resolved. No path is
+    ///   invented then: `out` holds only the part below the lowest such
+    ///   anchor (the items before it), a true suffix of the real path.
+    static func assemble(
+        _ items: [PathItem],
         fragments: UnsafeRawBufferPointer,
         caller: UnsafeRawBufferPointer?,
+        anchorPath: (Anchor) -> [UInt8]?,
         into out: inout [UInt8]
-    ) {
+    ) -> Bool {
         out.removeAll(keepingCapacity: true)
-        appendReversedFragments(fragments, into: &out)
+        var resolved = true
+        for item in items.reversed() {
+            switch item {
+            case .name(let range):
+                // Empty names never come from a real dentry; dropping them
+                // keeps "//" out of paths.
+                guard !range.isEmpty else { continue }
+                out.append(slash)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: fragments[range]))
+            case .mount:
+                continue
+            case .anchor(let anchor):
+                if let path = anchorPath(anchor) {
+                    out.append(contentsOf: path)
+                } else {
+                    out.removeAll(keepingCapacity: true)
+                    resolved = false
+                }
+            }
+        }
         if let caller, !caller.isEmpty {
             appendNormalised(caller, into: &out)
         }
         if out.isEmpty { out.append(slash) }
-    }
-
-    /// Appends "/name" for each fragment, last fragment first.
-    static func appendReversedFragments(_ fragments: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        var end = fragments.count
-        // Ignore a trailing NUL so that `end` points just past the last name.
-        while end > 0 {
-            if fragments[end - 1] == 0 { end -= 1 }
-            var start = end
-            while start > 0, fragments[start - 1] != 0 { start -= 1 }
-            if start < end {
-                out.append(slash)
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: fragments[start..<end]))
-            }
-            end = start
-        }
+        return resolved
     }
 
     /// Appends the caller's path components to `out`, which holds an absolute

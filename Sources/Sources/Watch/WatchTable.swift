@@ -15,9 +15,28 @@ import Synchronization
 /// `mv w x`), the kernel sees only the parent plus the caller's string, and
 /// the entry lets such events through for user space to decide.
 final class WatchTable: Sendable {
+    /// One watch and the two map entries it holds: its own and its parent's.
+    private struct Watch {
+        var path: WatchedPath
+        var key: WatchKey
+        var kind: UInt32
+        var parent: WatchKey?
+    }
+
     private struct State {
+        var watches: [Watch] = [] {
+            didSet { filter.watched = watches.map(\.path) }
+        }
+        /// What the kernel map holds: the union of the watches' entries.
         var flags: [WatchKey: UInt32] = [:]
         var filter: WatchFilter
+
+        /// The flags `key` should have, given the watches.
+        func wanted(_ key: WatchKey) -> UInt32 {
+            watches.reduce(0) { flags, watch in
+                flags | (watch.key == key ? watch.kind : 0) | (watch.parent == key ? UInt32(FSP_WATCH_PARENT) : 0)
+            }
+        }
     }
 
     private let probe: KernelProbe
@@ -30,13 +49,29 @@ final class WatchTable: Sendable {
 
     /// Watches `path` (already resolved) as `kind` (FSP_WATCH_EXPLICIT or FSP_WATCH_FOLLOWED).
     func add(_ path: WatchedPath, kind: UInt32) throws(ProbeError) {
-        let key = WatchKey(device: path.device, inode: path.inode)
-        let parent = Self.parentKey(of: path.resolved)
+        let watch = Watch(path: path, key: WatchKey(device: path.device, inode: path.inode), kind: kind,
+                          parent: Self.parentKey(of: path.resolved))
         try state.withLock { state throws(ProbeError) in
-            try set(key, adding: kind, in: &state)
-            if let parent { try set(parent, adding: UInt32(FSP_WATCH_PARENT), in: &state) }
-            state.filter.watched.append(path)
+            state.watches.append(watch)
+            try sync([watch.key] + (watch.parent.map { [$0] } ?? []), in: &state)
         }
+    }
+
+    /// Stops watching what was added as `requested` (or resolves to the same
+    /// path). Objects followed out of its tree stay watched. Returns false
+    /// when nothing was watched under that name.
+    func remove(requested: String, resolved: [UInt8]?) throws(ProbeError) -> Bool {
+        try state.withLock { state throws(ProbeError) in
+            let removed = state.watches.filter { Self.names($0, requested: requested, resolved: resolved) }
+            guard !removed.isEmpty else { return false }
+            state.watches.removeAll { Self.names($0, requested: requested, resolved: resolved) }
+            try sync(removed.flatMap { [$0.key] + ($0.parent.map { [$0] } ?? []) }, in: &state)
+            return true
+        }
+    }
+
+    private static func names(_ watch: Watch, requested: String, resolved: [UInt8]?) -> Bool {
+        watch.kind == UInt32(FSP_WATCH_EXPLICIT) && (watch.path.requested == requested || watch.path.resolved == resolved)
     }
 
     /// Whether a watched object with this identity is already known.
@@ -51,11 +86,18 @@ final class WatchTable: Sendable {
         state.withLock { $0.filter.matches(path) }
     }
 
-    private func set(_ key: WatchKey, adding flag: UInt32, in state: inout State) throws(ProbeError) {
-        let merged = (state.flags[key] ?? 0) | flag
-        guard merged != state.flags[key] else { return }
-        try probe.setWatch(key, flags: merged)
-        state.flags[key] = merged
+    /// Brings the kernel entries of `keys` in line with the watches.
+    private func sync(_ keys: [WatchKey], in state: inout State) throws(ProbeError) {
+        for key in Set(keys) {
+            let wanted = state.wanted(key)
+            guard wanted != (state.flags[key] ?? 0) else { continue }
+            // Cached directories carry the filter's verdict: the change must
+            // end the epoch they were cached in.
+            try probe.withEpochBump { () throws(ProbeError) in
+                if wanted == 0 { probe.removeWatch(key) } else { try probe.setWatch(key, flags: wanted) }
+            }
+            state.flags[key] = wanted == 0 ? nil : wanted
+        }
     }
 
     private static func parentKey(of path: [UInt8]) -> WatchKey? {

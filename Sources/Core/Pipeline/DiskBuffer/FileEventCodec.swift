@@ -16,7 +16,7 @@
 ///     path: u32 length, bytes, u64 inode, u32 mount id, u32 device, u32 mode, u16 resolution
 ///     path (target, when present)
 ///     layout (when present, always last):
-///         u32 omitted-field bits, u32 renamed-field bits (bit i = `EventField` raw value i)
+///         u32 omitted-field bits, u32 renamed-field bits (bit `layoutBit(field)` per field)
 ///         per renamed field, in field order: string
 ///         u32 extra count, per extra: string name, string value
 ///     (string: u32 length, UTF-8 bytes)
@@ -181,14 +181,14 @@ public struct FileEventCodec: Sendable {
         var renamed: UInt32 = 0
         for field in EventField.allCases {
             switch layout.names[field.rawValue] {
-            case nil: omitted |= 1 << field.rawValue
+            case nil: omitted |= layoutBit(field)
             case field.name: break
-            default: renamed |= 1 << field.rawValue
+            default: renamed |= layoutBit(field)
             }
         }
         buffer.appendLittleEndian(omitted)
         buffer.appendLittleEndian(renamed)
-        for field in EventField.allCases where renamed & (1 << field.rawValue) != 0 {
+        for field in EventField.allCases where renamed & layoutBit(field) != 0 {
             buffer.appendString(layout.names[field.rawValue]!)
         }
         buffer.appendLittleEndian(UInt32(truncatingIfNeeded: layout.extras.count))
@@ -196,6 +196,24 @@ public struct FileEventCodec: Sendable {
             buffer.appendString(extra.name)
             buffer.appendString(extra.value)
         }
+    }
+
+    /// A field's bit in the layout words. Fields keep the bit they were
+    /// given when they were added, whatever their place in `EventField`, so
+    /// a buffer written by an earlier fsprobe decodes the same: the first 22
+    /// fields and the three companions came first, the path flags after.
+    private static func layoutBit(_ field: EventField) -> UInt32 {
+        let bit = switch field {
+        case .commRaw: 22
+        case .srcFilenameRaw: 23
+        case .targetFilenameRaw: 24
+        case .srcPathDeleted: 25
+        case .srcPathDetached: 26
+        case .targetPathDeleted: 27
+        case .targetPathDetached: 28
+        default: field.rawValue
+        }
+        return 1 << UInt32(bit)
     }
 
     /// The layout is the rest of the payload: when its bytes are those of
@@ -216,7 +234,7 @@ public struct FileEventCodec: Sendable {
         }
         var names = EventFieldLayout.standard.names
         for field in EventField.allCases {
-            let bit: UInt32 = 1 << field.rawValue
+            let bit = Self.layoutBit(field)
             if omitted & bit != 0 { names[field.rawValue] = nil }
             if renamed & bit != 0 { names[field.rawValue] = try reader.string("field name") }
         }
