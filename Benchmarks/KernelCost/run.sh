@@ -30,9 +30,10 @@ n=\$1; shift
 mkdir -p /tmp/fsprobe-cost/watched; touch /tmp/fsprobe-cost/watched/f /tmp/fsprobe-cost/other
 echo "nothing attached: \$($loop /tmp/fsprobe-cost/watched/f \$n) us"
 for backend in "\$@"; do
+  rm -f /tmp/fsprobe-cost/err # the last backend's "ready" must not count for this one
   $fsprobe /tmp/fsprobe-cost/watched -e all -f none --backend \$backend 2>/tmp/fsprobe-cost/err &
   pid=\$!
-  until grep -q 'ready' /tmp/fsprobe-cost/err; do
+  until grep -q 'ready' /tmp/fsprobe-cost/err 2>/dev/null; do
     kill -0 \$pid 2>/dev/null || { echo "\$backend: \$(cat /tmp/fsprobe-cost/err)"; continue 2; }
     sleep 0.2
   done

@@ -48,21 +48,24 @@ shape() {
 
 # Starts fsprobe on tree $1 in mode $2 with $3 pages; sets $pid; waits until ready.
 start_fsprobe() {
+  rm -f "$work/err" # the last run's "ready" must not count for this one
   "$fsprobe" "$1" -e open -f none --backend "$backend" --dentry-resolution-mode "$2" \
     --perf-buffer-size "$3" 2>"$work/err" &
   pid=$!
-  until grep -q 'ready' "$work/err"; do
+  until grep -q 'ready' "$work/err" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { echo "fsprobe failed: $(cat "$work/err")" >&2; exit 1; }
     sleep 0.1
   done
 }
 
-# Stops fsprobe; prints "LOST HITS MISSES" from its shutdown report.
+# Stops fsprobe and reads its shutdown report into $lost, $hits, $misses
+# (not in a subshell: only this shell can wait for its child).
 stop_fsprobe() {
   kill -TERM "$pid"; wait "$pid" || true
   lost=$(sed -n 's/.*, \([0-9][0-9]*\) lost .*/\1/p' "$work/err" | tail -n 1)
-  hits=$(sed -n 's/.*cache: \([0-9]*\) hits, \([0-9]*\) misses.*/\1 \2/p' "$work/err" | tail -n 1)
-  echo "${lost:-?} ${hits:-? ?}"
+  hits=$(sed -n 's/.*cache: \([0-9][0-9]*\) hits, .*/\1/p' "$work/err" | tail -n 1)
+  misses=$(sed -n 's/.*cache: [0-9]* hits, \([0-9][0-9]*\) misses.*/\1/p' "$work/err" | tail -n 1)
+  [ -n "$lost" ] && [ -n "$hits" ] && [ -n "$misses" ] || { echo "no shutdown report: $(cat "$work/err")" >&2; exit 1; }
 }
 
 echo "## Cost per open+close (ns), backend $backend, $iterations iterations"
@@ -78,7 +81,7 @@ for k in ${scenarios//,/ }; do
   for mode in $modes; do
     start_fsprobe "$tree" "$mode" 4096
     ns=$("$loop" cost "$tree" "$iterations")
-    read -r lost hits misses <<<"$(stop_fsprobe)"
+    stop_fsprobe
     row="$row | $ns (lost $lost, walks cut short $hits/$((hits + misses)))"
   done
   echo "$row |"
@@ -101,7 +104,7 @@ for p in $pages; do
     for r in $rates; do
       start_fsprobe "$tree" "$mode" "$p"
       reached=$("$loop" rate "$tree" "$r" "$seconds")
-      read -r lost _ <<<"$(stop_fsprobe)"
+      stop_fsprobe
       [ "$lost" = 0 ] || break
       best=$reached
       # The workload could not go faster: higher targets measure nothing new.

@@ -163,8 +163,8 @@ public struct KernelSourceCounters: Sendable, Equatable {
     /// Moved objects that could not be added to the watch map (map full).
     public var followFailures: UInt64 = 0
     /// Paths cut at a cached directory user space could not resolve
-    /// (`PathResolution.unresolved`): gone from every cache, or made stale
-    /// by a rename or a watch change.
+    /// (`PathResolution.unresolved`): evicted from every cache before its
+    /// event was read.
     public var unresolvedPaths: UInt64 = 0
 }
 
