@@ -158,6 +158,8 @@ struct fsp_walk {
 	__u8 finished;          /* reached the top mount's root, or disconnected */
 	__u8 emit_stopped;      /* no more names written (depth/space/read error) */
 	__u8 cache_ok;          /* the resolution cache may be used by this walk */
+	__u8 reread;            /* the current dentry is being read a second time */
+	__u8 _pad0[7];
 
 	/*
 	 * The resolution cache. The first mount segment (from the start up

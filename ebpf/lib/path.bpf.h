@@ -209,6 +209,7 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 			fsp_walk_put_marker(s, FSP_ITEM_MOUNT, 0);
 			w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			fsp_walk_set_mount(w, up);
+			w->reread = 0;
 			return 0;
 		}
 		/* Root of the top mount: done, unless no namespace holds it (lazily unmounted). */
@@ -225,6 +226,7 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 
 	if (w->cache_ok && w->level >= w->cache_min && h.d_inode && fsp_walk_cached(s, h.d_inode)) {
 		w->level++;
+		w->reread = 0;
 		goto next;
 	}
 
@@ -244,9 +246,15 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 				/*
 				 * n counts the NUL; a concurrent rename may change the length.
 				 * A rename of this dentry while its name was read (d_seq odd,
-				 * or changed) may have torn the name: the path stops below it,
+				 * or changed) may have torn the name: the dentry is read once
+				 * more, and if that read is torn too, the path stops below it,
 				 * flagged truncated, rather than carry a name that never was.
 				 */
+				if (n > 0 && off + (__u32)n <= w->limit &&
+				    ((seq & 1) || fsp_dentry_seq(d) != seq) && !w->reread) {
+					w->reread = 1;
+					return 0; /* the next step reads the same dentry */
+				}
 				if (n <= 0 || off + (__u32)n > w->limit || (seq & 1) || fsp_dentry_seq(d) != seq) {
 					fsp_walk_stop_emit(w);
 				} else {
@@ -263,6 +271,7 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 
 	w->level++;
 	w->dentry = parent;
+	w->reread = 0;
 next:
 	if (w->filter && w->level > w->match_max)
 		w->filter = 0; /* non-recursive: nothing higher can match */
@@ -311,6 +320,7 @@ static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dent
 	w->parent_match = 0;
 	w->finished = 0;
 	w->emit_stopped = 0;
+	w->reread = 0;
 	for (int i = 0; i < FSP_MAX_WALK / FSP_WALK_CHUNK; i++)
 		if (fsp_walk_chunk(i))
 			break;
