@@ -45,7 +45,7 @@ enum fsp_event_type {
  *   watched (caller string absolute or containing ".."): user space must
  *   apply the watch filter to the joined, normalised path.
  * FSP_PATH_ABSOLUTE_CALLER: the caller's string was absolute, so the base
- *   is the process root and no base fragments were emitted.
+ *   is the process root (walked like any base).
  */
 #define FSP_PATH_TRUNCATED        (1u << 0)
 #define FSP_PATH_CALLER_SUFFIX    (1u << 1)
@@ -65,6 +65,13 @@ enum fsp_event_type {
 #define FSP_PATH_DELETED          (1u << 6)
 #define FSP_PATH_DETACHED         (1u << 7)
 #define FSP_PATH_LEARNABLE        (1u << 8)
+/*
+ * FSP_PATH_FOREIGN_NS: the walk ended at the root of a mount namespace
+ *   other than fsprobe's (a container's, a service's private one): the path
+ *   is as seen from that namespace's root, which fsprobe's namespace may not
+ *   show at all.
+ */
+#define FSP_PATH_FOREIGN_NS       (1u << 9)
 
 /*
  * Dentry resolution modes (--dentry-resolution-mode). All three stop the
@@ -143,11 +150,15 @@ struct fsp_single_fragment {
  *   '/' 'M'                     the walk crossed into the parent mount here;
  *   '/' 'A' struct fsp_anchor   a cached directory: its mount-relative path
  *                               comes from the mode's cache, and the walk
- *                               went on from its mount's root.
+ *                               went on from its mount's root;
+ *   '/' 'R'                     the walk passed the acting process's root
+ *                               directory (chroot, container): what is below
+ *                               is the path as that process sees it.
  */
 #define FSP_ITEM_MARKER '/'
 #define FSP_ITEM_MOUNT  'M'
 #define FSP_ITEM_ANCHOR 'A'
+#define FSP_ITEM_ROOT   'R'
 struct fsp_anchor {
 	struct fsp_cache_key key;
 };
@@ -243,7 +254,7 @@ enum fsp_stat {
 	FSP_STAT_TRUNCATED = 3,     /* paths marked truncated */
 	FSP_STAT_CACHE_HITS = 4,    /* walks stopped at a cached directory */
 	FSP_STAT_CACHE_MISSES = 5,  /* walks that met no cached directory */
-	FSP_STAT_CACHE_BYPASSED = 6,/* walks that could not use the cache (rename in flight) */
+	FSP_STAT_CACHE_BYPASSED = 6,/* walks without the caches (rename in flight, chroot) */
 	FSP_STAT_COUNT = 7,
 };
 

@@ -13,6 +13,7 @@ packages=(
   libbpf-dev libelf-dev zlib1g-dev pkg-config   # build and link against libbpf
   bpftool                                       # regenerates and checks the BPF skeleton
   libsqlite3-dev                                # the SQLite sink
+  xfsprogs btrfs-progs                          # the path tests' xfs and btrfs images
 )
 missing=()
 for package in "${packages[@]}"; do

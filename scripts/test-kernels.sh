@@ -27,10 +27,13 @@ runner=$PWD/scripts/vm/per-backend.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# overlay: the overlayfs test mounts one (a module on Debian's cloud kernels).
+# overlay: the overlayfs test mounts one; loop, xfs, btrfs: the path-truth
+# suite loop-mounts images it makes with these mkfs (modules on Debian's
+# cloud kernels).
+mkfs=(--include /usr/sbin/mke2fs --include /usr/sbin/mkfs.xfs --include /usr/sbin/mkfs.btrfs)
 set +e
-scripts/vm/run-matrix.sh --kernels "$kernels" --tmp ext4 --modules overlay --timeout 1500 \
-  --include "$tests" --include "$fsprobe" --include "$uring" --include "$runner" --include /usr/bin/setpriv \
+scripts/vm/run-matrix.sh --kernels "$kernels" --tmp ext4 --modules overlay,loop,xfs,btrfs --timeout 1500 \
+  --include "$tests" --include "$fsprobe" --include "$uring" --include "$runner" --include /usr/bin/setpriv "${mkfs[@]}" \
   --env FSPROBE_BIN="$fsprobe" -- "$runner" "$backends" "$tests" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e

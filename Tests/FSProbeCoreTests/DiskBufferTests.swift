@@ -15,7 +15,9 @@ import Testing
         event.source.device = 0x0080_0001
         event.source.mode = 0o100_644
         event.source.resolution = [.truncated, .disconnected, .deleted, .unresolved]
-        event.target?.resolution = [.callerSuffix, .callerTruncated, .detached]
+        event.source.processRootOffset = 0
+        event.target?.resolution = [.callerSuffix, .callerTruncated, .detached, .foreignMountNamespace]
+        event.target?.processRootOffset = name.bytes.count
         event.target?.device = 9
         event.backend = .kprobe
         event.flags = .max
@@ -60,18 +62,43 @@ import Testing
         var names = EventFieldLayout.standard.names
         names[EventField.commRaw.rawValue] = nil
         names[EventField.targetPathDetached.rawValue] = nil
+        names[EventField.targetProcessPath.rawValue] = nil
         var event = makeEvent(seq: 4)
         event.fields = EventFieldLayout(names: names, extras: [])
         var codec = FileEventCodec()
         var buffer: [UInt8] = []
         codec.encode(event, into: &buffer)
         // No renames or extras: the layout is omitted bits, renamed bits, extra count.
-        let layout = Array(buffer.suffix(12))
-        let words = (0..<3).map { index in
-            layout.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)) }
+        let layout = Array(buffer.suffix(20))
+        let words = layout.withUnsafeBytes { raw in
+            [UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+             UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))]
         }
-        #expect(words == [1 << 22 | 1 << 28, 0, 0])
+        #expect(words == [1 << 22 | 1 << 28 | 1 << 32, 0, 0])
         #expect(try decodeFresh(buffer) == event)
+    }
+
+    /// A disk buffer written by an earlier fsprobe (format 1: no process
+    /// root offsets, 32-bit layout words) is still delivered.
+    @Test func formatOneStillDecodes() throws {
+        var event = makeEvent(.rename, seq: 5, target: Array("/tmp/new".utf8))
+        var names = EventFieldLayout.standard.names
+        names[EventField.commRaw.rawValue] = nil
+        names[EventField.uid.rawValue] = "user"
+        event.fields = EventFieldLayout(names: names, extras: [("site", "paris")])
+        var buffer: [UInt8] = []
+        var codec = FileEventCodec()
+        codec.encode(event, into: &buffer)
+        // Rewrite as format 1: no offsets after each path's resolution, 32-bit words.
+        let sourceEnd = 4 + 8 + 6 * 4 + 8 + 1 + 3 + 4 + event.source.bytes.count + 8 + 4 + 4 + 4 + 2
+        let targetEnd = sourceEnd + 4 + 4 + event.target!.bytes.count + 8 + 4 + 4 + 4 + 2
+        var old = Array(buffer[..<sourceEnd]) + Array(buffer[(sourceEnd + 4)..<targetEnd])
+        old[0] = 1
+        let layout = Array(buffer[(targetEnd + 4)...])
+        old += layout[0..<4] + layout[8..<12] + layout[16...]
+        #expect(try decodeFresh(old) == event)
+        #expect(Array(buffer[sourceEnd..<(sourceEnd + 4)]) == [0xFF, 0xFF, 0xFF, 0xFF], "no offset is -1")
     }
 
     @Test func codecRefusesGarbage() throws {
@@ -88,7 +115,7 @@ import Testing
         #expect(throws: FileEventCodecError.self) { try decodeFresh(valid + [0]) }
 
         // Each header byte out of range: version, event type, backend, presence bits.
-        for (offset, value) in [(0, 2 as UInt8), (1, 8), (2, 3), (3, 4)] {
+        for (offset, value) in [(0, 3 as UInt8), (1, 8), (2, 3), (3, 4)] {
             var bad = valid
             bad[offset] = value
             #expect(throws: FileEventCodecError.self, "byte \(offset) = \(value)") { try decodeFresh(bad) }

@@ -43,11 +43,13 @@ import Testing
         #expect(json["src_path_from_caller"] as? Bool == false)
         #expect(json["target_path_truncated"] as? Bool == false)
         #expect(json["target_path_from_caller"] as? Bool == true)
-        for flag in ["src_path_deleted", "src_path_detached", "target_path_deleted", "target_path_detached"] {
+        for flag in ["src_path_deleted", "src_path_detached", "target_path_deleted", "target_path_detached",
+                     "src_path_foreign_mount_ns", "target_path_foreign_mount_ns"] {
             #expect(json[flag] as? Bool == false, "\(flag)")
         }
+        #expect(json["src_process_path"] is NSNull && json["target_process_path"] is NSNull)
         #expect(json["src_filename_raw"] == nil)
-        #expect(json.count == 26)
+        #expect(json.count == 30)
     }
 
     @Test func pathFlagsEachHaveTheirField() throws {
@@ -61,6 +63,22 @@ import Testing
         #expect(json["target_path_deleted"] as? Bool == false)
         #expect(json["target_path_detached"] as? Bool == true)
         #expect(json["target_path_truncated"] as? Bool == true, "an unresolved path lacks its start")
+    }
+
+    @Test func foreignNamespaceAndProcessPathHaveTheirFields() throws {
+        var event = makeEvent(.rename, path: Array("/srv/jail/etc/x\n".utf8), target: Array("/srv/jail".utf8), retval: 0)
+        event.source.processRootOffset = 9
+        event.target?.processRootOffset = 9
+        event.target?.resolution = [.foreignMountNamespace]
+        let json = try parseJSONLine(encode(event))
+        #expect(json["src_process_path"] as? String == "/etc/x\n", "the part below the process root, escaped")
+        #expect(json["target_process_path"] as? String == "/", "the process root itself")
+        #expect(json["src_path_foreign_mount_ns"] as? Bool == false)
+        #expect(json["target_path_foreign_mount_ns"] as? Bool == true)
+        let unlink = makeEvent(.unlink, path: Array("/srv/jail/f".utf8))
+        let plain = try parseJSONLine(encode(unlink))
+        #expect(plain["src_process_path"] is NSNull, "unknown: the walk never met the process root")
+        #expect(plain["target_process_path"] is NSNull)
     }
 
     @Test func eventWithoutTargetHasEmptyTarget() throws {
@@ -173,7 +191,9 @@ import Testing
             "remove": .list(["event_type", "timestamp", "tid", "flags", "mode", "src_inode", "src_mount_id",
                              "target_inode", "target_mount_id", "backend", "src_path_from_caller",
                              "target_path_truncated", "target_path_from_caller", "src_path_deleted",
-                             "src_path_detached", "target_path_deleted", "target_path_detached"]),
+                             "src_path_detached", "target_path_deleted", "target_path_detached",
+                             "src_path_foreign_mount_ns", "target_path_foreign_mount_ns",
+                             "src_process_path", "target_process_path"]),
             "rename": .list(["pid=process", "error=errno", "src_path_truncated=partial"]),
             "add": .list(["site=paris", "empty="]),
         ])

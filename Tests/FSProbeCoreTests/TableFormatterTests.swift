@@ -42,6 +42,13 @@ import Testing
         #expect(text.hasSuffix(" …/a/old -> new…*\n"))
     }
 
+    @Test func anotherNamespacesPathIsMarked() {
+        var event = makeEvent(.rename, path: Array("/etc/f".utf8), target: Array("/etc/g".utf8))
+        event.source.resolution = [.foreignMountNamespace]
+        event.target?.resolution = [.foreignMountNamespace, .truncated]
+        #expect(String(decoding: line(event), as: UTF8.self).hasSuffix(" @/etc/f -> @…/etc/g\n"))
+    }
+
     @Test func unresolvedPathShowsItsStartIsMissing() {
         var event = makeEvent(path: Array("/b/file".utf8))
         event.source.resolution = [.unresolved]

@@ -255,10 +255,10 @@ import Testing
         #expect(json["note"] as? String == "a=b", "split at the first =")
         for gone in ["flags", "mode", "tid", "src_filename", "pid"] { #expect(json[gone] == nil, "\(gone)") }
         #expect(json["comm"] as? String == "cat")
-        #expect(json.count == 26 - 3 + 2)
+        #expect(json.count == 30 - 3 + 2)
         // Renamed fields keep their place; added ones come last.
         let text = String(decoding: line, as: UTF8.self)
-        #expect(text.hasSuffix(#""target_path_detached":false,"env":"prod","note":"a=b"}"# + "\n"), "\(text)")
+        #expect(text.hasSuffix(#""target_process_path":null,"env":"prod","note":"a=b"}"# + "\n"), "\(text)")
         #expect(text.hasPrefix(#"{"event_type":"open","timestamp":"2026-11-26T06:45:44.123456789Z","process_id":1000,"uid":1001,"#))
     }
 

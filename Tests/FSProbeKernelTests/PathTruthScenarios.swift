@@ -22,6 +22,7 @@ enum PathTruthScenario: String, CaseIterable {
     case followMovedOut = "12 follow: file moved out of the watch"
     case nonRecursive = "12 non-recursive watch"
     case withoutFollow = "12 follow=false"
+    case fileSystems = "14 ext4, xfs and btrfs images"
     case lossBurst = "13 burst into a one-page ring buffer"
     case afterLoss = "13 after the losses"
 
@@ -87,6 +88,7 @@ final class PathTruthMainRun {
         bindMount()
         tmpfsRemount()
         try lazyUnmount()
+        try fileSystems()
         followMovedOut()
         // Last: these fill the caches (thousands of directories), after
         // which evictions race the reader; the scenarios above run on
@@ -458,6 +460,50 @@ final class PathTruthMainRun {
         }
     }
 
+    // MARK: 14
+
+    /// Each disk file system fsprobe's users run, loop-mounted from a fresh
+    /// image below W (tmpfs is scenario 10): a tree whose directories get
+    /// cached, a rename of a cached ancestor, a hard link, a file renamed,
+    /// a directory removed. Inode numbers, generations and d_seq behave
+    /// per file system; the paths must not.
+    func fileSystems() throws {
+        let s = PathTruthScenario.fileSystems
+        for type in LoopImage.types {
+            let name = "fs-\(type.name)"
+            ledger.mkdir(s, watched, bytes(name))
+            let mountPath = String(decoding: path(name), as: UTF8.self)
+            let image = try LoopImage(type, in: String(decoding: outside, as: UTF8.self))
+            defer { image.remove() }
+            try image.mount(at: mountPath)
+            mounts.append(mountPath)
+            let top = ledger.openDirectory(s, watched, bytes(name))
+            let a = ledger.directory(s, top, bytes("a"))
+            let b = ledger.directory(s, a, bytes("b"))
+            ledger.create(s, b, bytes("f"))
+            for _ in 0..<3 { ledger.open(s, path: path(name, "a", "b", "f")) }
+            ledger.settle(s)
+            ledger.open(s, path: path(name, "a", "b", "f"))
+            ledger.rename(s, top, bytes("a"), top, bytes("a2"))
+            let moved = b.renamed(to: path(name, "a2", "b"))
+            ledger.open(s, path: path(name, "a2", "b", "f"))
+            ledger.open(s, moved, bytes("f"))
+            ledger.link(s, moved, bytes("f"), top, bytes("g"))
+            ledger.open(s, top, bytes("g"))
+            ledger.rename(s, moved, bytes("f"), top, bytes("h"))
+            ledger.unlink(s, top, bytes("h"))
+            ledger.unlink(s, top, bytes("g"))
+            ledger.settle(s)
+            ledger.rmdir(s, a.renamed(to: path(name, "a2")), bytes("b"))
+            ledger.mkdir(s, a.renamed(to: path(name, "a2")), bytes("b"))
+            ledger.open(s, path: path(name, "a2", "b"))
+            ledger.settle(s)
+            for place in [b, a, top] { close(place.fd) }
+            try image.unmount(mountPath)
+            mounts.removeAll { $0 == mountPath }
+        }
+    }
+
     /// A tmpfs lazily unmounted while a directory in it is open: the tree
     /// hangs on no namespace, so a path through it can only be relative to
     /// its root and must say so. Its root is added to the watch, or the
@@ -584,4 +630,69 @@ final class StreamRenamer: @unchecked Sendable {
         defer { lock.unlock() }
         return renames
     }
+}
+
+/// A file-system image made fresh with its mkfs, loop-mounted with
+/// mount(8) (busybox's in the test VMs): the kernel tests' way to run on
+/// file systems the machine's own disks do not use.
+struct LoopImage {
+    struct FileSystem {
+        var name: String
+        /// Smallest sizes these mkfs versions accept, sparse files anyway.
+        var size: Int
+        var mkfs: [String]
+    }
+
+    static let types = [
+        FileSystem(name: "ext4", size: 16 << 20, mkfs: ["/usr/sbin/mke2fs", "-q", "-F", "-t", "ext4"]),
+        FileSystem(name: "xfs", size: 300 << 20, mkfs: ["/usr/sbin/mkfs.xfs", "-q", "-f", "-K"]),
+        FileSystem(name: "btrfs", size: 120 << 20, mkfs: ["/usr/sbin/mkfs.btrfs", "-q", "-f"]),
+    ]
+
+    let type: FileSystem
+    let path: String
+
+    init(_ type: FileSystem, in directory: String) throws {
+        self.type = type
+        path = "\(directory)/\(type.name).img"
+        let fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0, ftruncate(fd, off_t(type.size)) == 0 else {
+            throw LoopImageError("create \(path): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        try Self.run(type.mkfs + [path])
+    }
+
+    func mount(at directory: String) throws {
+        try Self.run(["/bin/mount", "-t", type.name, "-o", "loop", path, directory])
+    }
+
+    func unmount(_ directory: String) throws {
+        // umount(2) frees the loop device too (mount -o loop sets autoclear).
+        guard umount2(directory, 0) == 0 else {
+            throw LoopImageError("umount \(directory): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func remove() { unlink(path) }
+
+    private static func run(_ command: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw LoopImageError("\(command.joined(separator: " ")) exited with \(process.terminationStatus): \(text)")
+        }
+    }
+}
+
+struct LoopImageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -15,7 +15,7 @@ final class DecodingTests: XCTestCase {
             XCTAssertTrue(items.parse(f))
             callerBytes.withUnsafeBytes { c in
                 XCTAssertTrue(PathAssembler.assemble(items.items, fragments: f, caller: caller == nil ? nil : c,
-                                                     anchorPath: { _ in nil }, into: &out))
+                                                     anchorPath: { _ in nil }, into: &out).resolved)
             }
         }
         return String(decoding: out, as: UTF8.self)
@@ -32,6 +32,44 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(assemble(["home"], caller: "../../../x"), "/x", "'..' stops at the root")
         XCTAssertEqual(assemble(["ignored"], caller: "/abs/./p"), "/abs/p", "an absolute string restarts at the root")
         XCTAssertEqual(assemble(["work"], caller: "dir/"), "/work/dir")
+    }
+
+    /// Fragment bytes leaf first, where "/R" is the process-root marker.
+    func assembleItems(_ items: [String], caller: String? = nil) -> (path: String, processRoot: Int?) {
+        var bytes: [UInt8] = []
+        for item in items { bytes += item == "/R" ? Array(item.utf8) : Array(item.utf8) + [0] }
+        let callerBytes = caller.map { Array($0.utf8) } ?? []
+        var out: [UInt8] = []
+        var parsed = PathItems()
+        var outcome = PathAssembler.Outcome()
+        bytes.withUnsafeBytes { f in
+            XCTAssertTrue(parsed.parse(f))
+            callerBytes.withUnsafeBytes { c in
+                outcome = PathAssembler.assemble(parsed.items, fragments: f, caller: caller == nil ? nil : c,
+                                                 anchorPath: { _ in nil }, into: &out)
+            }
+        }
+        return (String(decoding: out, as: UTF8.self), outcome.processRootOffset)
+    }
+
+    func testTheProcessRootMarksWhereTheProcessViewStarts() {
+        let chrooted = assembleItems(["f", "etc", "/R", "jail", "srv"])
+        XCTAssertEqual(chrooted.path, "/srv/jail/etc/f")
+        XCTAssertEqual(chrooted.processRoot, 9)
+        let atRoot = assembleItems(["/R", "jail", "srv"])
+        XCTAssertEqual(atRoot.path, "/srv/jail")
+        XCTAssertEqual(atRoot.processRoot, 9, "the process root itself: its view is /")
+        XCTAssertNil(assembleItems(["f", "tmp"]).processRoot, "outside the process root")
+        XCTAssertEqual(assembleItems(["f", "/R"]).processRoot, 0)
+    }
+
+    func testCallerStringsStayInsideTheProcessRoot() {
+        // An absolute string starts at the process root, the walked base.
+        XCTAssertEqual(assembleItems(["/R", "jail", "srv"], caller: "/etc/../../x").path, "/srv/jail/x")
+        XCTAssertEqual(assembleItems(["etc", "/R", "jail", "srv"], caller: "../../../y").path, "/srv/jail/y")
+        XCTAssertEqual(assembleItems(["etc", "/R", "jail", "srv"], caller: "z").processRoot, 9)
+        // Without the marker (a base outside the root), ".." stops at "/".
+        XCTAssertEqual(assembleItems(["b", "a"], caller: "../../../c").path, "/c")
     }
 
     func testDecodeRecord() throws {

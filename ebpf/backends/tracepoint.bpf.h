@@ -319,17 +319,13 @@ static __always_inline int fsp_path_at(struct fsp_scratch *s, struct fsp_path *p
 	p->dev = BPF_CORE_READ(dentry, d_sb, s_dev);
 	p->mount_id = fsp_mount_id(vfsmnt);
 
-	w->matched = 0;
-	w->parent_match = 0;
-	w->finished = 1;
-	w->filter = 0;
-	if (absolute) {
-		p->flags = FSP_PATH_CALLER_SUFFIX | FSP_PATH_ABSOLUTE_CALLER;
-	} else {
-		/* The base is the object's parent: level 0 of this walk is depth 1. */
-		fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 0, 0);
-		p->flags |= FSP_PATH_CALLER_SUFFIX;
-	}
+	/*
+	 * The base is the object's parent (level 0 of this walk is depth 1),
+	 * or for an absolute string the process root: walked too, since in a
+	 * chroot or a container that root is not the namespace's.
+	 */
+	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 0, 0);
+	p->flags |= FSP_PATH_CALLER_SUFFIX | (absolute ? FSP_PATH_ABSOLUTE_CALLER : 0);
 
 	fsp_copy_caller(s, p, ustr, off);
 

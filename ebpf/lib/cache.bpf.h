@@ -41,13 +41,16 @@ static __always_inline void fsp_epoch_bump(__u64 *counter)
 	asm volatile("lock *(u64 *)(%0 + 0) += %1" : : "r"(counter), "r"(one) : "memory");
 }
 
-/* Start of a walk: whether it may use the caches, and under which epoch. */
-static __always_inline void fsp_cache_begin(struct fsp_walk *w, __u32 cache_min)
+/*
+ * Start of a walk: whether it may use the caches, and under which epoch.
+ * A walk that must see every directory (usable false) bypasses them.
+ */
+static __always_inline void fsp_cache_begin(struct fsp_walk *w, __u32 cache_min, bool usable)
 {
 	__u64 started = fsp_epoch_read(&fsp_epoch_started);
 	__u64 finished = fsp_epoch_read(&fsp_epoch_finished);
 
-	w->cache_ok = started == finished;
+	w->cache_ok = started == finished && usable;
 	if (!w->cache_ok)
 		fsp_stat_inc(FSP_STAT_CACHE_BYPASSED);
 	w->epoch = started;

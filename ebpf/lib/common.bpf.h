@@ -72,6 +72,8 @@ const volatile __u32 cfg_self_tgid = 0;
 const volatile bool cfg_mkdir_returns_dentry = false;
 /* enum fsp_resolution_mode */
 const volatile __u32 cfg_resolution_mode = FSP_RESOLVE_PERF_BUFFER;
+/* Inode number of fsprobe's own mount namespace; 0: do not compare. */
+const volatile __u32 cfg_mnt_ns = 0;
 
 /*
  * The cache epoch, as a pair of counters: an operation that can make cached
@@ -159,7 +161,10 @@ struct fsp_walk {
 	__u8 emit_stopped;      /* no more names written (depth/space/read error) */
 	__u8 cache_ok;          /* the resolution cache may be used by this walk */
 	__u8 reread;            /* the current dentry is being read a second time */
-	__u8 _pad0[7];
+	__u8 root_seen;         /* the process root was met (its marker written) */
+	__u8 _pad0[6];
+	struct dentry *root_dentry; /* the acting process's root directory */
+	struct mount *root_mnt;     /* and its mount */
 
 	/*
 	 * The resolution cache. The first mount segment (from the start up

@@ -177,6 +177,37 @@ static __always_inline int fsp_walk_cached(struct fsp_scratch *s, struct inode *
 	return 1;
 }
 
+/* Flags for the namespace of the mount the walk ended on. */
+static __always_inline void fsp_walk_top_namespace(struct fsp_walk *w, struct mount *mnt)
+{
+	struct mnt_namespace *ns = BPF_CORE_READ(mnt, mnt_ns);
+
+	if (!ns)
+		w->flags |= FSP_PATH_DETACHED;
+	else if (cfg_mnt_ns && BPF_CORE_READ(ns, ns.inum) != cfg_mnt_ns)
+		w->flags |= FSP_PATH_FOREIGN_NS;
+}
+
+/*
+ * Remember the acting process's root, where the walk writes FSP_ITEM_ROOT.
+ * Returns false when that root is a directory inside a mount (chroot into
+ * it) rather than a mount's root: a cached directory could stand for the
+ * root and hide it, so such a walk does without the caches.
+ */
+static __always_inline bool fsp_walk_find_root(struct fsp_walk *w)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct path root = {};
+
+	w->root_seen = 0;
+	if (fs)
+		bpf_core_read(&root, sizeof(root), &fs->root);
+	w->root_dentry = root.dentry;
+	w->root_mnt = fsp_real_mount(root.mnt);
+	return !root.dentry || root.dentry == BPF_CORE_READ(root.mnt, mnt_root);
+}
+
 /* One step of the walk. Returns 1 to stop. */
 static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 {
@@ -193,6 +224,11 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 		w->flags |= FSP_PATH_DISCONNECTED;
 		w->finished = 1;
 		return 1;
+	}
+	if (d == w->root_dentry && mnt == w->root_mnt && !w->root_seen) {
+		/* Below here is the path as the acting process sees it. */
+		w->root_seen = 1;
+		fsp_walk_put_marker(s, FSP_ITEM_ROOT, 0);
 	}
 	seq = fsp_dentry_seq(d);
 	fsp_read_dentry(d, &h);
@@ -212,9 +248,12 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 			w->reread = 0;
 			return 0;
 		}
-		/* Root of the top mount: done, unless no namespace holds it (lazily unmounted). */
-		if (!BPF_CORE_READ(mnt, mnt_ns))
-			w->flags |= FSP_PATH_DETACHED;
+		/*
+		 * Root of the top mount: done. No namespace holds it when it was
+		 * lazily unmounted; another namespace than ours, when the path is
+		 * a container's (or a private namespace's) view.
+		 */
+		fsp_walk_top_namespace(w, mnt);
 		w->finished = 1;
 		return 1;
 	}
@@ -307,7 +346,7 @@ __noinline int fsp_walk_chunk(__u32 unused)
 static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dentry,
 					 struct vfsmount *vfsmnt, __u32 cache_min)
 {
-	fsp_cache_begin(w, cache_min);
+	fsp_cache_begin(w, cache_min, fsp_walk_find_root(w));
 	w->dentry = dentry;
 	fsp_walk_set_mount(w, fsp_real_mount(vfsmnt));
 	w->seg_mnt = (__u64)w->mnt;

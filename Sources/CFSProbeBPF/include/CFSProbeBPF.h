@@ -76,6 +76,15 @@ static inline void fsp_skel_set_config(struct fsprobe_bpf *s, __u32 self_tgid,
 	s->rodata->cfg_event_mask = event_mask;
 }
 
+/*
+ * Inode number of fsprobe's mount namespace (/proc/self/ns/mnt): paths
+ * whose walk ends in another namespace are flagged FSP_PATH_FOREIGN_NS.
+ */
+static inline void fsp_skel_set_mount_namespace(struct fsprobe_bpf *s, __u32 inum)
+{
+	s->rodata->cfg_mnt_ns = inum;
+}
+
 /* Ring buffer size in bytes: a power of two, multiple of the page size. 0 or -errno. */
 static inline int fsp_skel_set_ringbuf_size(struct fsprobe_bpf *s, __u32 bytes)
 {

@@ -11,6 +11,8 @@
 ///     target_path_truncated target_path_from_caller
 ///     src_path_deleted src_path_detached
 ///     target_path_deleted target_path_detached
+///     src_path_foreign_mount_ns target_path_foreign_mount_ns
+///     src_process_path target_process_path
 ///
 /// - `timestamp` is RFC 3339 UTC with nine fractional digits.
 /// - `error` is the errno name (`"ENOENT"`, or `"E<n>"` when unknown) when
@@ -28,6 +30,14 @@
 /// - `*_path_deleted` is true when the object was no longer linked in its
 ///   directory (`.deleted`); `*_path_detached` when its mount was lazily
 ///   unmounted, so the path is relative to that mount (`.detached`).
+/// - `*_path_foreign_mount_ns` is true when the path is as seen from the
+///   root of another mount namespace than fsprobe's (a container's): it
+///   may not exist in fsprobe's (`.foreignMountNamespace`).
+/// - `*_process_path` is the path as the acting process sees it, from its
+///   own root (chroot, container): the end of `*_filename` from that root
+///   on, so its exact bytes are the end of `*_filename_raw`. `null` when
+///   the object is outside that root or the path was cut above it; for
+///   events without a second path `target_process_path` is `null` too.
 ///
 /// Names are raw bytes. File names and `comm` are escaped so that every line
 /// is valid JSON and valid UTF-8 (see `appendJSONEscaped`). Invalid UTF-8
@@ -127,6 +137,16 @@ public struct JSONLineEncoder: Sendable {
         if object.key(.srcPathDetached, &output) { output.appendBool(sourceResolution.contains(.detached)) }
         if object.key(.targetPathDeleted, &output) { output.appendBool(targetResolution.contains(.deleted)) }
         if object.key(.targetPathDetached, &output) { output.appendBool(targetResolution.contains(.detached)) }
+        if object.key(.srcPathForeignMountNs, &output) {
+            output.appendBool(sourceResolution.contains(.foreignMountNamespace))
+        }
+        if object.key(.targetPathForeignMountNs, &output) {
+            output.appendBool(targetResolution.contains(.foreignMountNamespace))
+        }
+        if object.key(.srcProcessPath, &output) { output.appendProcessPath(of: event.source) }
+        if object.key(.targetProcessPath, &output) {
+            if let target { output.appendProcessPath(of: target) } else { output.appendStatic("null") }
+        }
 
         // A companion is written only when its field was, and lossy.
         if rawComm, object.key(.commRaw, &output) {
@@ -244,6 +264,10 @@ extension EventField {
         case .srcPathDetached: #","src_path_detached":"#
         case .targetPathDeleted: #","target_path_deleted":"#
         case .targetPathDetached: #","target_path_detached":"#
+        case .srcPathForeignMountNs: #","src_path_foreign_mount_ns":"#
+        case .targetPathForeignMountNs: #","target_path_foreign_mount_ns":"#
+        case .srcProcessPath: #","src_process_path":"#
+        case .targetProcessPath: #","target_process_path":"#
         case .commRaw: #","comm_raw":""#
         case .srcFilenameRaw: #","src_filename_raw":""#
         case .targetFilenameRaw: #","target_filename_raw":""#
@@ -259,6 +283,17 @@ extension PathResolution {
 extension Array where Element == UInt8 {
     mutating func appendBool(_ value: Bool) {
         if value { appendStatic("true") } else { appendStatic("false") }
+    }
+
+    /// The path as its process sees it, as a JSON string, or `null`.
+    /// Lossy like the file names; their `*_raw` holds the exact bytes.
+    mutating func appendProcessPath(of path: EventPath) {
+        path.withProcessPath { bytes in
+            guard let bytes else { return appendStatic("null") }
+            append(UInt8(ascii: "\""))
+            _ = appendJSONEscaped(bytes)
+            append(UInt8(ascii: "\""))
+        }
     }
 }
 

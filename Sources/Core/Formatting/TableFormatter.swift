@@ -117,6 +117,8 @@ public struct TableFormatter: Sendable {
     }
 
     private func appendPath(_ path: EventPath, into output: inout [UInt8]) {
+        // A path always starts with "/", so a leading "@" cannot be part of it.
+        if path.resolution.contains(.foreignMountNamespace) { output.append(UInt8(ascii: "@")) }
         if !path.resolution.isDisjoint(with: .startMissing) { output.appendEllipsis() }
         path.bytes.withUnsafeBufferPointer { output.appendTableEscaped($0) }
         if path.resolution.contains(.callerTruncated) { output.appendEllipsis() }

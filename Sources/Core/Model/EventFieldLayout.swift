@@ -10,6 +10,7 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
     case retval, error, backend
     case srcPathTruncated, srcPathFromCaller, targetPathTruncated, targetPathFromCaller
     case srcPathDeleted, srcPathDetached, targetPathDeleted, targetPathDetached
+    case srcPathForeignMountNs, targetPathForeignMountNs, srcProcessPath, targetProcessPath
     case commRaw, srcFilenameRaw, targetFilenameRaw
 
     /// The key in the standard schema.
@@ -41,6 +42,10 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
         case .srcPathDetached: "src_path_detached"
         case .targetPathDeleted: "target_path_deleted"
         case .targetPathDetached: "target_path_detached"
+        case .srcPathForeignMountNs: "src_path_foreign_mount_ns"
+        case .targetPathForeignMountNs: "target_path_foreign_mount_ns"
+        case .srcProcessPath: "src_process_path"
+        case .targetProcessPath: "target_process_path"
         case .commRaw: "comm_raw"
         case .srcFilenameRaw: "src_filename_raw"
         case .targetFilenameRaw: "target_filename_raw"

@@ -68,6 +68,10 @@ public struct PathResolution: OptionSet, Sendable, Hashable {
     /// space could no longer find (evicted, or made stale by a rename): the
     /// path is only the part below that directory. Never a guessed path.
     public static let unresolved = PathResolution(rawValue: 1 << 6)
+    /// The walk ended at the root of another mount namespace than
+    /// fsprobe's (a container's, a service's private one): the path is as
+    /// seen from that namespace's root, and may not exist in fsprobe's.
+    public static let foreignMountNamespace = PathResolution(rawValue: 1 << 7)
 
     /// The start of the path is missing: it is a suffix of the real path.
     public static let startMissing: PathResolution = [.truncated, .unresolved]
@@ -89,15 +93,37 @@ public struct EventPath: Sendable, Hashable {
     /// File type and permission bits of the object when known, else 0.
     public var mode: UInt32
     public var resolution: PathResolution
+    /// How many leading bytes of `bytes` lie above the acting process's
+    /// root directory (its chroot, its container's root): the rest is the
+    /// path as that process sees it (`processPath`). Nil when the walk did
+    /// not pass that root (the object is outside it, or the path was cut).
+    public var processRootOffset: Int?
 
     public init(bytes: [UInt8] = [], inode: UInt64 = 0, mountID: UInt32 = 0, device: UInt32 = 0,
-                mode: UInt32 = 0, resolution: PathResolution = []) {
+                mode: UInt32 = 0, resolution: PathResolution = [], processRootOffset: Int? = nil) {
         self.bytes = bytes
         self.inode = inode
         self.mountID = mountID
         self.device = device
         self.mode = mode
         self.resolution = resolution
+        self.processRootOffset = processRootOffset.flatMap { (0...bytes.count).contains($0) ? $0 : nil }
+    }
+
+    /// The path as the acting process sees it, without copying: a suffix of
+    /// `bytes` ("/" when the object is that process's root itself). Nil
+    /// when unknown (see `processRootOffset`).
+    public func withProcessPath<R>(_ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
+        guard let offset = processRootOffset, offset <= bytes.count else { return try body(nil) }
+        if offset == bytes.count {
+            return try withUnsafeBytes(of: UInt8(ascii: "/")) { try body($0.bindMemory(to: UInt8.self)) }
+        }
+        return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[offset...])) }
+    }
+
+    /// `withProcessPath` as a String (invalid UTF-8 replaced), for display and matching.
+    public var processPath: String? {
+        withProcessPath { $0.map { String(decoding: $0, as: UTF8.self) } }
     }
 
     public init(_ path: String, inode: UInt64 = 0, mountID: UInt32 = 0) {

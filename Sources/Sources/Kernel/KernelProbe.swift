@@ -39,6 +39,7 @@ final class KernelProbe: @unchecked Sendable {
 
         try Self.select(backend, in: skeleton, btfPath: customBTF)
         fsp_skel_set_config(skeleton, options.ignoreOwnProcess ? UInt32(getpid()) : 0, options.pathsFiltering, options.recursive, options.events.rawValue)
+        fsp_skel_set_mount_namespace(skeleton, Self.ownMountNamespace())
         let mode = options.resolutionMode.kernelMode
         fsp_skel_set_resolution_mode(skeleton, mode.rawValue)
         var code = fsp_skel_set_ringbuf_size(skeleton, UInt32(options.ringBufferPages * 4096))
@@ -77,6 +78,15 @@ final class KernelProbe: @unchecked Sendable {
     }
 
     /// A load or attach failure, worded for the backend when its cause is known.
+    /// The inode number of this process's mount namespace, which names it
+    /// (what `readlink /proc/self/ns/mnt` shows); 0 when it cannot be read,
+    /// and then no path is flagged as another namespace's.
+    static func ownMountNamespace() -> UInt32 {
+        var info = stat()
+        guard stat("/proc/self/ns/mnt", &info) == 0 else { return 0 }
+        return UInt32(truncatingIfNeeded: info.st_ino)
+    }
+
     private static func refusal(_ backend: BackendKind, stage: String, code: Int32) -> ProbeError {
         let detail = LibbpfLog.lastLine()
         // As root, EPERM with no verifier complaint is a kernel that refuses

@@ -79,12 +79,12 @@ public final class KernelRecordDecoder {
         let fragments = UnsafeRawBufferPointer(rebasing: data[start..<fragmentsEnd])
         guard items.parse(fragments) else { throw .malformedPath }
         let fromCaller = flags & UInt32(FSP_PATH_CALLER_SUFFIX) != 0
-        let resolved = PathAssembler.assemble(
+        let outcome = PathAssembler.assemble(
             items.items, fragments: fragments,
             caller: fromCaller ? UnsafeRawBufferPointer(rebasing: data[fragmentsEnd..<callerEnd]) : nil,
             anchorPath: { resolver.path(of: $0) }, into: &scratch)
         var resolution = Self.resolution(flags)
-        if resolved {
+        if outcome.resolved {
             if flags & UInt32(FSP_PATH_LEARNABLE) != 0 {
                 let learnable = PathResolver.Learnable(
                     key: DirectoryKey(raw.learn_key), stamp: raw.learn_stamp, level: Int(raw.learn_level),
@@ -99,7 +99,7 @@ public final class KernelRecordDecoder {
         let bytes = scratch.withUnsafeBufferPointer { Array($0) }
         return EventPath(
             bytes: bytes, inode: raw.inode, mountID: raw.mount_id, device: raw.dev, mode: raw.mode,
-            resolution: resolution)
+            resolution: resolution, processRootOffset: outcome.processRootOffset)
     }
 
     static func resolution(_ flags: UInt32) -> PathResolution {
@@ -110,6 +110,7 @@ public final class KernelRecordDecoder {
         if flags & UInt32(FSP_PATH_DISCONNECTED) != 0 { result.insert(.disconnected) }
         if flags & UInt32(FSP_PATH_DELETED) != 0 { result.insert(.deleted) }
         if flags & UInt32(FSP_PATH_DETACHED) != 0 { result.insert(.detached) }
+        if flags & UInt32(FSP_PATH_FOREIGN_NS) != 0 { result.insert(.foreignMountNamespace) }
         return result
     }
 

@@ -32,6 +32,9 @@ enum PathItem: Hashable, Sendable {
     /// A cached directory, standing for its path from its mount's root down
     /// to itself; the walk went on from that mount's root.
     case anchor(Anchor)
+    /// The walk passed the acting process's root directory: the items
+    /// before this one are the path as that process sees it.
+    case processRoot
 }
 
 /// The items of one path, parsed forwards from its fragment bytes. Like the
@@ -47,11 +50,12 @@ struct PathItems {
         items.reserveCapacity(Int(FSP_MAX_DEPTH) + 16)
     }
 
-    // FSP_ITEM_MARKER, FSP_ITEM_MOUNT, FSP_ITEM_ANCHOR: Swift does not
+    // FSP_ITEM_MARKER, FSP_ITEM_MOUNT, FSP_ITEM_ANCHOR, FSP_ITEM_ROOT: Swift does not
     // import character macros.
     static let marker = UInt8(ascii: "/")
     static let mountKind = UInt8(ascii: "M")
     static let anchorKind = UInt8(ascii: "A")
+    static let rootKind = UInt8(ascii: "R")
     static let anchorLength = Int(FSP_ANCHOR_ITEM_LEN)
 
     /// Replaces the items with those of `fragments`. Returns false when the
@@ -70,6 +74,9 @@ struct PathItems {
                 switch fragments[index + 1] {
                 case Self.mountKind:
                     items.append(.mount)
+                    index += 2
+                case Self.rootKind:
+                    items.append(.processRoot)
                     index += 2
                 case Self.anchorKind:
                     guard index + Self.anchorLength <= fragments.count else { return false }
@@ -90,7 +97,9 @@ struct PathItems {
     }
 
     /// Where the first mount segment ends: the index of the first marker
-    /// (mount or anchor), or the item count when there is none.
+    /// (mount, anchor or process root), or the item count when there is
+    /// none. (The kernel writes a process root inside a segment only on
+    /// walks that bypass the caches, which have nothing to learn.)
     var firstSegmentEnd: Int {
         items.firstIndex { if case .name = $0 { false } else { true } } ?? items.count
     }

@@ -3,9 +3,9 @@
 /// Every stored property is kept, exactly: decoding what was encoded gives
 /// an event `==` to the original (raw path and `comm` bytes, not strings).
 /// Integers are little-endian, whatever the machine, so a buffer directory
-/// stays readable after a move. The payload (version 1):
+/// stays readable after a move. The payload (version 2):
 ///
-///     u8  format version (1)
+///     u8  format version (2; 1 is still read, see below)
 ///     u8  event type (`EventType` raw value)
 ///     u8  backend (0 fentry, 1 kprobe, 2 tracepoint)
 ///     u8  presence bits: 1 target, 2 field layout (others must be 0)
@@ -13,16 +13,20 @@
 ///     u32 pid, tid, uid, gid, flags, mode
 ///     i64 retval
 ///     u8  comm length (0...16, no NUL), comm bytes
-///     path: u32 length, bytes, u64 inode, u32 mount id, u32 device, u32 mode, u16 resolution
+///     path: u32 length, bytes, u64 inode, u32 mount id, u32 device, u32 mode, u16 resolution,
+///           i32 process root offset (-1: unknown)
 ///     path (target, when present)
 ///     layout (when present, always last):
-///         u32 omitted-field bits, u32 renamed-field bits (bit `layoutBit(field)` per field)
+///         u64 omitted-field bits, u64 renamed-field bits (bit `layoutBit(field)` per field)
 ///         per renamed field, in field order: string
 ///         u32 extra count, per extra: string name, string value
 ///     (string: u32 length, UTF-8 bytes)
 ///
 /// A layout is written as its difference from the standard schema, so a
 /// typical one costs a few bytes, not every field name.
+///
+/// Version 1, written by earlier fsprobes, had no process root offset and
+/// u32 layout words; a disk buffer left by one is still delivered.
 ///
 /// Decoding checks every length against the bytes present, every enum
 /// value, the UTF-8 of names, and that nothing is left over; garbage gives a
@@ -33,7 +37,9 @@
 /// layout encodes it by copying bytes and decodes it into one shared
 /// instance, allocating nothing for it per event.
 public struct FileEventCodec: Sendable {
-    public static let formatVersion: UInt8 = 1
+    public static let formatVersion: UInt8 = 2
+    /// The first format: no process root offset, 32-bit layout words.
+    static let firstVersion: UInt8 = 1
 
     private static let hasTarget: UInt8 = 1
     private static let hasLayout: UInt8 = 2
@@ -82,7 +88,7 @@ public struct FileEventCodec: Sendable {
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) throws(FileEventCodecError) -> FileEvent {
         var reader = ByteReader(bytes: bytes)
         let version = try reader.read(UInt8.self, "version")
-        guard version == Self.formatVersion else {
+        guard version == Self.formatVersion || version == Self.firstVersion else {
             throw FileEventCodecError(reason: "unsupported format version \(version)", offset: 0)
         }
         let typeCode = try reader.read(UInt8.self, "event type")
@@ -114,11 +120,12 @@ public struct FileEventCodec: Sendable {
         guard !commBytes.contains(0) else {
             throw FileEventCodecError(reason: "NUL inside comm", offset: reader.offset - commLength)
         }
-        let source = try Self.decodePath(&reader)
-        let target = presence & Self.hasTarget != 0 ? try Self.decodePath(&reader) : nil
+        let current = version == Self.formatVersion
+        let source = try Self.decodePath(&reader, withRoot: current)
+        let target = presence & Self.hasTarget != 0 ? try Self.decodePath(&reader, withRoot: current) : nil
         var fields: EventFieldLayout?
         if presence & Self.hasLayout != 0 {
-            fields = try decodeLayout(&reader)
+            fields = try decodeLayout(&reader, wideWords: current)
         }
         guard reader.offset == bytes.count else {
             throw FileEventCodecError(reason: "\(bytes.count - reader.offset) bytes left over", offset: reader.offset)
@@ -163,22 +170,31 @@ public struct FileEventCodec: Sendable {
         buffer.appendLittleEndian(path.device)
         buffer.appendLittleEndian(path.mode)
         buffer.appendLittleEndian(path.resolution.rawValue)
+        buffer.appendLittleEndian(Int32(truncatingIfNeeded: path.processRootOffset ?? -1))
     }
 
-    private static func decodePath(_ reader: inout ByteReader) throws(FileEventCodecError) -> EventPath {
+    private static func decodePath(_ reader: inout ByteReader, withRoot: Bool) throws(FileEventCodecError) -> EventPath {
         let length = Int(try reader.read(UInt32.self, "path length"))
         let bytes = Array(try reader.bytes(length, "path"))
-        return EventPath(bytes: bytes,
-                         inode: try reader.read(UInt64.self, "inode"),
-                         mountID: try reader.read(UInt32.self, "mount id"),
-                         device: try reader.read(UInt32.self, "device"),
-                         mode: try reader.read(UInt32.self, "path mode"),
-                         resolution: PathResolution(rawValue: try reader.read(UInt16.self, "resolution")))
+        var path = EventPath(bytes: bytes,
+                             inode: try reader.read(UInt64.self, "inode"),
+                             mountID: try reader.read(UInt32.self, "mount id"),
+                             device: try reader.read(UInt32.self, "device"),
+                             mode: try reader.read(UInt32.self, "path mode"),
+                             resolution: PathResolution(rawValue: try reader.read(UInt16.self, "resolution")))
+        if withRoot {
+            let offset = Int(try reader.read(Int32.self, "process root offset"))
+            guard offset >= -1, offset <= length else {
+                throw FileEventCodecError(reason: "process root offset \(offset) outside the path", offset: reader.offset - 4)
+            }
+            path.processRootOffset = offset < 0 ? nil : offset
+        }
+        return path
     }
 
     private static func encode(_ layout: EventFieldLayout, into buffer: inout [UInt8]) {
-        var omitted: UInt32 = 0
-        var renamed: UInt32 = 0
+        var omitted: UInt64 = 0
+        var renamed: UInt64 = 0
         for field in EventField.allCases {
             switch layout.names[field.rawValue] {
             case nil: omitted |= layoutBit(field)
@@ -202,7 +218,7 @@ public struct FileEventCodec: Sendable {
     /// given when they were added, whatever their place in `EventField`, so
     /// a buffer written by an earlier fsprobe decodes the same: the first 22
     /// fields and the three companions came first, the path flags after.
-    private static func layoutBit(_ field: EventField) -> UInt32 {
+    private static func layoutBit(_ field: EventField) -> UInt64 {
         let bit = switch field {
         case .commRaw: 22
         case .srcFilenameRaw: 23
@@ -211,14 +227,18 @@ public struct FileEventCodec: Sendable {
         case .srcPathDetached: 26
         case .targetPathDeleted: 27
         case .targetPathDetached: 28
+        case .srcPathForeignMountNs: 29
+        case .targetPathForeignMountNs: 30
+        case .srcProcessPath: 31
+        case .targetProcessPath: 32
         default: field.rawValue
         }
-        return 1 << UInt32(bit)
+        return 1 << UInt64(bit)
     }
 
     /// The layout is the rest of the payload: when its bytes are those of
     /// the previous event's, the previous instance is shared.
-    private mutating func decodeLayout(_ reader: inout ByteReader) throws(FileEventCodecError) -> EventFieldLayout {
+    private mutating func decodeLayout(_ reader: inout ByteReader, wideWords: Bool) throws(FileEventCodecError) -> EventFieldLayout {
         let start = reader.offset
         let rest = UnsafeRawBufferPointer(rebasing: reader.bytes[start...])
         if let decodedLayout, rest.elementsEqual(decodedLayoutBytes) {
@@ -226,9 +246,11 @@ public struct FileEventCodec: Sendable {
             return decodedLayout
         }
         let fieldCount = EventField.allCases.count
-        let known: UInt32 = fieldCount >= 32 ? ~0 : (1 << UInt32(fieldCount)) - 1
-        let omitted = try reader.read(UInt32.self, "omitted fields")
-        let renamed = try reader.read(UInt32.self, "renamed fields")
+        let known: UInt64 = fieldCount >= 64 ? ~0 : (1 << UInt64(fieldCount)) - 1
+        let omitted = wideWords ? try reader.read(UInt64.self, "omitted fields")
+            : UInt64(try reader.read(UInt32.self, "omitted fields"))
+        let renamed = wideWords ? try reader.read(UInt64.self, "renamed fields")
+            : UInt64(try reader.read(UInt32.self, "renamed fields"))
         guard (omitted | renamed) & ~known == 0, omitted & renamed == 0 else {
             throw FileEventCodecError(reason: "invalid field bits", offset: start)
         }
