@@ -19,7 +19,10 @@ import Testing
         events.append(makeEvent(seq: 50, path: Array("/tmp/".utf8) + [0xFF]))
         var rename = makeEvent(.rename, seq: 51, path: HostileNames.all[0].bytes, target: HostileNames.all[2].bytes,
                                comm: [0xFF, 0x1B, 0x0A, 0x78].withUnsafeBytes { ProcessName(bytes: $0) })
-        rename.target?.resolution = [.callerSuffix, .callerTruncated]
+        rename.target?.resolution = [.callerSuffix, .callerTruncated, .foreignMountNamespace]
+        rename.target?.processRootOffset = 0
+        rename.source.resolution = [.deleted, .detached]
+        rename.source.processRootOffset = rename.source.bytes.count  // the process root itself: "/"
         rename.target?.inode = UInt64.max  // above Int64.max: stored as its bit pattern
         rename.backend = .fentry
         events.append(rename)
@@ -97,6 +100,10 @@ import Testing
         #expect(row["src_mount_id"] as Int64? == Int64(event.source.mountID))
         #expect(row["src_path_truncated"] as Bool? == json["src_path_truncated"] as? Bool)
         #expect(row["src_path_from_caller"] as Bool? == json["src_path_from_caller"] as? Bool)
+        for column in ["src_path_deleted", "src_path_detached", "src_path_foreign_mount_ns"] {
+            #expect(row[column] as Bool? == json[column] as? Bool, "\(column)")
+        }
+        #expect(row["src_process_path"] as String? == json["src_process_path"] as? String)
 
         if let target = event.target {
             #expect(row["target_inode"] as Int64? == Int64(bitPattern: target.inode))
@@ -105,9 +112,14 @@ import Testing
             #expect(row["target_mount_id"] as Int64? == Int64(target.mountID))
             #expect(row["target_path_truncated"] as Bool? == json["target_path_truncated"] as? Bool)
             #expect(row["target_path_from_caller"] as Bool? == json["target_path_from_caller"] as? Bool)
+            for column in ["target_path_deleted", "target_path_detached", "target_path_foreign_mount_ns"] {
+                #expect(row[column] as Bool? == json[column] as? Bool, "\(column)")
+            }
+            #expect(row["target_process_path"] as String? == json["target_process_path"] as? String)
         } else {
             for column in ["target_inode", "target_filename", "target_filename_raw", "target_mount_id",
-                           "target_path_truncated", "target_path_from_caller"] {
+                           "target_path_truncated", "target_path_from_caller", "target_path_deleted",
+                           "target_path_detached", "target_path_foreign_mount_ns", "target_process_path"] {
                 #expect((row[column] as DatabaseValue).isNull, "\(column)")
             }
         }
@@ -323,7 +335,7 @@ import Testing
         }
         let reader = try openReader(path)
         #expect(try count(reader) == 3)
-        #expect(try reader.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == ["v1"])
+        #expect(try reader.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == ["v1", "v2"])
         #expect(try reader.read {
             try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
         } == ["events_by_src_time", "events_by_target_time", "events_by_time"])
@@ -335,13 +347,40 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("events.db").path
         try SQLiteSink(options: SQLiteSinkOptions(path: path)).close()
-        try openReader(path).write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v2')") }
+        try openReader(path).write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v9')") }
 
         #expect {
             try SQLiteSink(options: SQLiteSinkOptions(path: path))
         } throws: { error in
-            "\(error)".hasPrefix("cannot open database '\(path)': ") && "\(error)".contains("(v2)")
+            "\(error)".hasPrefix("cannot open database '\(path)': ") && "\(error)".contains("(v9)")
         }
+    }
+
+    /// A database made before the path columns existed gains them on
+    /// reopening, keeps its rows (NULL there), and stores them from then on.
+    @Test func aVersionOneDatabaseIsMigratedInPlace() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        // Today's database taken back to v1: the v2 columns and record gone.
+        try SQLiteSink(options: SQLiteSinkOptions(path: path)).close()
+        try openReader(path).write { db in
+            for column in ["src_path_deleted", "src_path_detached", "src_path_foreign_mount_ns", "src_process_path",
+                           "target_path_deleted", "target_path_detached", "target_path_foreign_mount_ns", "target_process_path"] {
+                try db.execute(sql: "ALTER TABLE events DROP COLUMN \(column)")
+            }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2'")
+            try db.execute(sql: "INSERT INTO events (timestamp, src_filename) VALUES (1, '/old')")
+        }
+
+        var event = makeEvent(seq: 2, path: Array("/jail/etc/f".utf8))
+        event.source.processRootOffset = 5
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        try sink.write(event)
+        try sink.close()
+        let rows = try openReader(path).read { try Row.fetchAll($0, sql: "SELECT src_filename, src_process_path FROM events ORDER BY id") }
+        #expect(rows.map { $0["src_filename"] as String? } == ["/old", "/jail/etc/f"])
+        #expect(rows.map { $0["src_process_path"] as String? } == [nil, "/etc/f"])
     }
 
     @Test func synchronousOptionReachesTheConnection() throws {

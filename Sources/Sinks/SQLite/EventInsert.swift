@@ -68,6 +68,7 @@ final class EventInsert {
         try bindName(source, .src_filename, .src_filename_raw)
         try bind(Int64(event.source.mountID), .src_mount_id)
         try bindFlags(event.source.resolution, .src_path_truncated, .src_path_from_caller)
+        try bindPlace(event.source, .src_path_deleted, .src_path_detached, .src_path_foreign_mount_ns, .src_process_path)
 
         // Left NULL (cleared) when the event has no second path.
         if let path = event.target, let target {
@@ -75,6 +76,8 @@ final class EventInsert {
             try bindName(target, .target_filename, .target_filename_raw)
             try bind(Int64(path.mountID), .target_mount_id)
             try bindFlags(path.resolution, .target_path_truncated, .target_path_from_caller)
+            try bindPlace(path, .target_path_deleted, .target_path_detached, .target_path_foreign_mount_ns,
+                          .target_process_path)
         }
 
         try bind(event.retval, .retval)
@@ -113,6 +116,26 @@ final class EventInsert {
     private func bindFlags(_ resolution: PathResolution, _ truncated: EventColumn, _ fromCaller: EventColumn) throws {
         try bind(resolution.isDisjoint(with: .incomplete) ? 0 : 1, truncated)
         try bind(resolution.contains(.callerSuffix) ? 1 : 0, fromCaller)
+    }
+
+    /// Where the path is: its flags as 0/1, and the process's own path
+    /// (NULL when unknown; lossy like the JSON field, whose exact bytes
+    /// are the end of the `*_raw` name).
+    private func bindPlace(_ path: EventPath, _ deleted: EventColumn, _ detached: EventColumn,
+                           _ foreign: EventColumn, _ processPath: EventColumn) throws {
+        try bind(path.resolution.contains(.deleted) ? 1 : 0, deleted)
+        try bind(path.resolution.contains(.detached) ? 1 : 0, detached)
+        try bind(path.resolution.contains(.foreignMountNamespace) ? 1 : 0, foreign)
+        // Copied: for an object that is the process root itself, the "/"
+        // lives only as long as this closure.
+        try path.withProcessPath { bytes in
+            guard let bytes else { return }
+            if NameText.isValidUTF8(bytes) {
+                try check(bindText(bytes, processPath, copy: true))
+            } else {
+                try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, processPath, copy: true) })
+            }
+        }
     }
 
     /// Valid UTF-8: the text as it is, `*_raw` left NULL. Otherwise the
@@ -166,6 +189,10 @@ final class EventInsert {
         (.retval, .retval), (.error, .error), (.backend, .backend),
         (.srcPathTruncated, .src_path_truncated), (.srcPathFromCaller, .src_path_from_caller),
         (.targetPathTruncated, .target_path_truncated), (.targetPathFromCaller, .target_path_from_caller),
+        (.srcPathDeleted, .src_path_deleted), (.srcPathDetached, .src_path_detached),
+        (.srcPathForeignMountNs, .src_path_foreign_mount_ns), (.srcProcessPath, .src_process_path),
+        (.targetPathDeleted, .target_path_deleted), (.targetPathDetached, .target_path_detached),
+        (.targetPathForeignMountNs, .target_path_foreign_mount_ns), (.targetProcessPath, .target_process_path),
     ]
 
     private static func cString(_ text: String) -> UnsafePointer<CChar> {

@@ -72,6 +72,19 @@ enum SQLiteSchema {
                 CREATE INDEX events_by_time ON events (timestamp);
                 """)
         }
+        // The path flags and views of dentry resolution; NULL in rows stored before.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN src_path_deleted INTEGER;
+                ALTER TABLE events ADD COLUMN src_path_detached INTEGER;
+                ALTER TABLE events ADD COLUMN src_path_foreign_mount_ns INTEGER;
+                ALTER TABLE events ADD COLUMN src_process_path TEXT;
+                ALTER TABLE events ADD COLUMN target_path_deleted INTEGER;
+                ALTER TABLE events ADD COLUMN target_path_detached INTEGER;
+                ALTER TABLE events ADD COLUMN target_path_foreign_mount_ns INTEGER;
+                ALTER TABLE events ADD COLUMN target_process_path TEXT;
+                """)
+        }
         return migrator
     }()
 }
@@ -85,4 +98,6 @@ enum EventColumn: Int32, CaseIterable {
     case target_inode, target_filename, target_filename_raw, target_mount_id
     case retval, error, backend
     case src_path_truncated, src_path_from_caller, target_path_truncated, target_path_from_caller
+    case src_path_deleted, src_path_detached, src_path_foreign_mount_ns, src_process_path
+    case target_path_deleted, target_path_detached, target_path_foreign_mount_ns, target_process_path
 }
