@@ -23,6 +23,7 @@ enum PathTruthScenario: String, CaseIterable {
     case nonRecursive = "12 non-recursive watch"
     case withoutFollow = "12 follow=false"
     case fileSystems = "14 ext4, xfs and btrfs images"
+    case overlay = "15 overlayfs"
     case lossBurst = "13 burst into a one-page ring buffer"
     case afterLoss = "13 after the losses"
 
@@ -89,6 +90,7 @@ final class PathTruthMainRun {
         tmpfsRemount()
         try lazyUnmount()
         try fileSystems()
+        try overlay()
         followMovedOut()
         // Last: these fill the caches (thousands of directories), after
         // which evictions race the reader; the scenarios above run on
@@ -502,6 +504,54 @@ final class PathTruthMainRun {
             try image.unmount(mountPath)
             mounts.removeAll { $0 == mountPath }
         }
+    }
+
+    // MARK: 15
+
+    /// Paths through an overlay mount whose layers lie outside W: the walk
+    /// sees the overlay's dentries whichever layer holds the object, before
+    /// and after copy-up; a directory only the upper layer has is renamed
+    /// once cached (a lower one cannot be: EXDEV).
+    func overlay() throws {
+        let s = PathTruthScenario.overlay
+        let layers = String(decoding: outside, as: UTF8.self) + "/overlay"
+        for directory in ["lower/d", "upper", "work"] {
+            try FileManager.default.createDirectory(atPath: "\(layers)/\(directory)", withIntermediateDirectories: true)
+        }
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(layers)/lower/d/f", contents: nil))
+        ledger.mkdir(s, watched, bytes("ovl"))
+        let mountPath = String(decoding: path("ovl"), as: UTF8.self)
+        let options = "lowerdir=\(layers)/lower,upperdir=\(layers)/upper,workdir=\(layers)/work"
+        guard mount("overlay", mountPath, "overlay", 0, options) == 0 else {
+            XCTFail("mount overlay at \(mountPath): \(String(cString: strerror(errno)))")
+            return
+        }
+        mounts.append(mountPath)
+        let top = ledger.openDirectory(s, watched, bytes("ovl"))
+        let d = ledger.openDirectory(s, top, bytes("d"))
+        for _ in 0..<3 { ledger.open(s, path: path("ovl", "d", "f")) }
+        ledger.settle(s)
+        // Writing copies the file (and d) up to the upper layer.
+        let fd = ledger.openForWriting(s, d, bytes("f"))
+        ledger.write(s, fd: fd, truth: path("ovl", "d", "f"))
+        close(fd)
+        ledger.open(s, path: path("ovl", "d", "f"))
+        ledger.create(s, d, bytes("new"))
+        ledger.rename(s, d, bytes("new"), top, bytes("moved"))
+        let u = ledger.directory(s, top, bytes("u"))
+        ledger.create(s, u, bytes("g"))
+        for _ in 0..<2 { ledger.open(s, path: path("ovl", "u", "g")) }
+        ledger.settle(s)
+        ledger.rename(s, top, bytes("u"), top, bytes("u2"))
+        let renamed = u.renamed(to: path("ovl", "u2"))
+        ledger.open(s, path: path("ovl", "u2", "g"))
+        ledger.link(s, renamed, bytes("g"), top, bytes("g-link"))
+        ledger.unlink(s, top, bytes("g-link"))
+        ledger.unlink(s, top, bytes("moved"))
+        ledger.settle(s)
+        for place in [u, d, top] { close(place.fd) }
+        XCTAssertEqual(umount2(mountPath, 0), 0, "umount \(mountPath): \(String(cString: strerror(errno)))")
+        mounts.removeAll { $0 == mountPath }
     }
 
     /// A tmpfs lazily unmounted while a directory in it is open: the tree
