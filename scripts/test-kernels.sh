@@ -29,10 +29,11 @@ trap 'rm -f "$log"' EXIT
 
 # overlay: the overlayfs test mounts one; loop, xfs, btrfs: the path-truth
 # suite loop-mounts images it makes with these mkfs (modules on Debian's
-# cloud kernels).
+# cloud kernels). The timeout only catches a hung VM: a kernel's run takes
+# 13-18 min under emulation on a 2-CPU machine.
 mkfs=(--include /usr/sbin/mke2fs --include /usr/sbin/mkfs.xfs --include /usr/sbin/mkfs.btrfs)
 set +e
-scripts/vm/run-matrix.sh --kernels "$kernels" --tmp ext4 --modules overlay,loop,xfs,btrfs --timeout 1500 \
+scripts/vm/run-matrix.sh --kernels "$kernels" --tmp ext4 --modules overlay,loop,xfs,btrfs --timeout 2700 \
   --include "$tests" --include "$fsprobe" --include "$uring" --include "$runner" --include /usr/bin/setpriv "${mkfs[@]}" \
   --env FSPROBE_BIN="$fsprobe" -- "$runner" "$backends" "$tests" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
