@@ -68,7 +68,8 @@ final class EventInsert {
         try bindName(source, .src_filename, .src_filename_raw)
         try bind(Int64(event.source.mountID), .src_mount_id)
         try bindFlags(event.source.resolution, .src_path_truncated, .src_path_from_caller)
-        try bindPlace(event.source, .src_path_deleted, .src_path_detached, .src_path_foreign_mount_ns, .src_process_path)
+        try bindPlace(event.source, source, .src_path_deleted, .src_path_detached, .src_path_foreign_mount_ns,
+                      .src_process_path)
 
         // Left NULL (cleared) when the event has no second path.
         if let path = event.target, let target {
@@ -76,7 +77,7 @@ final class EventInsert {
             try bindName(target, .target_filename, .target_filename_raw)
             try bind(Int64(path.mountID), .target_mount_id)
             try bindFlags(path.resolution, .target_path_truncated, .target_path_from_caller)
-            try bindPlace(path, .target_path_deleted, .target_path_detached, .target_path_foreign_mount_ns,
+            try bindPlace(path, target, .target_path_deleted, .target_path_detached, .target_path_foreign_mount_ns,
                           .target_process_path)
         }
 
@@ -120,21 +121,22 @@ final class EventInsert {
 
     /// Where the path is: its flags as 0/1, and the process's own path
     /// (NULL when unknown; lossy like the JSON field, whose exact bytes
-    /// are the end of the `*_raw` name).
-    private func bindPlace(_ path: EventPath, _ deleted: EventColumn, _ detached: EventColumn,
-                           _ foreign: EventColumn, _ processPath: EventColumn) throws {
+    /// are the end of the `*_raw` name). `bytes` is the path's, borrowed
+    /// for the step: the process path is bound in place, as its end.
+    private func bindPlace(_ path: EventPath, _ bytes: UnsafeBufferPointer<UInt8>, _ deleted: EventColumn,
+                           _ detached: EventColumn, _ foreign: EventColumn, _ processPath: EventColumn) throws {
         try bind(path.resolution.contains(.deleted) ? 1 : 0, deleted)
         try bind(path.resolution.contains(.detached) ? 1 : 0, detached)
         try bind(path.resolution.contains(.foreignMountNamespace) ? 1 : 0, foreign)
-        // Copied: for an object that is the process root itself, the "/"
-        // lives only as long as this closure.
-        try path.withProcessPath { bytes in
-            guard let bytes else { return }
-            if NameText.isValidUTF8(bytes) {
-                try check(bindText(bytes, processPath, copy: true))
-            } else {
-                try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, processPath, copy: true) })
-            }
+        guard let offset = path.processRootOffset, offset <= bytes.count else { return }
+        guard offset < bytes.count else {  // the object is the process root itself
+            return try check(sqlite3_bind_text(handle, processPath.rawValue, Self.slash, 1, nil))
+        }
+        let suffix = UnsafeBufferPointer(rebasing: bytes[offset...])
+        if NameText.isValidUTF8(suffix) {
+            try check(bindText(suffix, processPath, copy: false))
+        } else {
+            try check(NameText.repaired(suffix).withUnsafeBufferPointer { bindText($0, processPath, copy: true) })
         }
     }
 
@@ -179,6 +181,7 @@ final class EventInsert {
     }()
     nonisolated(unsafe) private static let backendNames = Dictionary(uniqueKeysWithValues: BackendKind.allCases.map { ($0, cString($0.rawValue)) })
     nonisolated(unsafe) private static let empty = cString("")
+    nonisolated(unsafe) private static let slash = cString("/")
     /// The column of every field but `timestamp`.
     private static let removableColumns: [(EventField, EventColumn)] = [
         (.eventType, .event_type), (.pid, .pid), (.tid, .tid), (.uid, .uid), (.gid, .gid),
