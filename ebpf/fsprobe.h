@@ -187,7 +187,7 @@ struct fsp_path {
 	struct fsp_cache_key learn_key;
 	struct fsp_cache_stamp learn_stamp;
 	__u32 learn_level;    /* 0: the first item; 1: the second (the object's parent) */
-	__u32 _pad;
+	__u32 nlink;          /* link count of the object when known, else 0 */
 };
 
 /* Sizes of the data area that trails the fixed header. */
@@ -201,6 +201,49 @@ struct fsp_path {
  * filter still sees a watched ancestor above the cut.
  */
 #define FSP_MAX_DEPTH       200
+
+/*
+ * Who acted, beyond pid and tid: read from the current task with the event.
+ * Namespace ids are the inode numbers /proc/PID/ns/{mnt,pid,user} show.
+ */
+#define FSP_ID_UNSET 0xffffffffu  /* loginuid, sessionid: never set (no login, no audit) */
+struct fsp_task_info {
+	__u64 start_boottime; /* the process's start (its thread group leader's), CLOCK_BOOTTIME ns */
+	__u64 cgroup_id;      /* cgroup v2 id: inode of its directory on the cgroup2 mount */
+	__u32 ppid;           /* tgid of the real parent */
+	__u32 loginuid;       /* audit login uid, FSP_ID_UNSET when none */
+	__u32 sessionid;      /* audit session id, FSP_ID_UNSET when none */
+	__u32 euid;           /* effective ids, as the permission checks use them */
+	__u32 egid;
+	__u32 mnt_ns;
+	__u32 pid_ns;         /* the namespace the process's pid belongs to */
+	__u32 user_ns;
+};
+
+/*
+ * What a setattr sets (fsp_event.attr): read where the VFS backends see the
+ * kernel apply it (notify_change's struct iattr), or on the tracepoint
+ * backend from the system call's arguments. `valid` says which values hold.
+ */
+#define FSP_ATTR_MODE      (1u << 0)
+#define FSP_ATTR_UID       (1u << 1)
+#define FSP_ATTR_GID       (1u << 2)
+#define FSP_ATTR_SIZE      (1u << 3)
+#define FSP_ATTR_ATIME     (1u << 4)  /* atime_sec/atime_nsec: the new access time */
+#define FSP_ATTR_MTIME     (1u << 5)
+#define FSP_ATTR_ATIME_NOW (1u << 6)  /* the access time is set to the current time */
+#define FSP_ATTR_MTIME_NOW (1u << 7)
+struct fsp_attr_values {
+	__s64 size;
+	__s64 atime_sec;      /* since the Unix epoch */
+	__s64 mtime_sec;
+	__u32 atime_nsec;
+	__u32 mtime_nsec;
+	__u32 mode;           /* the new mode (type bits included when the kernel has them) */
+	__u32 uid;
+	__u32 gid;
+	__u32 valid;          /* FSP_ATTR_* */
+};
 
 struct fsp_event {
 	__u64 timestamp_ns;   /* CLOCK_BOOTTIME */
@@ -216,6 +259,12 @@ struct fsp_event {
 	char comm[FSP_COMM_LEN];
 	struct fsp_path src;
 	struct fsp_path target;
+	struct fsp_task_info task;
+	/* The process's executable, walked like src (inode 0, no bytes: none, a kernel thread). */
+	struct fsp_path exe;
+	/* SETATTR: what it sets. MODIFY: size = the bytes written when known
+	 * (FSP_ATTR_SIZE; the tracepoint backend). Zero otherwise. */
+	struct fsp_attr_values attr;
 	__u32 data_len;       /* bytes used in data[] */
 	__u32 _pad;
 	/* followed by data_len bytes of path data */
@@ -259,7 +308,9 @@ enum fsp_stat {
 };
 
 _Static_assert(sizeof(struct fsp_path) == 96, "fsp_path ABI size");
-_Static_assert(sizeof(struct fsp_event) == 264, "fsp_event ABI size");
+_Static_assert(sizeof(struct fsp_task_info) == 48, "fsp_task_info ABI size");
+_Static_assert(sizeof(struct fsp_attr_values) == 48, "fsp_attr_values ABI size");
+_Static_assert(sizeof(struct fsp_event) == 456, "fsp_event ABI size");
 _Static_assert(sizeof(struct fsp_cache_key) == 24, "fsp_cache_key ABI size");
 _Static_assert(sizeof(struct fsp_cache_stamp) == 32, "fsp_cache_stamp ABI size");
 _Static_assert(sizeof(struct fsp_anchor) + 2 == FSP_ANCHOR_ITEM_LEN, "anchor item size");

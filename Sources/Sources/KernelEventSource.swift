@@ -26,6 +26,8 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     private let watches: WatchTable
     /// Used on the ring-buffer thread only (it keeps the path caches).
     private let decoder: KernelRecordDecoder
+    /// Used on the ring-buffer thread only (it keeps the context caches).
+    private let enricher = EventEnricher()
     private let stopping = Atomic<Bool>(false)
     private let sourceCounters = Mutex(KernelSourceCounters())
 
@@ -114,7 +116,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     }
 
     private func handle(_ record: UnsafeRawBufferPointer, emit: (FileEvent) -> Void) {
-        let event: FileEvent
+        var event: FileEvent
         do {
             event = try decoder.decode(record)
         } catch {
@@ -133,6 +135,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
         if options.follow && options.pathsFiltering && event.type == .rename && event.retval == 0 {
             follow(event)
         }
+        enricher.enrich(&event)
         emit(event)
     }
 

@@ -49,7 +49,95 @@ import Testing
         }
         #expect(json["src_process_path"] is NSNull && json["target_process_path"] is NSNull)
         #expect(json["src_filename_raw"] == nil)
-        #expect(json.count == 30)
+        #expect(json.count == 61, "every field but the four *_raw companions")
+    }
+
+    @Test func contextFieldsAreWritten() throws {
+        var event = makeEvent(.rename, path: Array("/srv/a".utf8), target: Array("/srv/b".utf8), retval: 0)
+        let mount = MountInfo(mountID: 28, device: 259 << 20 | 3, mountPoint: Array("/srv".utf8), fsType: "xfs")
+        event.source.device = 259 << 20 | 3
+        event.source.mode = 0o100644
+        event.source.linkCount = 2
+        event.source.mount = mount
+        event.target?.mode = 0o040755
+        event.target?.mount = mount
+        event.process = ProcessContext(
+            ppid: 1, startTime: EventTimestamp(nanosecondsSinceEpoch: 1_795_675_000_000_000_001), loginUID: 1000,
+            sessionID: nil, euid: 0, egid: 4242,
+            executable: EventPath(bytes: Array("/usr/bin/m\u{1b}[1mv".utf8) + [0xff]),
+            cgroupID: 9876,
+            cgroup: CgroupInfo(id: 9876, path: Array("/system.slice/docker-\(String(repeating: "ab", count: 32)).scope".utf8),
+                               containerID: String(repeating: "ab", count: 32), runtime: .docker),
+            mountNamespace: 4026531840, pidNamespace: 4026531836, userNamespace: 4026531837,
+            userName: "alice", groupName: nil, effectiveUserName: "root", effectiveGroupName: "op\"s")
+        let line = encode(event)
+        #expect(line.filter { $0 == UInt8(ascii: "\n") }.count == 1)
+        let json = try parseJSONLine(line)
+        #expect(json["ppid"] as? Int == 1)
+        #expect(json["process_start_time"] as? String == "2026-11-26T06:36:40.000000001Z")
+        #expect(json["exe"] as? String == "/usr/bin/m\u{1b}[1mv\u{FFFD}")
+        #expect(json["exe_raw"] as? String == Data(Array("/usr/bin/m\u{1b}[1mv".utf8) + [0xff]).base64EncodedString())
+        #expect(json["loginuid"] as? Int == 1000 && json["sessionid"] is NSNull)
+        #expect(json["euid"] as? Int == 0 && json["egid"] as? Int == 4242)
+        #expect(json["user"] as? String == "alice" && json["group"] is NSNull)
+        #expect(json["euser"] as? String == "root" && json["egroup"] as? String == "op\"s")
+        #expect(json["cgroup_id"] as? Int == 9876)
+        #expect(json["cgroup_path"] as? String == "/system.slice/docker-\(String(repeating: "ab", count: 32)).scope")
+        #expect(json["container_id"] as? String == String(repeating: "ab", count: 32))
+        #expect(json["container_runtime"] as? String == "docker")
+        #expect(json["mnt_ns"] as? Int == 4026531840 && json["pid_ns"] as? Int == 4026531836
+            && json["user_ns"] as? Int == 4026531837)
+        #expect(json["src_device"] as? String == "259:3" && json["target_device"] is NSNull)
+        #expect(json["src_file_type"] as? String == "file" && json["target_file_type"] as? String == "directory")
+        #expect(json["src_nlink"] as? Int == 2 && json["target_nlink"] as? Int == 0)
+        #expect(json["src_mount_point"] as? String == "/srv" && json["target_mount_point"] as? String == "/srv")
+        #expect(json["src_fstype"] as? String == "xfs" && json["target_fstype"] as? String == "xfs")
+        #expect(json.count == 62, "every field, with exe_raw")
+
+        // The host: an empty container id, no runtime; a kernel thread: no exe.
+        event.process.cgroup = CgroupInfo(id: 1, path: Array("/".utf8))
+        event.process.executable = nil
+        let host = try parseJSONLine(encode(event))
+        #expect(host["container_id"] as? String == "" && host["container_runtime"] is NSNull)
+        #expect(host["exe"] is NSNull && host["exe_raw"] == nil)
+    }
+
+    @Test func flagNamesSetattrValuesAndBytesWritten() throws {
+        func json(_ event: FileEvent) throws -> [String: Any] { try parseJSONLine(encode(event)) }
+        var open = makeEvent(.open, path: Array("/a".utf8))
+        open.flags = 0o4010000 | 0o2000000 | 0o1000 | 0o100 | 0o1 | 0o40000000  // O_SYNC|O_CLOEXEC|O_TRUNC|O_CREAT|O_WRONLY, an unknown bit
+        #expect(try json(open)["flag_names"] as? String == "O_WRONLY|O_SYNC|O_CREAT|O_TRUNC|O_CLOEXEC|0x800000")
+        open.flags = 0o20200000 | 0o2
+        #expect(try json(open)["flag_names"] as? String == "O_RDWR|O_TMPFILE")
+        open.flags = 0
+        #expect(try json(open)["flag_names"] as? String == "O_RDONLY")
+        #expect(try json(open)["setattr"] is NSNull && json(open)["modify_bytes"] is NSNull)
+
+        var rename = makeEvent(.rename, path: Array("/a".utf8), target: Array("/b".utf8), retval: 0)
+        rename.flags = 2
+        #expect(try json(rename)["flag_names"] as? String == "RENAME_EXCHANGE")
+        rename.flags = 0
+        #expect(try json(rename)["flag_names"] as? String == "")
+        var rmdir = makeEvent(.rmdir, path: Array("/d".utf8), retval: 0)
+        rmdir.flags = 0x200
+        #expect(try json(rmdir)["flag_names"] as? String == "AT_REMOVEDIR")
+
+        var setattr = makeEvent(.setattr, path: Array("/a".utf8), retval: 0)
+        setattr.flags = 2 | 8
+        setattr.attributes = AttributeChange(uid: 1000, gid: nil, accessTime: .now,
+                                             modificationTime: .at(EventTimestamp(nanosecondsSinceEpoch: 1_795_675_544_000_000_007)))
+        let values = try json(setattr)
+        #expect(values["flag_names"] as? String == "owner|times")
+        let change = try #require(values["setattr"] as? [String: Any])
+        #expect(change.count == 6)
+        #expect(change["mode"] is NSNull && change["gid"] is NSNull && change["size"] is NSNull)
+        #expect(change["uid"] as? Int == 1000)
+        #expect(change["atime"] as? String == "now")
+        #expect(change["mtime"] as? String == "2026-11-26T06:45:44.000000007Z")
+
+        var modify = makeEvent(.modify, path: Array("/a".utf8), retval: 4096)
+        modify.bytesWritten = 4096
+        #expect(try json(modify)["modify_bytes"] as? Int == 4096)
     }
 
     @Test func pathFlagsEachHaveTheirField() throws {
@@ -193,7 +281,9 @@ import Testing
                              "target_path_truncated", "target_path_from_caller", "src_path_deleted",
                              "src_path_detached", "target_path_deleted", "target_path_detached",
                              "src_path_foreign_mount_ns", "target_path_foreign_mount_ns",
-                             "src_process_path", "target_process_path"]),
+                             "src_process_path", "target_process_path"]
+                             + EventField.allCases.filter { $0.rawValue >= EventField.ppid.rawValue && $0.companionOf == nil }
+                                .map(\.name)),
             "rename": .list(["pid=process", "error=errno", "src_path_truncated=partial"]),
             "add": .list(["site=paris", "empty="]),
         ])

@@ -172,6 +172,30 @@ import Testing
         #expect(keeps(both, event))
     }
 
+    @Test func containerAndEffectiveUserConditions() throws {
+        var event = makeEvent()
+        let id = String(repeating: "0f", count: 32)
+        let inContainer = try transform("filter", ["in_container": "true"])
+        let onHost = try transform("filter", ["in_container": "false"])
+        let thisOne = try transform("filter", ["container_id": [id, "web"]])
+        let hostByID = try transform("filter", ["container_id": ""])
+        // No cgroup known: the host (an empty container id).
+        #expect(!keeps(inContainer, event) && keeps(onHost, event) && !keeps(thisOne, event) && keeps(hostByID, event))
+        event.process.cgroup = CgroupInfo(id: 7, path: Array("/docker/\(id)".utf8), containerID: id, runtime: .docker)
+        #expect(keeps(inContainer, event) && !keeps(onHost, event) && keeps(thisOne, event) && !keeps(hostByID, event))
+        event.process.cgroup = CgroupInfo(id: 8, path: Array("/docker/x".utf8), containerID: "other", runtime: .docker)
+        #expect(keeps(inContainer, event) && !keeps(thisOne, event))
+
+        // The effective uid, not the real one: a set-user-id root binary run by 1001.
+        let asRoot = try transform("filter", ["euid": "0"])
+        event.process.euid = 0
+        #expect(event.uid == 1001 && keeps(asRoot, event))
+        event.process.euid = 1001
+        #expect(!keeps(asRoot, event))
+        #expect(throws: ComponentOptionError.self) { try transform("filter", ["euid": "root"]) }
+        #expect(throws: ComponentOptionError.self) { try transform("filter", ["in_container": "yes please"]) }
+    }
+
     @Test func filterOptionsAreRejectedByName() {
         #expect(rejectedOption("filter", ["path_glob": ["/ok/*", "/tmp/[abc"]]) == "path_glob")
         #expect(rejectedOption("filter", ["path_glob": #"/tmp/x\"#]) == "path_glob")
@@ -255,10 +279,10 @@ import Testing
         #expect(json["note"] as? String == "a=b", "split at the first =")
         for gone in ["flags", "mode", "tid", "src_filename", "pid"] { #expect(json[gone] == nil, "\(gone)") }
         #expect(json["comm"] as? String == "cat")
-        #expect(json.count == 30 - 3 + 2)
+        #expect(json.count == 61 - 3 + 2)
         // Renamed fields keep their place; added ones come last.
         let text = String(decoding: line, as: UTF8.self)
-        #expect(text.hasSuffix(#""target_process_path":null,"env":"prod","note":"a=b"}"# + "\n"), "\(text)")
+        #expect(text.hasSuffix(#""modify_bytes":null,"env":"prod","note":"a=b"}"# + "\n"), "\(text)")
         #expect(text.hasPrefix(#"{"event_type":"open","timestamp":"2026-11-26T06:45:44.123456789Z","process_id":1000,"uid":1001,"#))
     }
 

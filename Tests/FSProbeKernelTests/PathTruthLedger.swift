@@ -517,7 +517,29 @@ final class PathTruthLedger {
                     tally.fail(op.scenario, "\(op.what) \(side): WRONG (\(why)); truth \(truthText), reported \(escaped(path.bytes)) flags \(describe(path.resolution))")
                 }
             }
+            checkExecutable(of: event, op)
         }
         planned.removeAll()
     }
+
+    /// The executable of every event: this test binary, walked by the
+    /// kernel through the same caches as the paths, under the same
+    /// flags. Only a wrong one is counted (as wrong), so the totals stay
+    /// those of the paths.
+    private func checkExecutable(of event: FileEvent, _ op: Planned) {
+        let allowed = op.paths.first?.allowed ?? []
+        guard let exe = event.process.executable else {
+            tally.count(op.scenario) { $0.wrong += 1 }
+            tally.fail(op.scenario, "\(op.what): no executable")
+            return
+        }
+        switch classify(exe, PathExpectation(truths: [Self.ownExecutable], allowed: allowed)) {
+        case .correct, .flagged: break
+        case .unexpectedFlag, .wrong:
+            tally.count(op.scenario) { $0.wrong += 1 }
+            tally.fail(op.scenario, "\(op.what): WRONG executable \(escaped(exe.bytes)) flags \(describe(exe.resolution)); truth \(escaped(Self.ownExecutable))")
+        }
+    }
+
+    static let ownExecutable = bytes((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "?")
 }

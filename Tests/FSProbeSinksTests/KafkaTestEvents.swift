@@ -15,6 +15,14 @@ enum KafkaTestEvents {
         Array("/tmp/del\u{7f}and\u{01}ctl".utf8),
     ] + (0..<10).map { Array("/var/lib/app/file-\($0).db".utf8) }
 
+    /// The host (no container) and two containers.
+    static let containers = [
+        CgroupInfo(id: 1, path: Array("/".utf8)),
+        CgroupInfo(id: 2, path: Array("/docker/\(String(repeating: "a1", count: 32))".utf8),
+                   containerID: String(repeating: "a1", count: 32), runtime: .docker),
+        CgroupInfo(id: 3, path: Array("/machine.slice/systemd-nspawn@web.service".utf8), containerID: "web", runtime: .nspawn),
+    ]
+
     /// `count` events cycling over `paths`; `pid` is the sequence number
     /// (so order can be checked) and comm, uid and type vary.
     static func events(count: Int) -> [FileEvent] {
@@ -26,7 +34,8 @@ enum KafkaTestEvents {
                       pid: UInt32(1000 + i), tid: UInt32(1000 + i), uid: UInt32(i % 3) * 500, gid: 0,
                       comm: comms[i % comms.count], flags: 0o100_001, mode: 0o644, retval: i % 7 == 0 ? -2 : 0,
                       source: EventPath(bytes: paths[i % paths.count], inode: UInt64(i), mountID: 22),
-                      target: i % 5 == 0 ? EventPath(bytes: paths[(i + 1) % paths.count], inode: 9, mountID: 22) : nil)
+                      target: i % 5 == 0 ? EventPath(bytes: paths[(i + 1) % paths.count], inode: 9, mountID: 22) : nil,
+                      process: ProcessContext(ppid: 1, euid: UInt32(i % 2), cgroup: containers[i % containers.count]))
         }
     }
 
@@ -45,6 +54,7 @@ enum KafkaTestEvents {
         case .comm: event.comm.withBytes { Array($0) }
         case .eventType: Array(event.type.name.utf8)
         case .uid: Array(String(event.uid).utf8)
+        case .containerID: event.process.containerID.isEmpty ? nil : Array(event.process.containerID.utf8)
         case .none: nil
         }
     }

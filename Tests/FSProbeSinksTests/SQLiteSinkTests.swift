@@ -33,6 +33,32 @@ import Testing
         events.append(makeEvent(.mkdir, seq: 53, retval: -4000))  // an errno without a name
         events.append(makeEvent(.link, seq: 54, path: [], target: Array("/tmp/link".utf8)))  // empty is '' not NULL
         for type in EventType.allCases { events.append(makeEvent(type, seq: 60 + Int(type.rawValue))) }
+        var chmod = makeEvent(.setattr, seq: 68, retval: 0)
+        chmod.flags = 1 | 8
+        chmod.attributes = AttributeChange(mode: 0o4755, accessTime: .now,
+                                           modificationTime: .at(EventTimestamp(nanosecondsSinceEpoch: baseTime)))
+        events.append(chmod)
+        var write = makeEvent(.modify, seq: 69, retval: 512)
+        write.bytesWritten = 512
+        events.append(write)
+        // Context from hostile sources too: executables, cgroups, mount points and account names.
+        for (offset, name) in HostileNames.all.enumerated() {
+            var event = makeEvent(.rename, seq: 70 + offset, target: Array("/tmp/t".utf8))
+            event.process = ProcessContext(
+                ppid: 1, startTime: EventTimestamp(nanosecondsSinceEpoch: baseTime - 1), loginUID: 1000,
+                sessionID: offset % 2 == 0 ? nil : 3, euid: 0, egid: UInt32(offset),
+                executable: EventPath(bytes: name.bytes), cgroupID: UInt64.max,
+                cgroup: CgroupInfo(id: UInt64.max, path: name.bytes, containerID: offset % 2 == 0 ? "" : "c\(offset)",
+                                   runtime: offset % 2 == 0 ? nil : .podman),
+                mountNamespace: 4026531840, pidNamespace: 4026531836, userNamespace: .max,
+                userName: "alice", groupName: nil, effectiveUserName: name.label, effectiveGroupName: "g\n")
+            event.source.device = 4095 << 20 | 0xfffff
+            event.source.mode = 0o020600
+            event.source.linkCount = 7
+            event.source.mount = MountInfo(mountID: 28, device: 1, mountPoint: name.bytes, fsType: "fuse.\(offset)")
+            event.target?.mode = 0o040700
+            events.append(event)
+        }
 
         let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
         for event in events { try sink.write(event) }
@@ -105,6 +131,8 @@ import Testing
         }
         #expect(row["src_process_path"] as String? == json["src_process_path"] as? String)
 
+        try expectContext(row, json, event)
+
         if let target = event.target {
             #expect(row["target_inode"] as Int64? == Int64(bitPattern: target.inode))
             #expect(row["target_exact"] as Data? == Data(target.bytes))
@@ -123,6 +151,37 @@ import Testing
                 #expect((row[column] as DatabaseValue).isNull, "\(column)")
             }
         }
+    }
+
+    /// The context columns against the JSON fields they mirror.
+    private func expectContext(_ row: Row, _ json: [String: Any], _ event: FileEvent) throws {
+        var numbers = ["ppid", "loginuid", "sessionid", "euid", "egid", "cgroup_id", "mnt_ns", "pid_ns", "user_ns",
+                       "src_nlink"]
+        var texts = ["exe": "exe", "cgroup_path": "cgroup_path", "container_id": "container_id",
+                     "container_runtime": "container_runtime", "user_name": "user", "group_name": "group",
+                     "euser_name": "euser", "egroup_name": "egroup", "src_device": "src_device",
+                     "src_file_type": "src_file_type", "src_mount_point": "src_mount_point", "src_fstype": "src_fstype"]
+        if event.target != nil {
+            numbers.append("target_nlink")
+            for name in ["device", "file_type", "mount_point", "fstype"] { texts["target_" + name] = "target_" + name }
+        }
+        for column in numbers {
+            let expected = (json[column] as? NSNumber).map { column == "cgroup_id" ? Int64(bitPattern: $0.uint64Value) : $0.int64Value }
+            #expect(row[column] as Int64? == expected, "\(column)")
+        }
+        for (column, field) in texts {
+            #expect(row[column] as String? == json[field] as? String, "\(column)")
+        }
+        #expect(row["process_start_time"] as Int64? == event.process.startTime.nanosecondsSinceEpoch)
+        #expect(row["flag_names"] as String? == json["flag_names"] as? String)
+        #expect(row["modify_bytes"] as Int64? == (json["modify_bytes"] as? NSNumber)?.int64Value)
+        if let change = json["setattr"] as? [String: Any] {
+            let stored = try JSONSerialization.jsonObject(with: Data((row["setattr"] as String? ?? "").utf8)) as? [String: Any]
+            #expect(stored.map { NSDictionary(dictionary: $0) } == NSDictionary(dictionary: change))
+        } else {
+            #expect(row["setattr"] as String? == nil)
+        }
+        #expect((row["exe_raw"] as Data?) == (json["exe_raw"] == nil ? nil : event.process.executable.map { Data($0.bytes) }))
     }
 
     /// Redaction upstream must hold in the database too: a field a `fields`
@@ -335,10 +394,10 @@ import Testing
         }
         let reader = try openReader(path)
         #expect(try count(reader) == 3)
-        #expect(try reader.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == ["v1", "v2"])
+        #expect(try reader.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == ["v1", "v2", "v3"])
         #expect(try reader.read {
             try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
-        } == ["events_by_src_time", "events_by_target_time", "events_by_time"])
+        } == ["events_by_container_time", "events_by_src_time", "events_by_target_time", "events_by_time"])
         #expect(try reader.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
     }
 
@@ -381,6 +440,35 @@ import Testing
         let rows = try openReader(path).read { try Row.fetchAll($0, sql: "SELECT src_filename, src_process_path FROM events ORDER BY id") }
         #expect(rows.map { $0["src_filename"] as String? } == ["/old", "/jail/etc/f"])
         #expect(rows.map { $0["src_process_path"] as String? } == [nil, "/etc/f"])
+    }
+
+    /// A database made before the context columns gains them on reopening.
+    @Test func aVersionTwoDatabaseIsMigratedInPlace() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        try SQLiteSink(options: SQLiteSinkOptions(path: path)).close()
+        try openReader(path).write { db in
+            try db.execute(sql: "DROP INDEX events_by_container_time")
+            for column in EventColumn.allCases where column.rawValue >= EventColumn.ppid.rawValue {
+                try db.execute(sql: "ALTER TABLE events DROP COLUMN \(column)")
+            }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3'")
+            try db.execute(sql: "INSERT INTO events (timestamp, src_filename) VALUES (1, '/old')")
+        }
+
+        var event = makeEvent(seq: 2)
+        event.process.cgroup = CgroupInfo(id: 5, path: Array("/docker/x".utf8), containerID: "x", runtime: .docker)
+        event.process.euid = 42
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        try sink.write(event)
+        try sink.close()
+        let rows = try openReader(path).read {
+            try Row.fetchAll($0, sql: "SELECT src_filename, container_id, euid FROM events ORDER BY id")
+        }
+        #expect(rows.map { $0["src_filename"] as String? } == ["/old", "/tmp/file"])
+        #expect(rows.map { $0["container_id"] as String? } == [nil, "x"])
+        #expect(rows.map { $0["euid"] as Int64? } == [nil, 42])
     }
 
     @Test func synchronousOptionReachesTheConnection() throws {

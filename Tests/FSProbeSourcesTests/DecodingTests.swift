@@ -21,6 +21,36 @@ final class DecodingTests: XCTestCase {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The executable comes as a third path; while its path stays the same
+    /// its bytes are shared from event to event, not allocated again.
+    func testExecutableAndProcessContextAreDecoded() throws {
+        var builder = KernelRecordBuilder(type: .open, source: ["tmp", "f"])
+        builder.executable = ["usr", "bin", "cat"]
+        builder.euid = 4243
+        builder.cgroupID = 77
+        let decoder = KernelRecordDecoder(clock: BootClock(realtimeMinusBoottime: 1_000))
+        func decode() throws -> FileEvent { try builder.build().withUnsafeBytes { try decoder.decode($0) } }
+        let first = try decode(), second = try decode()
+        let exe = try XCTUnwrap(first.process.executable)
+        XCTAssertEqual(exe.string, "/usr/bin/cat")
+        XCTAssertEqual(exe.inode, builder.inode + 2)
+        XCTAssertEqual(first.source.string, "/tmp/f", "the exe's bytes follow the paths' in the data area")
+        XCTAssertEqual(first.process.euid, 4243)
+        XCTAssertEqual(first.process.cgroupID, 77)
+        XCTAssertEqual(first.process.startTime.nanosecondsSinceEpoch, Int64(builder.startTimeBoot) + 1_000)
+        XCTAssertNil(first.process.loginUID)
+        XCTAssertNil(first.process.sessionID)
+        let shared = exe.bytes.withUnsafeBufferPointer { a in
+            second.process.executable?.bytes.withUnsafeBufferPointer { $0.baseAddress == a.baseAddress }
+        }
+        XCTAssertEqual(shared, true)
+
+        builder.executable = ["usr", "bin", "dog"]  // same inode, renamed: its new path, not the shared one
+        XCTAssertEqual(try decode().process.executable?.string, "/usr/bin/dog")
+        builder.executable = nil  // a kernel thread
+        XCTAssertNil(try decode().process.executable)
+    }
+
     func testFragmentsAreLeafFirst() {
         XCTAssertEqual(assemble(["passwd", "etc"]), "/etc/passwd")
         XCTAssertEqual(assemble([]), "/")

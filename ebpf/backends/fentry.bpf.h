@@ -52,7 +52,19 @@ int BPF_PROG(fsp_fe_vfs_rename_in, struct renamedata *rd)
 	return 0;
 }
 FSP_FE_ENTER(vfs_link, FSP_EVENT_LINK)
-FSP_FE_ENTER(notify_change, FSP_EVENT_SETATTR)
+/* notify_change(dentry, iattr, deleg) on 5.10, (idmap, dentry, iattr, deleg) after. */
+SEC("fentry/notify_change")
+int fsp_fe_notify_change_in__a3(unsigned long long *ctx)
+{
+	fsp_vfs_enter_setattr((struct iattr *)ctx[1]);
+	return 0;
+}
+SEC("fentry/notify_change")
+int fsp_fe_notify_change_in__a4(unsigned long long *ctx)
+{
+	fsp_vfs_enter_setattr((struct iattr *)ctx[2]);
+	return 0;
+}
 
 FSP_FE_EXIT(vfs_mkdir, FSP_EVENT_MKDIR, 3, fsp_mkdir_result)      /* 5.10 */
 FSP_FE_EXIT(vfs_mkdir, FSP_EVENT_MKDIR, 4, fsp_mkdir_result)      /* 5.12+ */

@@ -50,7 +50,25 @@ int BPF_KRETPROBE(fsp_kp_vfs_rename_ret, long ret)
 	return 0;
 }
 FSP_KP_CALL(vfs_link, FSP_EVENT_LINK, fsp_int_result)
-FSP_KP_CALL(notify_change, FSP_EVENT_SETATTR, fsp_int_result)
+/* notify_change(dentry, iattr, deleg) on 5.10, (idmap, dentry, iattr, deleg) after. */
+SEC("kprobe/notify_change")
+int BPF_KPROBE(fsp_kp_notify_change_in__a3, void *dentry, struct iattr *ia)
+{
+	fsp_vfs_enter_setattr(ia);
+	return 0;
+}
+SEC("kprobe/notify_change")
+int BPF_KPROBE(fsp_kp_notify_change_in__a4, void *idmap, void *dentry, struct iattr *ia)
+{
+	fsp_vfs_enter_setattr(ia);
+	return 0;
+}
+SEC("kretprobe/notify_change")
+int BPF_KRETPROBE(fsp_kp_notify_change_ret, long ret)
+{
+	fsp_vfs_finish(FSP_EVENT_SETATTR, fsp_int_result(ret));
+	return 0;
+}
 
 FSP_SPLIT_PART_PROBES(fsp_kp_, vfs_rmdir, FSP_EVENT_RMDIR)
 

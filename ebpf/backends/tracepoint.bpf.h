@@ -16,6 +16,7 @@
 #include "../lib/common.bpf.h"
 #include "../lib/task.bpf.h"
 #include "../lib/path.bpf.h"
+#include "../lib/context.bpf.h"
 #include "../lib/caller.bpf.h"
 #include "../lib/event.bpf.h"
 #include "../lib/syscalls.bpf.h"
@@ -300,7 +301,7 @@ static __always_inline int fsp_path_at(struct fsp_scratch *s, struct fsp_path *p
 	__builtin_memset(&p->learn_key, 0, sizeof(p->learn_key));
 	__builtin_memset(&p->learn_stamp, 0, sizeof(p->learn_stamp));
 	p->learn_level = 0;
-	p->_pad = 0;
+	p->nlink = 0;
 
 	if (absolute) {
 		dentry = BPF_CORE_READ(task, fs, root.dentry);
@@ -357,6 +358,107 @@ static __always_inline int fsp_fill(struct fsp_scratch *s, struct fsp_path *p,
 static __always_inline void fsp_path_clear(struct fsp_path *p)
 {
 	__builtin_memset(p, 0, sizeof(*p));
+}
+
+/* utimensat's special nanosecond values (include/uapi/linux/stat.h). */
+#define FSP_UTIME_NOW  ((1L << 30) - 1L)
+#define FSP_UTIME_OMIT ((1L << 30) - 2L)
+
+/*
+ * One time of utimes or utimensat: {seconds, sub} in user memory, sub in
+ * nanoseconds (unit 1) or microseconds (1000); utimensat's special values
+ * mean "now" and "leave it". set/now are the FSP_ATTR_* bits.
+ */
+static __always_inline void fsp_tp_time(struct fsp_attr_values *a, const void *user, long unit,
+					__s64 *sec, __u32 *nsec, __u32 set, __u32 now)
+{
+	long t[2];
+
+	if (bpf_probe_read_user(t, sizeof(t), user) < 0)
+		return;
+	if (unit == 1 && t[1] == FSP_UTIME_OMIT)
+		return;
+	if (unit == 1 && t[1] == FSP_UTIME_NOW) {
+		a->valid |= now;
+		return;
+	}
+	*sec = t[0];
+	*nsec = (__u32)(t[1] * unit);
+	a->valid |= set;
+}
+
+/* Both times of utimes or utimensat (each `size` bytes): NULL sets both to now. */
+static __always_inline void fsp_tp_times(struct fsp_attr_values *a, long user, long size, long unit)
+{
+	if (!user) {
+		a->valid |= FSP_ATTR_ATIME_NOW | FSP_ATTR_MTIME_NOW;
+		return;
+	}
+	fsp_tp_time(a, (const void *)user, unit, &a->atime_sec, &a->atime_nsec, FSP_ATTR_ATIME, FSP_ATTR_ATIME_NOW);
+	fsp_tp_time(a, (const void *)(user + size), unit, &a->mtime_sec, &a->mtime_nsec, FSP_ATTR_MTIME,
+		    FSP_ATTR_MTIME_NOW);
+}
+
+/* chown's ids: (uid_t)-1 leaves one as it is. */
+static __always_inline void fsp_tp_owner(struct fsp_attr_values *a, __u32 uid, __u32 gid)
+{
+	if (uid != 0xffffffffu) {
+		a->uid = uid;
+		a->valid |= FSP_ATTR_UID;
+	}
+	if (gid != 0xffffffffu) {
+		a->gid = gid;
+		a->valid |= FSP_ATTR_GID;
+	}
+}
+
+/* What a setattr system call asks to set, from its arguments. */
+static __always_inline void fsp_tp_attr(struct pt_regs *regs, long nr, __u32 mode, struct fsp_attr_values *a)
+{
+	__builtin_memset(a, 0, sizeof(*a));
+	switch (nr) {
+	case FSP_NR_chmod:
+	case FSP_NR_fchmod:
+	case FSP_NR_fchmodat:
+	case FSP_NR_fchmodat2:
+		a->mode = mode;
+		a->valid = FSP_ATTR_MODE;
+		break;
+	case FSP_NR_chown:
+	case FSP_NR_lchown:
+	case FSP_NR_fchown:
+		fsp_tp_owner(a, ARG(regs, si), ARG(regs, dx));
+		break;
+	case FSP_NR_fchownat:
+		fsp_tp_owner(a, ARG(regs, dx), ARG(regs, r10));
+		break;
+	case FSP_NR_truncate:
+	case FSP_NR_ftruncate:
+		a->size = ARG(regs, si);
+		a->valid = FSP_ATTR_SIZE;
+		break;
+	case FSP_NR_utime: { /* struct utimbuf: access and modification seconds */
+		long user = ARG(regs, si), t[2];
+
+		if (!user)
+			a->valid = FSP_ATTR_ATIME_NOW | FSP_ATTR_MTIME_NOW;
+		else if (bpf_probe_read_user(t, sizeof(t), (const void *)user) == 0) {
+			a->atime_sec = t[0];
+			a->mtime_sec = t[1];
+			a->valid = FSP_ATTR_ATIME | FSP_ATTR_MTIME;
+		}
+		break;
+	}
+	case FSP_NR_utimes: /* struct timeval[2]: seconds, microseconds */
+		fsp_tp_times(a, ARG(regs, si), 2 * sizeof(long), 1000);
+		break;
+	case FSP_NR_futimesat:
+		fsp_tp_times(a, ARG(regs, dx), 2 * sizeof(long), 1000);
+		break;
+	case FSP_NR_utimensat: /* struct timespec[2] */
+		fsp_tp_times(a, ARG(regs, dx), 2 * sizeof(long), 1);
+		break;
+	}
 }
 
 /*
@@ -433,6 +535,17 @@ int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 	s->p.rec.ev.syscall_nr = nr;
 	s->p.rec.ev.retval = ret;
 	s->p.rec.ev.data_len = off;
+	if (op.type == FSP_EVENT_SETATTR) {
+		fsp_tp_attr(regs, nr, op.mode, &s->p.rec.ev.attr);
+	} else {
+		__builtin_memset(&s->p.rec.ev.attr, 0, sizeof(s->p.rec.ev.attr));
+		/* The write family returns the bytes written (fallocate: 0, no count). */
+		if (op.type == FSP_EVENT_MODIFY && ret >= 0 && nr != FSP_NR_fallocate) {
+			s->p.rec.ev.attr.size = ret;
+			s->p.rec.ev.attr.valid = FSP_ATTR_SIZE;
+		}
+	}
+	fsp_event_add_context(s);
 	fsp_emit(&s->p.rec);
 	return 0;
 }

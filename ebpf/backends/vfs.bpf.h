@@ -24,6 +24,7 @@
 #include "../lib/task.bpf.h"
 #include "../lib/path.bpf.h"
 #include "../lib/event.bpf.h"
+#include "../lib/context.bpf.h"
 
 #define FSP_MAY_WRITE  0x2
 #define FSP_ERRNO_MAX  4095
@@ -48,6 +49,7 @@ static __always_inline struct fsp_scratch *fsp_vfs_begin(__u32 type)
 	s->p.rec.ev.mode = 0;
 	s->p.rec.ev.syscall_nr = 0;
 	s->p.rec.ev.retval = 0;
+	__builtin_memset(&s->p.rec.ev.attr, 0, sizeof(s->p.rec.ev.attr));
 	s->p.obj = NULL;
 	s->p.nest = 0;
 	return s;
@@ -55,7 +57,8 @@ static __always_inline struct fsp_scratch *fsp_vfs_begin(__u32 type)
 
 /*
  * Walk the event's path(s): (d1, m1) is the source, (d2, m2) the target of
- * a rename or link (d2 NULL otherwise). False when the filter drops it.
+ * a rename or link (d2 NULL otherwise), then the context of a kept event.
+ * False when the filter drops it.
  */
 static __always_inline bool fsp_vfs_paths(struct fsp_scratch *s, struct dentry *d1,
 					  struct vfsmount *m1, struct dentry *d2,
@@ -72,7 +75,10 @@ static __always_inline bool fsp_vfs_paths(struct fsp_scratch *s, struct dentry *
 	else
 		__builtin_memset(&ev->target, 0, sizeof(ev->target));
 	ev->data_len = off;
-	return fsp_filter_verdicts(ev, v1, v2);
+	if (!fsp_filter_verdicts(ev, v1, v2))
+		return false;
+	fsp_event_add_context(s);
+	return true;
 }
 
 static __always_inline bool fsp_vfs_path_of(struct fsp_scratch *s, const struct path *path)
@@ -105,6 +111,68 @@ static __always_inline void fsp_vfs_enter(__u32 type)
 		fsp_epoch_enter(); /* whether or not the event is wanted: see lib/cache.bpf.h */
 	if (p && p->rec.ev.event_type == type)
 		p->nest++;
+}
+
+/* The kernel's ATTR_* bits of struct iattr.ia_valid (include/linux/fs.h). */
+#define FSP_IA_MODE      (1u << 0)
+#define FSP_IA_UID       (1u << 1)
+#define FSP_IA_GID       (1u << 2)
+#define FSP_IA_SIZE      (1u << 3)
+#define FSP_IA_ATIME     (1u << 4)
+#define FSP_IA_MTIME     (1u << 5)
+#define FSP_IA_ATIME_SET (1u << 7)
+#define FSP_IA_MTIME_SET (1u << 8)
+
+/*
+ * notify_change(…, iattr, …) begins: the setattr staged by its security
+ * hook learns what it sets. Only the outermost call's (overlayfs calls it
+ * again on its upper layer, with the same values).
+ */
+static __always_inline void fsp_vfs_enter_setattr(struct iattr *ia)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_pending *p;
+	struct fsp_attr_values *a;
+	unsigned int valid;
+
+	fsp_vfs_enter(FSP_EVENT_SETATTR);
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p || p->rec.ev.event_type != FSP_EVENT_SETATTR || p->nest != 1 || !ia)
+		return;
+	a = &p->rec.ev.attr;
+	valid = BPF_CORE_READ(ia, ia_valid);
+	a->valid = 0;
+	if (valid & FSP_IA_MODE) {
+		a->mode = BPF_CORE_READ(ia, ia_mode);
+		a->valid |= FSP_ATTR_MODE;
+	}
+	if (valid & FSP_IA_UID) {
+		a->uid = BPF_CORE_READ(ia, ia_uid.val);
+		a->valid |= FSP_ATTR_UID;
+	}
+	if (valid & FSP_IA_GID) {
+		a->gid = BPF_CORE_READ(ia, ia_gid.val);
+		a->valid |= FSP_ATTR_GID;
+	}
+	if (valid & FSP_IA_SIZE) {
+		a->size = BPF_CORE_READ(ia, ia_size);
+		a->valid |= FSP_ATTR_SIZE;
+	}
+	/* Without *_SET, notify_change itself sets the time to "now". */
+	if (valid & FSP_IA_ATIME_SET) {
+		a->atime_sec = BPF_CORE_READ(ia, ia_atime.tv_sec);
+		a->atime_nsec = BPF_CORE_READ(ia, ia_atime.tv_nsec);
+		a->valid |= FSP_ATTR_ATIME;
+	} else if (valid & FSP_IA_ATIME) {
+		a->valid |= FSP_ATTR_ATIME_NOW;
+	}
+	if (valid & FSP_IA_MTIME_SET) {
+		a->mtime_sec = BPF_CORE_READ(ia, ia_mtime.tv_sec);
+		a->mtime_nsec = BPF_CORE_READ(ia, ia_mtime.tv_nsec);
+		a->valid |= FSP_ATTR_MTIME;
+	} else if (valid & FSP_IA_MTIME) {
+		a->valid |= FSP_ATTR_MTIME_NOW;
+	}
 }
 
 /* Result of a kernel function returning an int in a 64-bit register. */

@@ -405,7 +405,7 @@ static __always_inline void fsp_walk_into(struct fsp_scratch *s, struct fsp_path
 	__builtin_memset(&p->learn_key, 0, sizeof(p->learn_key));
 	__builtin_memset(&p->learn_stamp, 0, sizeof(p->learn_stamp));
 	p->learn_level = 0;
-	p->_pad = 0;
+	p->nlink = 0;
 	fsp_cache_end(s, p);
 	*off = w->off;
 }
@@ -431,6 +431,7 @@ static __always_inline int fsp_path_walk(struct fsp_scratch *s, struct fsp_path 
 
 	/* Non-recursive: the object itself or its parent may be the watch. */
 	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1, 1);
+	p->nlink = inode ? BPF_CORE_READ(inode, __i_nlink) : 0;
 	/* Unhashed and not a root: unlinked while open, or never linked (O_TMPFILE). */
 	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
 		p->flags |= FSP_PATH_DELETED;

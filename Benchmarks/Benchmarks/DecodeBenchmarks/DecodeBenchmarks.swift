@@ -1,4 +1,5 @@
 import Benchmark
+import Foundation
 import FSProbeCore
 import FSProbeSources
 
@@ -29,6 +30,41 @@ let benchmarks: @Sendable () -> Void = {
         decode(rename, benchmark)
     }
 
+    // The same open with the process's context as the kernel sends it: the
+    // executable as a third path, whose bytes are shared while they repeat.
+    var withContextBuilder = KernelRecordBuilder(
+        type: .open, source: (0..<10).map { "component\($0)" } + ["file.txt"])
+    withContextBuilder.executable = ["usr", "bin", "python3.13"]
+    withContextBuilder.cgroupID = 1  // the root cgroup: resolvable on any host with cgroup2
+    let withContext = withContextBuilder.build()
+    Benchmark("Decode record (open, depth 10, with executable)") { benchmark in
+        decode(withContext, benchmark)
+    }
+
+    // User space's share of the context: account names, the cgroup's path
+    // and container, the mount point of each path, once their caches hold
+    // them (the steady state: few users, cgroups and mounts, many events).
+    Benchmark("Enrich (names, cgroup, mounts; cached)") { benchmark in
+        let decoder = KernelRecordDecoder(clock: BootClock(realtimeMinusBoottime: 0))
+        let enricher = EventEnricher()
+        var event = try! withContext.withUnsafeBytes { try decoder.decode($0) }
+        let root = rootMount()
+        event.source.mountID = root.id
+        event.source.device = root.device
+        event.process.executable?.mountID = root.id
+        event.process.executable?.device = root.device
+        enricher.enrich(&event)
+        guard event.source.mount != nil, event.process.cgroup != nil, event.process.userName != nil else {
+            fatalError("enrichment found nothing on this host: the benchmark would measure misses")
+        }
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            var copy = event
+            enricher.enrich(&copy)
+            blackHole(copy)
+        }
+    }
+
     // Decode then format as JSON: the CLI's whole per-event user-space work.
     Benchmark("Decode + JSON line (open, depth 10)") { benchmark in
         let decoder = KernelRecordDecoder(clock: BootClock(realtimeMinusBoottime: 0))
@@ -55,4 +91,18 @@ func decode(_ record: [UInt8], _ benchmark: Benchmark) {
             blackHole(try? decoder.decode(bytes))
         }
     }
+}
+
+/// The id and device (kernel encoding) of the mount at "/", from this
+/// process's mount table.
+func rootMount() -> (id: UInt32, device: UInt32) {
+    let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    for line in table.split(separator: "\n") {
+        let fields = line.split(separator: " ")
+        guard fields.count > 4, fields[4] == "/", let id = UInt32(fields[0]) else { continue }
+        let numbers = fields[2].split(separator: ":").compactMap { UInt32($0) }
+        guard numbers.count == 2 else { continue }
+        return (id, numbers[0] << 20 | numbers[1])
+    }
+    fatalError("no mount at / in /proc/self/mountinfo")
 }

@@ -148,6 +148,69 @@ public struct JSONLineEncoder: Sendable {
             if let target { output.appendProcessPath(of: target) } else { output.appendStatic("null") }
         }
 
+        var rawExe = false
+        let process = event.process
+        if object.key(.ppid, &output) { output.appendDecimal(UInt64(process.ppid)) }
+        if object.key(.processStartTime, &output) {
+            output.appendRFC3339(process.startTime)
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.exe, &output) {
+            if let exe = process.executable {
+                output.append(UInt8(ascii: "\""))
+                exe.bytes.withUnsafeBufferPointer { rawExe = !output.appendJSONEscaped($0) }
+                output.append(UInt8(ascii: "\""))
+            } else {
+                output.appendStatic("null")
+            }
+        }
+        if object.key(.loginUID, &output) { output.appendOptionalDecimal(process.loginUID) }
+        if object.key(.sessionID, &output) { output.appendOptionalDecimal(process.sessionID) }
+        if object.key(.euid, &output) { output.appendDecimal(UInt64(process.euid)) }
+        if object.key(.egid, &output) { output.appendDecimal(UInt64(process.egid)) }
+        if object.key(.user, &output) { output.appendOptionalString(process.userName) }
+        if object.key(.group, &output) { output.appendOptionalString(process.groupName) }
+        if object.key(.effectiveUser, &output) { output.appendOptionalString(process.effectiveUserName) }
+        if object.key(.effectiveGroup, &output) { output.appendOptionalString(process.effectiveGroupName) }
+        if object.key(.cgroupID, &output) { output.appendDecimal(process.cgroupID) }
+        if object.key(.cgroupPath, &output) {
+            if let cgroup = process.cgroup {
+                output.append(UInt8(ascii: "\""))
+                cgroup.path.withUnsafeBufferPointer { _ = output.appendJSONEscaped($0) }
+                output.append(UInt8(ascii: "\""))
+            } else {
+                output.appendStatic("null")
+            }
+        }
+        if object.key(.containerID, &output) {
+            if let cgroup = process.cgroup { output.appendJSONEscapedString(cgroup.containerID) }
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.containerRuntime, &output) { output.appendOptionalString(process.cgroup?.runtime?.rawValue) }
+        if object.key(.mountNamespace, &output) { output.appendDecimal(UInt64(process.mountNamespace)) }
+        if object.key(.pidNamespace, &output) { output.appendDecimal(UInt64(process.pidNamespace)) }
+        if object.key(.userNamespace, &output) { output.appendDecimal(UInt64(process.userNamespace)) }
+
+        if object.key(.srcDevice, &output) { output.appendDevice(of: event.source) }
+        if object.key(.srcFileType, &output) { output.appendFileType(of: event.source) }
+        if object.key(.srcLinkCount, &output) { output.appendDecimal(UInt64(event.source.linkCount)) }
+        if object.key(.srcMountPoint, &output) { output.appendMountPoint(of: event.source) }
+        if object.key(.srcFSType, &output) { output.appendOptionalString(event.source.mount?.fsType) }
+        if object.key(.targetDevice, &output) { output.appendDevice(of: target) }
+        if object.key(.targetFileType, &output) { output.appendFileType(of: target) }
+        if object.key(.targetLinkCount, &output) { output.appendDecimal(UInt64(target?.linkCount ?? 0)) }
+        if object.key(.targetMountPoint, &output) { output.appendMountPoint(of: target) }
+        if object.key(.targetFSType, &output) { output.appendOptionalString(target?.mount?.fsType) }
+
+        if object.key(.flagNames, &output) {
+            FlagNames.append(event, into: &output)
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.setattr, &output) { output.appendAttributes(event.attributes) }
+        if object.key(.modifyBytes, &output) {
+            if let bytes = event.bytesWritten { output.appendDecimal(bytes) } else { output.appendStatic("null") }
+        }
+
         // A companion is written only when its field was, and lossy.
         if rawComm, object.key(.commRaw, &output) {
             event.comm.withBytes { output.appendBase64($0.assumingMemoryBound(to: UInt8.self)) }
@@ -159,6 +222,10 @@ public struct JSONLineEncoder: Sendable {
         }
         if rawTarget, let target, object.key(.targetFilenameRaw, &output) {
             target.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
+            output.append(UInt8(ascii: "\""))
+        }
+        if rawExe, let exe = process.executable, object.key(.exeRaw, &output) {
+            exe.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
             output.append(UInt8(ascii: "\""))
         }
         object.finish(&output)
@@ -270,7 +337,39 @@ extension EventField {
         case .targetProcessPath: #","target_process_path":"#
         case .commRaw: #","comm_raw":""#
         case .srcFilenameRaw: #","src_filename_raw":""#
+        case .ppid: #","ppid":"#
+        case .processStartTime: #","process_start_time":""#
+        case .exe: #","exe":"#
+        case .loginUID: #","loginuid":"#
+        case .sessionID: #","sessionid":"#
+        case .euid: #","euid":"#
+        case .egid: #","egid":"#
+        case .user: #","user":"#
+        case .group: #","group":"#
+        case .effectiveUser: #","euser":"#
+        case .effectiveGroup: #","egroup":"#
+        case .cgroupID: #","cgroup_id":"#
+        case .cgroupPath: #","cgroup_path":"#
+        case .containerID: #","container_id":""#
+        case .containerRuntime: #","container_runtime":"#
+        case .mountNamespace: #","mnt_ns":"#
+        case .pidNamespace: #","pid_ns":"#
+        case .userNamespace: #","user_ns":"#
+        case .srcDevice: #","src_device":"#
+        case .srcFileType: #","src_file_type":"#
+        case .srcLinkCount: #","src_nlink":"#
+        case .srcMountPoint: #","src_mount_point":"#
+        case .srcFSType: #","src_fstype":"#
+        case .targetDevice: #","target_device":"#
+        case .targetFileType: #","target_file_type":"#
+        case .targetLinkCount: #","target_nlink":"#
+        case .targetMountPoint: #","target_mount_point":"#
+        case .targetFSType: #","target_fstype":"#
+        case .flagNames: #","flag_names":""#
+        case .setattr: #","setattr":"#
+        case .modifyBytes: #","modify_bytes":"#
         case .targetFilenameRaw: #","target_filename_raw":""#
+        case .exeRaw: #","exe_raw":""#
         }
     }
 }
@@ -283,6 +382,74 @@ extension PathResolution {
 extension Array where Element == UInt8 {
     mutating func appendBool(_ value: Bool) {
         if value { appendStatic("true") } else { appendStatic("false") }
+    }
+
+    mutating func appendOptionalDecimal(_ value: UInt32?) {
+        if let value { appendDecimal(UInt64(value)) } else { appendStatic("null") }
+    }
+
+    /// A JSON string, or `null`. Names from account databases and mount
+    /// tables are escaped like file names (they are just as hostile).
+    mutating func appendOptionalString(_ value: String?) {
+        guard let value else { return appendStatic("null") }
+        append(UInt8(ascii: "\""))
+        appendJSONEscapedString(value)
+        append(UInt8(ascii: "\""))
+    }
+
+    /// A setattr's values as an object with every member (null: left as
+    /// it was), or `null` for other events.
+    mutating func appendAttributes(_ change: AttributeChange?) {
+        guard let change else { return appendStatic("null") }
+        appendStatic(#"{"mode":"#)
+        appendOptionalDecimal(change.mode)
+        appendStatic(#","uid":"#)
+        appendOptionalDecimal(change.uid)
+        appendStatic(#","gid":"#)
+        appendOptionalDecimal(change.gid)
+        appendStatic(#","size":"#)
+        if let size = change.size { appendDecimal(size) } else { appendStatic("null") }
+        appendStatic(#","atime":"#)
+        appendTimeChange(change.accessTime)
+        appendStatic(#","mtime":"#)
+        appendTimeChange(change.modificationTime)
+        append(UInt8(ascii: "}"))
+    }
+
+    /// RFC 3339 for an explicit time, `"now"` for the current time, or `null`.
+    mutating func appendTimeChange(_ time: AttributeChange.Time?) {
+        switch time {
+        case nil: appendStatic("null")
+        case .now?: appendStatic(#""now""#)
+        case .at(let timestamp)?:
+            append(UInt8(ascii: "\""))
+            appendRFC3339(timestamp)
+            append(UInt8(ascii: "\""))
+        }
+    }
+
+    /// `"major:minor"` of the path's device, or `null` when unknown.
+    mutating func appendDevice(of path: EventPath?) {
+        guard let path, path.device != 0 else { return appendStatic("null") }
+        append(UInt8(ascii: "\""))
+        appendDecimal(UInt64(path.device >> 20))
+        append(UInt8(ascii: ":"))
+        appendDecimal(UInt64(path.device & 0xfffff))
+        append(UInt8(ascii: "\""))
+    }
+
+    mutating func appendFileType(of path: EventPath?) {
+        guard let type = path.flatMap({ FileType(mode: $0.mode) }) else { return appendStatic("null") }
+        append(UInt8(ascii: "\""))
+        appendStatic(type.staticName)
+        append(UInt8(ascii: "\""))
+    }
+
+    mutating func appendMountPoint(of path: EventPath?) {
+        guard let mount = path?.mount else { return appendStatic("null") }
+        append(UInt8(ascii: "\""))
+        mount.mountPoint.withUnsafeBufferPointer { _ = appendJSONEscaped($0) }
+        append(UInt8(ascii: "\""))
     }
 
     /// The path as its process sees it, as a JSON string, or `null`.

@@ -11,7 +11,13 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
     case srcPathTruncated, srcPathFromCaller, targetPathTruncated, targetPathFromCaller
     case srcPathDeleted, srcPathDetached, targetPathDeleted, targetPathDetached
     case srcPathForeignMountNs, targetPathForeignMountNs, srcProcessPath, targetProcessPath
-    case commRaw, srcFilenameRaw, targetFilenameRaw
+    case ppid, processStartTime, exe, loginUID, sessionID, euid, egid
+    case user, group, effectiveUser, effectiveGroup
+    case cgroupID, cgroupPath, containerID, containerRuntime, mountNamespace, pidNamespace, userNamespace
+    case srcDevice, srcFileType, srcLinkCount, srcMountPoint, srcFSType
+    case targetDevice, targetFileType, targetLinkCount, targetMountPoint, targetFSType
+    case flagNames, setattr, modifyBytes
+    case commRaw, srcFilenameRaw, targetFilenameRaw, exeRaw
 
     /// The key in the standard schema.
     public var name: String {
@@ -46,9 +52,41 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
         case .targetPathForeignMountNs: "target_path_foreign_mount_ns"
         case .srcProcessPath: "src_process_path"
         case .targetProcessPath: "target_process_path"
+        case .ppid: "ppid"
+        case .processStartTime: "process_start_time"
+        case .exe: "exe"
+        case .loginUID: "loginuid"
+        case .sessionID: "sessionid"
+        case .euid: "euid"
+        case .egid: "egid"
+        case .user: "user"
+        case .group: "group"
+        case .effectiveUser: "euser"
+        case .effectiveGroup: "egroup"
+        case .cgroupID: "cgroup_id"
+        case .cgroupPath: "cgroup_path"
+        case .containerID: "container_id"
+        case .containerRuntime: "container_runtime"
+        case .mountNamespace: "mnt_ns"
+        case .pidNamespace: "pid_ns"
+        case .userNamespace: "user_ns"
+        case .srcDevice: "src_device"
+        case .srcFileType: "src_file_type"
+        case .srcLinkCount: "src_nlink"
+        case .srcMountPoint: "src_mount_point"
+        case .srcFSType: "src_fstype"
+        case .targetDevice: "target_device"
+        case .targetFileType: "target_file_type"
+        case .targetLinkCount: "target_nlink"
+        case .targetMountPoint: "target_mount_point"
+        case .targetFSType: "target_fstype"
+        case .flagNames: "flag_names"
+        case .setattr: "setattr"
+        case .modifyBytes: "modify_bytes"
         case .commRaw: "comm_raw"
         case .srcFilenameRaw: "src_filename_raw"
         case .targetFilenameRaw: "target_filename_raw"
+        case .exeRaw: "exe_raw"
         }
     }
 
@@ -63,6 +101,7 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
         case .comm: .commRaw
         case .srcFilename: .srcFilenameRaw
         case .targetFilename: .targetFilenameRaw
+        case .exe: .exeRaw
         default: nil
         }
     }
@@ -71,7 +110,8 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
     var opensString: Bool {
         switch self {
         case .eventType, .timestamp, .comm, .srcFilename, .targetFilename, .backend,
-             .commRaw, .srcFilenameRaw, .targetFilenameRaw: true
+             .processStartTime, .containerID, .flagNames,
+             .commRaw, .srcFilenameRaw, .targetFilenameRaw, .exeRaw: true
         default: false
         }
     }
@@ -82,6 +122,7 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
         case .commRaw: .comm
         case .srcFilenameRaw: .srcFilename
         case .targetFilenameRaw: .targetFilename
+        case .exeRaw: .exe
         default: nil
         }
     }
@@ -190,7 +231,7 @@ extension Array where Element == UInt8 {
     /// Appends a string's UTF-8 as JSON string contents (always valid UTF-8,
     /// so no `*_raw` companion is needed).
     mutating func appendJSONEscapedString(_ text: String) {
-        let utf8 = Array(text.utf8)
-        utf8.withUnsafeBufferPointer { _ = appendJSONEscaped($0) }
+        var text = text  // withUTF8 reads a native string in place, allocating nothing
+        text.withUTF8 { _ = appendJSONEscaped($0) }
     }
 }

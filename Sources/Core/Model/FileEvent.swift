@@ -98,10 +98,17 @@ public struct EventPath: Sendable, Hashable {
     /// path as that process sees it (`processPath`). Nil when the walk did
     /// not pass that root (the object is outside it, or the path was cut).
     public var processRootOffset: Int?
+    /// Link count of the object when the kernel read it, else 0.
+    public var linkCount: UInt32
+    /// The mount the object is on, from the mount table (nil when unknown).
+    public var mount: MountInfo?
 
     public init(bytes: [UInt8] = [], inode: UInt64 = 0, mountID: UInt32 = 0, device: UInt32 = 0,
-                mode: UInt32 = 0, resolution: PathResolution = [], processRootOffset: Int? = nil) {
+                mode: UInt32 = 0, resolution: PathResolution = [], processRootOffset: Int? = nil,
+                linkCount: UInt32 = 0, mount: MountInfo? = nil) {
         self.bytes = bytes
+        self.linkCount = linkCount
+        self.mount = mount
         self.inode = inode
         self.mountID = mountID
         self.device = device
@@ -172,11 +179,23 @@ public struct FileEvent: Sendable, Hashable {
     /// (set by `fields` transforms); nil for the standard schema. Shared and
     /// immutable, so carrying it costs a pointer per event.
     public var fields: EventFieldLayout?
+    /// Who acted: parent, start time, effective ids, executable, cgroup,
+    /// container, namespaces, account names.
+    public var process: ProcessContext
+    /// `setattr`: what it sets, when known.
+    public var attributes: AttributeChange?
+    /// `modify`: the bytes written, when the hook knows them (the
+    /// tracepoint backend, from the system call's result).
+    public var bytesWritten: Int64?
 
     public init(type: EventType, timestamp: EventTimestamp, pid: UInt32, tid: UInt32, uid: UInt32, gid: UInt32,
                 comm: ProcessName, flags: UInt32 = 0, mode: UInt32 = 0, retval: Int64 = 0,
                 source: EventPath, target: EventPath? = nil, backend: BackendKind = .tracepoint,
-                fields: EventFieldLayout? = nil) {
+                fields: EventFieldLayout? = nil, process: ProcessContext = ProcessContext(),
+                attributes: AttributeChange? = nil, bytesWritten: Int64? = nil) {
+        self.process = process
+        self.attributes = attributes
+        self.bytesWritten = bytesWritten
         self.type = type
         self.timestamp = timestamp
         self.pid = pid

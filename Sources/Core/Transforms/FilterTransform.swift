@@ -13,6 +13,11 @@ public struct FilterOptions: ComponentOptionsDecodable {
     public var comms: [ProcessName] = []
     public var uids: [UInt32] = []
     public var gids: [UInt32] = []
+    public var euids: [UInt32] = []
+    /// Container ids to match; `""` matches the host's events.
+    public var containerIDs: [String] = []
+    /// Whether the caller runs in a container (a non-empty container id).
+    public var inContainer: Bool?
     public var outcome: Outcome?
     public var exclude = false
 
@@ -50,6 +55,9 @@ public struct FilterOptions: ComponentOptionsDecodable {
         }
         uids = try Self.ids("uid", options)
         gids = try Self.ids("gid", options)
+        euids = try Self.ids("euid", options)
+        containerIDs = options.strings("container_id") ?? []
+        inContainer = try options.bool("in_container")
         outcome = try options.choice("retval", as: Outcome.self)
         exclude = try options.bool("exclude") ?? false
     }
@@ -92,6 +100,9 @@ public struct FilterTransform: EventTransform {
         }
         if !options.uids.isEmpty && !options.uids.contains(event.uid) { return false }
         if !options.gids.isEmpty && !options.gids.contains(event.gid) { return false }
+        if !options.euids.isEmpty && !options.euids.contains(event.process.euid) { return false }
+        if let inContainer = options.inContainer, event.process.containerID.isEmpty == inContainer { return false }
+        if !options.containerIDs.isEmpty && !options.containerIDs.contains(event.process.containerID) { return false }
         if !options.comms.isEmpty && !options.comms.contains(event.comm) { return false }
         if !options.pathPrefixes.isEmpty
             && !Self.eitherPath(of: event, where: { path in options.pathPrefixes.contains { $0.matches(path) } }) {
@@ -137,6 +148,10 @@ extension ComponentType {
             OptionSpec("comm", .stringList, "process names (exact, at most 15 bytes)"),
             OptionSpec("uid", .stringList, "numeric user ids of the caller"),
             OptionSpec("gid", .stringList, "numeric group ids of the caller"),
+            OptionSpec("euid", .stringList, "numeric effective user ids of the caller"),
+            OptionSpec("container_id", .stringList,
+                       "container ids (the 64-hex-digit id, or a systemd-nspawn machine name); \"\" matches the host"),
+            OptionSpec("in_container", .bool, "true: only events from containers; false: only the host's"),
             OptionSpec("retval", .choice(FilterOptions.Outcome.allCases.map(\.rawValue)),
                        "success (retval >= 0) or failure (retval < 0)"),
             OptionSpec("exclude", .bool, "drop the matching events and keep the others (default: false)"),

@@ -12,6 +12,9 @@ extension KafkaMessageKey {
         case .comm: event.comm.withBytes { key.append(contentsOf: $0) }
         case .eventType: key.append(contentsOf: event.type.name.utf8)
         case .uid: key.appendDecimal(event.uid)
+        case .containerID:
+            var id = event.process.containerID  // withUTF8 reads it in place
+            id.withUTF8 { key.append(contentsOf: $0) }
         case .none: break
         }
     }

@@ -14,6 +14,9 @@ public enum KafkaMessageKey: String, CaseIterable, Sendable {
     case eventType = "event_type"
     /// The user id, in decimal.
     case uid
+    /// The container id: each container's events stay in order; the
+    /// host's events have no key (an empty container id).
+    case containerID = "container_id"
     /// No key: the partitioner spreads events, with no order across partitions.
     case none
 }

@@ -22,6 +22,8 @@ final class EventInsert {
     private let statement: Statement
     private let handle: SQLiteStatement
     private let connection: SQLiteConnection
+    /// Where flag names and setattr objects are written, reused for every event.
+    private var scratch: [UInt8] = []
 
     init(_ db: Database) throws {
         guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE) }
@@ -94,6 +96,7 @@ final class EventInsert {
             }
         }
         try check(sqlite3_bind_text(handle, EventColumn.backend.rawValue, Self.backendNames[event.backend]!, -1, nil))
+        try bindContext(event)
 
         // A field a `fields` transform removed (to keep it out of the output,
         // e.g. for privacy) is stored as NULL: nothing removed upstream lands
@@ -107,6 +110,114 @@ final class EventInsert {
 
         let stepped = sqlite3_step(handle)
         guard stepped == SQLITE_DONE else { throw failure(stepped) }
+    }
+
+    /// Who acted and where the objects are (see `ProcessContext`). These
+    /// values live in shared strings and arrays, not in buffers borrowed
+    /// for the step, so SQLite copies them (its allocator, not Swift's).
+    private func bindContext(_ event: FileEvent) throws {
+        let process = event.process
+        try bind(Int64(process.ppid), .ppid)
+        try bind(process.startTime.nanosecondsSinceEpoch, .process_start_time)
+        if let exe = process.executable {
+            try exe.bytes.withUnsafeBufferPointer { try bindCopiedName($0, .exe, .exe_raw) }
+        }
+        if let loginUID = process.loginUID { try bind(Int64(loginUID), .loginuid) }
+        if let sessionID = process.sessionID { try bind(Int64(sessionID), .sessionid) }
+        try bind(Int64(process.euid), .euid)
+        try bind(Int64(process.egid), .egid)
+        try bindString(process.userName, .user_name)
+        try bindString(process.groupName, .group_name)
+        try bindString(process.effectiveUserName, .euser_name)
+        try bindString(process.effectiveGroupName, .egroup_name)
+        try bind(Int64(bitPattern: process.cgroupID), .cgroup_id)
+        if let cgroup = process.cgroup {
+            try cgroup.path.withUnsafeBufferPointer { try bindCopiedText($0, .cgroup_path) }
+        }
+        try bindString(process.containerID, .container_id)
+        try bindString(process.cgroup?.runtime?.rawValue, .container_runtime)
+        try bind(Int64(process.mountNamespace), .mnt_ns)
+        try bind(Int64(process.pidNamespace), .pid_ns)
+        try bind(Int64(process.userNamespace), .user_ns)
+        try bindObject(event.source, .src_device, .src_file_type, .src_nlink, .src_mount_point, .src_fstype)
+        if let target = event.target {
+            try bindObject(target, .target_device, .target_file_type, .target_nlink, .target_mount_point, .target_fstype)
+        }
+        // The operation's details: as the JSON fields (`setattr` is that
+        // JSON object: json_extract(setattr, '$.mode') reads it).
+        scratch.removeAll(keepingCapacity: true)
+        event.appendFlagNames(to: &scratch)
+        try scratch.withUnsafeBufferPointer { try check(bindText($0, .flag_names, copy: true)) }
+        if let change = event.attributes {
+            scratch.removeAll(keepingCapacity: true)
+            change.appendJSON(to: &scratch)
+            try scratch.withUnsafeBufferPointer { try check(bindText($0, .setattr, copy: true)) }
+        }
+        if let bytes = event.bytesWritten { try bind(bytes, .modify_bytes) }
+    }
+
+    /// A path's object: its device as "major:minor", file type, link count and mount.
+    private func bindObject(_ path: EventPath, _ device: EventColumn, _ fileType: EventColumn, _ linkCount: EventColumn,
+                            _ mountPoint: EventColumn, _ fsType: EventColumn) throws {
+        if path.device != 0 {
+            var text = (UInt64(0), UInt64(0), UInt64(0))  // "4095:1048575" fits in 24 bytes
+            let length = withUnsafeMutableBytes(of: &text) { Self.writeDevice(path.device, into: $0) }
+            try withUnsafeBytes(of: &text) { raw in
+                try check(bindText(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[..<length]), device, copy: true))
+            }
+        }
+        if let type = FileType(mode: path.mode) {
+            try check(sqlite3_bind_text(handle, fileType.rawValue, Self.fileTypeNames[type]!, -1, nil))
+        }
+        try bind(Int64(path.linkCount), linkCount)
+        if let mount = path.mount {
+            try mount.mountPoint.withUnsafeBufferPointer { try bindCopiedText($0, mountPoint) }
+            try bindString(mount.fsType, fsType)
+        }
+    }
+
+    /// Writes "major:minor" of a kernel dev_t; returns its length.
+    private static func writeDevice(_ device: UInt32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var length = 0
+        func decimal(_ value: UInt32) {
+            var digits = 1, rest = value / 10
+            while rest > 0 { digits += 1; rest /= 10 }
+            var remaining = value
+            for index in stride(from: length + digits - 1, through: length, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            }
+            length += digits
+        }
+        decimal(device >> 20)
+        buffer[length] = UInt8(ascii: ":")
+        length += 1
+        decimal(device & 0xfffff)
+        return length
+    }
+
+    /// A name not borrowed for the step: text (repaired when not UTF-8), and
+    /// its exact bytes in `raw` when it is not UTF-8.
+    private func bindCopiedName(_ bytes: UnsafeBufferPointer<UInt8>, _ text: EventColumn, _ raw: EventColumn) throws {
+        try bindCopiedText(bytes, text)
+        if !NameText.isValidUTF8(bytes) {
+            try check(sqlite3_bind_blob(handle, raw.rawValue, bytes.baseAddress, Int32(bytes.count), sqliteTransient))
+        }
+    }
+
+    /// Bytes as text, copied; invalid UTF-8 repaired, as the JSON output shows it.
+    private func bindCopiedText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventColumn) throws {
+        if NameText.isValidUTF8(bytes) {
+            try check(bindText(bytes, column, copy: true))
+        } else {
+            try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, column, copy: true) })
+        }
+    }
+
+    /// A string, copied; nothing (NULL) for nil.
+    private func bindString(_ text: String?, _ column: EventColumn) throws {
+        guard var text else { return }
+        try check(text.withUTF8 { bindText($0, column, copy: true) })
     }
 
     private func bind(_ value: Int64, _ column: EventColumn) throws {
@@ -182,6 +293,7 @@ final class EventInsert {
     nonisolated(unsafe) private static let backendNames = Dictionary(uniqueKeysWithValues: BackendKind.allCases.map { ($0, cString($0.rawValue)) })
     nonisolated(unsafe) private static let empty = cString("")
     nonisolated(unsafe) private static let slash = cString("/")
+    nonisolated(unsafe) private static let fileTypeNames = Dictionary(uniqueKeysWithValues: FileType.allCases.map { ($0, cString($0.rawValue)) })
     /// The column of every field but `timestamp`.
     private static let removableColumns: [(EventField, EventColumn)] = [
         (.eventType, .event_type), (.pid, .pid), (.tid, .tid), (.uid, .uid), (.gid, .gid),
@@ -196,6 +308,17 @@ final class EventInsert {
         (.srcPathForeignMountNs, .src_path_foreign_mount_ns), (.srcProcessPath, .src_process_path),
         (.targetPathDeleted, .target_path_deleted), (.targetPathDetached, .target_path_detached),
         (.targetPathForeignMountNs, .target_path_foreign_mount_ns), (.targetProcessPath, .target_process_path),
+        (.ppid, .ppid), (.processStartTime, .process_start_time), (.exe, .exe), (.exeRaw, .exe_raw),
+        (.loginUID, .loginuid), (.sessionID, .sessionid), (.euid, .euid), (.egid, .egid),
+        (.user, .user_name), (.group, .group_name), (.effectiveUser, .euser_name), (.effectiveGroup, .egroup_name),
+        (.cgroupID, .cgroup_id), (.cgroupPath, .cgroup_path), (.containerID, .container_id),
+        (.containerRuntime, .container_runtime), (.mountNamespace, .mnt_ns), (.pidNamespace, .pid_ns),
+        (.userNamespace, .user_ns),
+        (.srcDevice, .src_device), (.srcFileType, .src_file_type), (.srcLinkCount, .src_nlink),
+        (.srcMountPoint, .src_mount_point), (.srcFSType, .src_fstype),
+        (.targetDevice, .target_device), (.targetFileType, .target_file_type), (.targetLinkCount, .target_nlink),
+        (.targetMountPoint, .target_mount_point), (.targetFSType, .target_fstype),
+        (.flagNames, .flag_names), (.setattr, .setattr), (.modifyBytes, .modify_bytes),
     ]
 
     private static func cString(_ text: String) -> UnsafePointer<CChar> {

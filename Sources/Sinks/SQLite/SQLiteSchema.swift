@@ -85,6 +85,49 @@ enum SQLiteSchema {
                 ALTER TABLE events ADD COLUMN target_process_path TEXT;
                 """)
         }
+        // The process, container and object context; NULL in rows stored
+        // before. The JSON's `user`, `group`, `euser`, `egroup` are
+        // `user_name`, `group_name`, `euser_name`, `egroup_name`: GROUP is
+        // an SQL keyword, and one naming rule for the four.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN ppid INTEGER;
+                ALTER TABLE events ADD COLUMN process_start_time INTEGER;
+                ALTER TABLE events ADD COLUMN exe TEXT;
+                ALTER TABLE events ADD COLUMN exe_raw BLOB;
+                ALTER TABLE events ADD COLUMN loginuid INTEGER;
+                ALTER TABLE events ADD COLUMN sessionid INTEGER;
+                ALTER TABLE events ADD COLUMN euid INTEGER;
+                ALTER TABLE events ADD COLUMN egid INTEGER;
+                ALTER TABLE events ADD COLUMN user_name TEXT;
+                ALTER TABLE events ADD COLUMN group_name TEXT;
+                ALTER TABLE events ADD COLUMN euser_name TEXT;
+                ALTER TABLE events ADD COLUMN egroup_name TEXT;
+                ALTER TABLE events ADD COLUMN cgroup_id INTEGER;
+                ALTER TABLE events ADD COLUMN cgroup_path TEXT;
+                ALTER TABLE events ADD COLUMN container_id TEXT;
+                ALTER TABLE events ADD COLUMN container_runtime TEXT;
+                ALTER TABLE events ADD COLUMN mnt_ns INTEGER;
+                ALTER TABLE events ADD COLUMN pid_ns INTEGER;
+                ALTER TABLE events ADD COLUMN user_ns INTEGER;
+                ALTER TABLE events ADD COLUMN src_device TEXT;
+                ALTER TABLE events ADD COLUMN src_file_type TEXT;
+                ALTER TABLE events ADD COLUMN src_nlink INTEGER;
+                ALTER TABLE events ADD COLUMN src_mount_point TEXT;
+                ALTER TABLE events ADD COLUMN src_fstype TEXT;
+                ALTER TABLE events ADD COLUMN target_device TEXT;
+                ALTER TABLE events ADD COLUMN target_file_type TEXT;
+                ALTER TABLE events ADD COLUMN target_nlink INTEGER;
+                ALTER TABLE events ADD COLUMN target_mount_point TEXT;
+                ALTER TABLE events ADD COLUMN target_fstype TEXT;
+                ALTER TABLE events ADD COLUMN flag_names TEXT;
+                ALTER TABLE events ADD COLUMN setattr TEXT;
+                ALTER TABLE events ADD COLUMN modify_bytes INTEGER;
+                -- "What did container C touch since T"; the host's rows ('') stay out of it.
+                CREATE INDEX events_by_container_time ON events (container_id, timestamp)
+                    WHERE container_id != '';
+                """)
+        }
         return migrator
     }()
 }
@@ -100,4 +143,10 @@ enum EventColumn: Int32, CaseIterable {
     case src_path_truncated, src_path_from_caller, target_path_truncated, target_path_from_caller
     case src_path_deleted, src_path_detached, src_path_foreign_mount_ns, src_process_path
     case target_path_deleted, target_path_detached, target_path_foreign_mount_ns, target_process_path
+    case ppid, process_start_time, exe, exe_raw, loginuid, sessionid, euid, egid
+    case user_name, group_name, euser_name, egroup_name
+    case cgroup_id, cgroup_path, container_id, container_runtime, mnt_ns, pid_ns, user_ns
+    case src_device, src_file_type, src_nlink, src_mount_point, src_fstype
+    case target_device, target_file_type, target_nlink, target_mount_point, target_fstype
+    case flag_names, setattr, modify_bytes
 }

@@ -22,6 +22,11 @@ public struct KernelRecordBuilder {
     public var target: [String]? = nil
     public var inode: UInt64 = 42
     public var mountID: UInt32 = 27
+    /// The executable's path components from the root down; nil: none (a kernel thread).
+    public var executable: [String]? = nil
+    public var euid: UInt32 = 0
+    public var cgroupID: UInt64 = 0
+    public var startTimeBoot: UInt64 = 500_000_000
 
     /// One item of a path's fragment bytes, as the kernel writes it.
     enum Item {
@@ -84,6 +89,14 @@ public struct KernelRecordBuilder {
         if let targetItems = targetItems ?? target.map(Self.items) {
             header.target = Self.appendPath(targetItems, caller: nil, inode: inode + 1, mountID: mountID, to: &data)
             Self.mark(&header.target, flags: targetFlags, learnable: targetLearnable)
+        }
+        header.task.euid = euid
+        header.task.cgroup_id = cgroupID
+        header.task.start_boottime = startTimeBoot
+        header.task.loginuid = FSP_ID_UNSET
+        header.task.sessionid = FSP_ID_UNSET
+        if let executable {
+            header.exe = Self.appendPath(Self.items(executable), caller: nil, inode: inode + 2, mountID: mountID, to: &data)
         }
         header.data_len = UInt32(data.count)
         var record = withUnsafeBytes(of: header) { Array($0) }

@@ -34,6 +34,10 @@ public final class KernelRecordDecoder {
     let resolver: PathResolver
     private var items = PathItems()
     private var scratch: [UInt8] = []
+    /// The bytes of recently seen executables' paths, reused while an
+    /// executable's path comes out the same, so its bytes are not allocated
+    /// again for every event of every process running it.
+    private var executables = LRUCache<ExecutableKey, [UInt8]>(capacity: 1024)
 
     /// A decoder with its own user-space path cache and no kernel maps, for
     /// records whose paths carry no anchors (tests, benchmarks).
@@ -67,10 +71,51 @@ public final class KernelRecordDecoder {
             timestamp: EventTimestamp(nanosecondsSinceEpoch: clock.epochNanoseconds(fromBoot: header.timestamp_ns)),
             pid: header.pid, tid: header.tid, uid: header.uid, gid: header.gid,
             comm: comm, flags: header.flags, mode: header.mode, retval: header.retval,
-            source: source, target: target, backend: backend)
+            source: source, target: target, backend: backend,
+            process: try process(header, in: data),
+            attributes: type == .setattr ? Self.attributes(header.attr) : nil,
+            bytesWritten: type == .modify && header.attr.valid & UInt32(FSP_ATTR_SIZE) != 0 ? header.attr.size : nil)
     }
 
-    func path(_ raw: fsp_path, in data: UnsafeRawBufferPointer, eventTime: UInt64) throws(KernelRecordError) -> EventPath {
+    /// What a setattr sets: each value the kernel marked valid.
+    static func attributes(_ raw: fsp_attr_values) -> AttributeChange {
+        func has(_ bit: UInt32) -> Bool { raw.valid & bit != 0 }
+        func time(_ set: UInt32, _ now: UInt32, _ seconds: Int64, _ nanoseconds: UInt32) -> AttributeChange.Time? {
+            if has(set) {
+                let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+                return .at(EventTimestamp(nanosecondsSinceEpoch: overflow ? (seconds < 0 ? .min : .max)
+                    : product.addingReportingOverflow(Int64(nanoseconds)).partialValue))
+            }
+            return has(now) ? .now : nil
+        }
+        return AttributeChange(
+            mode: has(FSP_ATTR_MODE) ? raw.mode : nil,
+            uid: has(FSP_ATTR_UID) ? raw.uid : nil,
+            gid: has(FSP_ATTR_GID) ? raw.gid : nil,
+            size: has(FSP_ATTR_SIZE) ? raw.size : nil,
+            accessTime: time(FSP_ATTR_ATIME, FSP_ATTR_ATIME_NOW, raw.atime_sec, raw.atime_nsec),
+            modificationTime: time(FSP_ATTR_MTIME, FSP_ATTR_MTIME_NOW, raw.mtime_sec, raw.mtime_nsec))
+    }
+
+    /// What the kernel read about the acting process (user space adds names,
+    /// cgroup path and container later: `EventEnricher`).
+    func process(_ header: fsp_event, in data: UnsafeRawBufferPointer) throws(KernelRecordError) -> ProcessContext {
+        let task = header.task
+        let exe = header.exe
+        let hasExecutable = exe.inode != 0 || exe.fragments_len != 0 || exe.flags != 0
+        return ProcessContext(
+            ppid: task.ppid,
+            startTime: EventTimestamp(nanosecondsSinceEpoch: clock.epochNanoseconds(fromBoot: task.start_boottime)),
+            loginUID: task.loginuid == FSP_ID_UNSET ? nil : task.loginuid,
+            sessionID: task.sessionid == FSP_ID_UNSET ? nil : task.sessionid,
+            euid: task.euid, egid: task.egid,
+            executable: hasExecutable ? try path(exe, in: data, eventTime: header.timestamp_ns, interned: true) : nil,
+            cgroupID: task.cgroup_id,
+            mountNamespace: task.mnt_ns, pidNamespace: task.pid_ns, userNamespace: task.user_ns)
+    }
+
+    func path(_ raw: fsp_path, in data: UnsafeRawBufferPointer, eventTime: UInt64,
+              interned: Bool = false) throws(KernelRecordError) -> EventPath {
         let start = Int(raw.offset)
         let fragmentsEnd = start + Int(raw.fragments_len)
         let callerEnd = fragmentsEnd + Int(raw.caller_len)
@@ -94,12 +139,31 @@ public final class KernelRecordDecoder {
         } else {
             resolution.insert(.unresolved)
         }
-        // The one allocation of the path: its bytes, exactly sized. (Not
-        // Array(scratch), which would share the scratch buffer with the event.)
-        let bytes = scratch.withUnsafeBufferPointer { Array($0) }
+        let bytes = interned ? internedBytes(of: raw) : ownBytes()
         return EventPath(
             bytes: bytes, inode: raw.inode, mountID: raw.mount_id, device: raw.dev, mode: raw.mode,
-            resolution: resolution, processRootOffset: outcome.processRootOffset)
+            resolution: resolution, processRootOffset: outcome.processRootOffset, linkCount: raw.nlink)
+    }
+
+    /// The one allocation of a path: its bytes, exactly sized. (Not
+    /// Array(scratch), which would share the scratch buffer with the event.)
+    private func ownBytes() -> [UInt8] {
+        scratch.withUnsafeBufferPointer { Array($0) }
+    }
+
+    /// The assembled bytes, shared with earlier events when they are equal.
+    private func internedBytes(of raw: fsp_path) -> [UInt8] {
+        let key = ExecutableKey(device: raw.dev, inode: raw.inode, mountID: raw.mount_id)
+        if let known = executables.get(key), known == scratch { return known }
+        let bytes = ownBytes()
+        executables.put(key, bytes)
+        return bytes
+    }
+
+    private struct ExecutableKey: Hashable {
+        var device: UInt32
+        var inode: UInt64
+        var mountID: UInt32
     }
 
     static func resolution(_ flags: UInt32) -> PathResolution {

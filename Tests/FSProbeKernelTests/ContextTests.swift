@@ -1,0 +1,282 @@
+import Foundation
+import FSProbeCore
+import FSProbeSources
+import XCTest
+
+/// The context every event carries, checked against what /proc says about
+/// the same process: a process in its own cgroup (named like a docker
+/// container's) and in new mount and pid namespaces; an executable started
+/// through a symlink; effective ids changed before the operation; a mount
+/// made after fsprobe started.
+final class ContextTests: XCTestCase {
+    func testProcessInACgroupAndNewNamespaces() throws {
+        try requireRoot()
+        let cgroupRoot = try XCTUnwrap(cgroup2MountPoint(), "no cgroup2 mount: the kernel reports v2 cgroup ids only")
+        let scratch = try Scratch("Context")
+        defer { scratch.remove() }
+        let file = scratch.url("ctx")
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: nil))
+        let containerID = (0..<64).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+        let slice = "\(cgroupRoot)/fsprobe-test-\(getpid()).slice"
+        let scope = "\(slice)/docker-\(containerID).scope"
+        try FileManager.default.createDirectory(atPath: scope, withIntermediateDirectories: true)
+        defer { rmdir(scope); rmdir(slice) }
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+
+        // The child waits until it is in the cgroup; its own child, pid 1 of
+        // a new pid namespace, opens the file and waits until /proc is read.
+        var moved: [Int32] = [0, 0], release: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&moved), 0)
+        XCTAssertEqual(pipe(&release), 0)
+        let path = strdup(file)!
+        defer { free(path) }
+        let child = fork()
+        if child == 0 {
+            var byte: UInt8 = 0
+            close(moved[1]); close(release[1])
+            guard read(moved[0], &byte, 1) == 1, unshareFunction?(cloneNewNS | cloneNewPID) == 0 else { _exit(10) }
+            let inner = fork()
+            if inner == 0 {
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { _exit(11) }
+                close(fd)
+                _ = read(release[0], &byte, 1)  // returns at EOF, when the test closes its end
+                _exit(0)
+            }
+            var status: Int32 = 0
+            guard inner > 0, waitpid(inner, &status, 0) == inner else { _exit(12) }
+            _exit(status == 0 ? 0 : 13)
+        }
+        XCTAssertGreaterThan(child, 0)
+        close(moved[0]); close(release[0])
+        try "\(child)".write(toFile: "\(scope)/cgroup.procs", atomically: false, encoding: .utf8)
+        var go: UInt8 = 1
+        XCTAssertEqual(write(moved[1], &go, 1), 1)
+        close(moved[1])
+
+        let event = recorder.waitFor("the open in the namespaces") { $0.type == .open && $0.source.string == file }
+        // Read /proc while the process still runs, then let it go.
+        let proc = event.flatMap { ProcStatus(pid: $0.pid) }
+        close(release[1])
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(child, &status, 0), child)
+        XCTAssertEqual(status, 0, "child's failed step: \(status >> 8)")
+        guard let event, let proc else { return XCTFail("no event, or its process's /proc was gone") }
+
+        XCTAssertEqual(event.process.ppid, proc.ppid)
+        XCTAssertEqual(event.process.mountNamespace, proc.mountNamespace)
+        XCTAssertEqual(event.process.pidNamespace, proc.pidNamespace)
+        XCTAssertEqual(event.process.userNamespace, proc.userNamespace)
+        XCTAssertNotEqual(event.process.pidNamespace, ProcStatus(pid: UInt32(getpid()))?.pidNamespace,
+                          "the opener is in a new pid namespace")
+        XCTAssertEqual(event.process.cgroup.map { String(decoding: $0.path, as: UTF8.self) }, proc.cgroupPath)
+        XCTAssertEqual(proc.cgroupPath, "/fsprobe-test-\(getpid()).slice/docker-\(containerID).scope")
+        XCTAssertEqual(event.process.containerID, containerID)
+        XCTAssertEqual(event.process.cgroup?.runtime, .docker)
+        // Start times: /proc counts clock ticks since boot, the event has
+        // nanoseconds (converted to the epoch with the same boot clock).
+        let expectedStart = BootClock().epochNanoseconds(fromBoot: proc.startTicks * 1_000_000_000 / UInt64(sysconf(Int32(_SC_CLK_TCK))))
+        XCTAssertLessThan(abs(event.process.startTime.nanosecondsSinceEpoch - expectedStart), 50_000_000,
+                          "start time within a tick or two of /proc's")
+
+        // This process, for contrast: the host's, no container.
+        let own = try XCTUnwrap(ProcStatus(pid: UInt32(getpid())))
+        let from = recorder.count
+        XCTAssertGreaterThanOrEqual(touch(file), 0)
+        let mine = recorder.firstEvent(from: from, timeout: 10) { $0.pid == UInt32(getpid()) && $0.type == .open }?.event
+        XCTAssertEqual(mine?.process.containerID, "")
+        XCTAssertNil(mine?.process.cgroup?.runtime)
+        XCTAssertEqual(mine?.process.cgroup.map { String(decoding: $0.path, as: UTF8.self) }, own.cgroupPath)
+        XCTAssertEqual(mine?.process.mountNamespace, own.mountNamespace)
+        XCTAssertEqual(mine?.process.ppid, own.ppid)
+        XCTAssertEqual(mine?.process.executable?.string, own.executable)
+        XCTAssertEqual(mine?.process.userName, "root")
+    }
+
+    func testExecutableStartedThroughASymlinkWithChangedEffectiveIDs() throws {
+        try requireRoot()
+        let scratch = try Scratch("ContextExe")
+        defer { scratch.remove() }
+        let file = scratch.url("readable")
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8),
+                                                     attributes: [.posixPermissions: 0o644]))
+        XCTAssertEqual(chmod(scratch.path, 0o755), 0)
+        let link = scratch.url("run-cat")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/bin/cat")
+        let resolved = try XCTUnwrap(realpath("/bin/cat", nil))
+        let binary = String(cString: resolved)
+        free(resolved)
+        let recorder = try EventRecorder(paths: [file])
+        defer { try? recorder.stop() }
+
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("cat"), strdup(file), nil]
+        let linkPath = strdup(link)!
+        defer { free(linkPath); argv.forEach { free($0) } }
+        let child = fork()
+        if child == 0 {
+            let devNull = open("/dev/null", O_WRONLY)
+            guard devNull >= 0, dup2(devNull, 1) == 1 else { _exit(20) }
+            // The group first: once the euid is no longer 0 it could not change.
+            guard setegid(4242) == 0, seteuid(4243) == 0 else { _exit(21) }
+            execv(linkPath, argv)  // argv[0] "cat": a multi-call binary picks its applet by it
+            _exit(22)
+        }
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(child, &status, 0), child)
+        XCTAssertEqual(status, 0, "child's failed step: \(status >> 8)")
+
+        let event = recorder.waitFor("cat's open") { $0.type == .open && $0.pid == UInt32(child) }
+        XCTAssertEqual(event?.process.executable?.string, binary, "the resolved executable, not the symlink")
+        XCTAssertEqual(event?.process.euid, 4243)
+        XCTAssertEqual(event?.process.egid, 4242)
+        XCTAssertEqual(event?.uid, 0, "the real uid stays")
+        XCTAssertEqual(event?.process.userName, "root")
+        XCTAssertNil(event?.process.effectiveUserName, "4243 has no account")
+        XCTAssertEqual(event?.process.ppid, UInt32(getpid()))
+    }
+
+    func testMountMadeAfterStartShowsItsMountPointAndType() throws {
+        try requireRoot()
+        let scratch = try Scratch("ContextMount")
+        defer { scratch.remove() }
+        let point = scratch.url("m")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+        // The enricher has read the mount table by now (first event, or start).
+        XCTAssertGreaterThanOrEqual(touch(scratch.url("before"), flags: O_CREAT | O_WRONLY), 0)
+        recorder.waitFor("an event before the mount") { $0.source.string == scratch.url("before") }
+
+        XCTAssertEqual(mount("tmpfs", point, "tmpfs", 0, "size=1m"), 0)
+        defer { umount2(point, Int32(MNT_DETACH)) }
+        let file = "\(point)/f"
+        XCTAssertGreaterThanOrEqual(touch(file, flags: O_CREAT | O_WRONLY), 0)
+        XCTAssertEqual(link(file, "\(point)/g"), 0)
+        XCTAssertGreaterThanOrEqual(touch(file), 0)
+        var info = stat()
+        XCTAssertEqual(stat(file, &info), 0)
+
+        let events = recorder.events(until: "the second open") { $0.type == .open && $0.source.string == file && $0.source.linkCount == 2 }
+        let open = try XCTUnwrap(events.last)
+        XCTAssertEqual(open.source.mount.map { String(decoding: $0.mountPoint, as: UTF8.self) }, point)
+        XCTAssertEqual(open.source.mount?.fsType, "tmpfs")
+        // glibc's dev_t encoding (gnu_dev_major/minor are macros Swift does not import).
+        let dev = UInt64(info.st_dev)
+        XCTAssertEqual(UInt64(open.source.device >> 20), (dev >> 8) & 0xfff | (dev >> 32) & ~0xfff)
+        XCTAssertEqual(UInt64(open.source.device & 0xfffff), dev & 0xff | (dev >> 12) & ~0xff)
+        XCTAssertEqual(FileType(mode: open.source.mode), .file)
+        let line = JSONLineEncoder().line(open)
+        XCTAssertTrue(line.contains(#""src_mount_point":"\#(point)","src_fstype":"tmpfs""#), line)
+        XCTAssertTrue(line.contains(#""src_nlink":2"#), line)
+    }
+}
+
+extension ContextTests {
+    /// What each setattr sets, and the bytes a write wrote. The VFS
+    /// backends read what the kernel applies, the tracepoint backend what
+    /// the call asked (they differ for ftruncate, which also sets the
+    /// modification time).
+    func testSetattrValuesAndBytesWritten() throws {
+        try requireRoot()
+        let scratch = try Scratch("ContextAttr")
+        defer { scratch.remove() }
+        let file = scratch.url("f")
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+
+        let fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(write(fd, "hello", 5), 5)
+        close(fd)
+        XCTAssertEqual(chmod(file, 0o600), 0)
+        XCTAssertEqual(chown(file, 4242, gid_t.max), 0)
+        XCTAssertEqual(truncate(file, 3), 0)
+        let again = open(file, O_WRONLY | O_CLOEXEC)
+        XCTAssertEqual(ftruncate(again, 2), 0)
+        close(again)
+        var times = [timespec(tv_sec: 1_700_000_000, tv_nsec: 5), timespec(tv_sec: 0, tv_nsec: utimeNow)]
+        XCTAssertEqual(utimensat(AT_FDCWD, file, &times, 0), 0)
+        XCTAssertEqual(utimensat(AT_FDCWD, file, nil, 0), 0)
+
+        let events = recorder.events(until: "the last utimensat") {
+            $0.type == .setattr && $0.attributes?.accessTime == .now && $0.attributes?.modificationTime == .now
+        }.filter { $0.source.string == file }
+        let modify = try XCTUnwrap(events.first { $0.type == .modify })
+        XCTAssertEqual(modify.bytesWritten, TestBackend.isVFS ? nil : 5, "VFS hooks report a modify before the write")
+        let changes = events.filter { $0.type == .setattr }
+        XCTAssertEqual(changes.count, 6, "\(changes.map(EventRecorder.describe))")
+        guard changes.count == 6 else { return }
+        let names = changes.map { event -> String in
+            var bytes: [UInt8] = []
+            event.appendFlagNames(to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        XCTAssertEqual(names, ["mode", "owner", "size", "size", "times", "times"])
+        let now = EventTimestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_005)
+        XCTAssertEqual(changes[0].attributes?.mode.map { $0 & 0o7777 }, 0o600)
+        XCTAssertEqual(changes[0].attributes?.uid, nil)
+        XCTAssertEqual(changes[1].attributes, AttributeChange(uid: 4242))
+        XCTAssertEqual(changes[2].attributes, AttributeChange(size: 3))
+        // ftruncate also sets the modification time, which only the kernel says.
+        XCTAssertEqual(changes[3].attributes, AttributeChange(size: 2, modificationTime: TestBackend.isVFS ? .now : nil))
+        XCTAssertEqual(changes[4].attributes, AttributeChange(accessTime: .at(now), modificationTime: .now))
+        XCTAssertEqual(changes[5].attributes, AttributeChange(accessTime: .now, modificationTime: .now))
+        XCTAssertTrue(events.filter { $0.type != .setattr }.allSatisfy { $0.attributes == nil })
+    }
+}
+
+/// utimensat's "the current time" (UTIME_NOW), a macro Swift does not import.
+private let utimeNow = (1 << 30) - 1
+
+/// What /proc/PID says about a process.
+private struct ProcStatus {
+    var ppid: UInt32
+    var startTicks: UInt64
+    var mountNamespace: UInt32
+    var pidNamespace: UInt32
+    var userNamespace: UInt32
+    var cgroupPath: String?
+    var executable: String?
+
+    init?(pid: UInt32) {
+        guard let line = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = line.lastIndex(of: ")") else { return nil }
+        // Fields after the command: state is field 3, ppid 4, starttime 22.
+        let fields = line[line.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let ppid = UInt32(fields[1]), let start = UInt64(fields[19]) else { return nil }
+        self.ppid = ppid
+        startTicks = start
+        func namespace(_ name: String) -> UInt32 {
+            var info = stat()
+            return stat("/proc/\(pid)/ns/\(name)", &info) == 0 ? UInt32(info.st_ino) : 0
+        }
+        mountNamespace = namespace("mnt")
+        pidNamespace = namespace("pid")
+        userNamespace = namespace("user")
+        let cgroups = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+        cgroupPath = cgroups.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) }
+        executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+    }
+}
+
+/// Where the cgroup2 hierarchy is mounted (`/sys/fs/cgroup`, or
+/// `/sys/fs/cgroup/unified` on hybrid hosts).
+private func cgroup2MountPoint() -> String? {
+    guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+    for line in table.split(separator: "\n") {
+        let halves = line.components(separatedBy: " - ")
+        guard halves.count == 2, halves[1].hasPrefix("cgroup2 ") else { continue }
+        let fields = halves[0].split(separator: " ")
+        if fields.count > 4 { return String(fields[4]) }
+    }
+    return nil
+}
+
+/// unshare(2): Glibc's Swift overlay leaves out GNU extensions.
+private typealias Unshare = @convention(c) (Int32) -> Int32
+private let unshareFunction: Unshare? = {
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "unshare").map { unsafeBitCast($0, to: Unshare.self) }
+}()
+private let cloneNewNS: Int32 = 0x0002_0000   // CLONE_NEWNS, from linux/sched.h
+private let cloneNewPID: Int32 = 0x2000_0000  // CLONE_NEWPID
