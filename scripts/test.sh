@@ -4,7 +4,8 @@
 #   1. install packages and build (scripts/setup.sh)
 #   2. check the committed generated BPF artifacts are up to date
 #   3. build the benchmarks (so they stay current)
-#   4. swift test: unit tests, kernel tests on this machine's kernel, CLI tests
+#   4. swift test: unit tests, kernel tests on this machine's kernel, CLI tests;
+#      the example pipelines in pipelines/ validated and their test cases run
 #   5. the same kernel and CLI tests on Debian kernels 6.1 and 6.12 in qemu,
 #      and fsprobe's refusal on 5.10 (scripts/test-kernels.sh)
 set -euo pipefail
@@ -22,5 +23,14 @@ swift build --package-path Benchmarks 2>&1 | tail -n 1
 # The CLI tests run the fsprobe binary built above, as a user would.
 export FSPROBE_BIN="$(swift build --show-bin-path)/fsprobe"
 swift test --skip-build
+
+# The example pipelines users start from: each must validate, and pass its
+# own test cases when it has some (a dummy broker list: nothing connects).
+for pipeline in pipelines/*.yaml; do
+  KAFKA_BROKERS=localhost:9092 "$FSPROBE_BIN" pipeline validate "$pipeline"
+  if grep -q '^tests:' "$pipeline"; then
+    KAFKA_BROKERS=localhost:9092 "$FSPROBE_BIN" pipeline test "$pipeline"
+  fi
+done
 
 scripts/test-kernels.sh

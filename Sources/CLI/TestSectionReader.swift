@@ -126,7 +126,8 @@ struct TestSectionReader {
 /// An event built from the fields a test case gives; the others are zero.
 struct InjectedEvent {
     static let fields = ["event_type", "pid", "tid", "uid", "gid", "comm", "flags", "mode", "retval",
-                         "src_filename", "src_inode", "src_mount_id", "target_filename", "target_inode", "target_mount_id"]
+                         "src_filename", "src_inode", "src_mount_id", "target_filename", "target_inode", "target_mount_id",
+                         "ppid", "euid", "egid", "exe", "container_id"]
     private(set) var event: FileEvent
     private(set) var hasType = false
 
@@ -159,6 +160,13 @@ struct InjectedEvent {
         case "target_filename": event.target = event.target ?? EventPath(); event.target!.bytes = Array(value.utf8)
         case "target_inode": event.target = event.target ?? EventPath(); guard let n = number(UInt64.self) else { return bad() }; event.target!.inode = n
         case "target_mount_id": event.target = event.target ?? EventPath(); guard let n = number(UInt32.self) else { return bad() }; event.target!.mountID = n
+        case "ppid": guard let n = number(UInt32.self) else { return bad() }; event.process.ppid = n
+        case "euid": guard let n = number(UInt32.self) else { return bad() }; event.process.euid = n
+        case "egid": guard let n = number(UInt32.self) else { return bad() }; event.process.egid = n
+        case "exe": event.process.executable = EventPath(bytes: Array(value.utf8))
+        case "container_id":
+            // The container as a cgroup would name it; which runtime does not matter to a filter.
+            event.process.cgroup = CgroupInfo(id: 0, path: [], containerID: value)
         default:
             return "unknown event field '\(field.lineSafe)': expected \(Self.fields.joined(separator: ", "))"
         }
