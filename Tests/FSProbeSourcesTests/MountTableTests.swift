@@ -81,14 +81,19 @@ import Testing
     }
 
     @Test func deviceEncoding() {
-        #expect(MountTable.decodeDevice(8 << 20 | 1) == (8, 1))
-        #expect(MountTable.decodeDevice(4095 << 20 | 0xfffff) == (4095, 0xfffff))
+        #expect(DeviceNumber.split(8 << 20 | 1) == (8, 1))
+        #expect(DeviceNumber.split(4095 << 20 | 0xfffff) == (4095, 0xfffff))
         let nvme: UInt32 = 259 << 20 | 3
-        #expect(MountTable.encodeDevice(major: 259, minor: 3) == nvme)
-        #expect(MountTable.encodeDevice(major: 4096, minor: 0) == nil)
-        #expect(MountTable.encodeDevice(major: 0, minor: 1 << 20) == nil)
-        #expect(MountTable.formatDevice(8 << 20 | 17) == "8:17")
-        #expect(MountTable.formatDevice(0) == "0:0")
+        #expect(DeviceNumber.make(major: 259, minor: 3) == nvme)
+        #expect(DeviceNumber.make(major: 4096, minor: 0) == nil)
+        #expect(DeviceNumber.make(major: 0, minor: 1 << 20) == nil)
+        func text(_ device: UInt32) -> String {
+            var bytes: [UInt8] = []
+            DeviceNumber.appendText(device, to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        #expect(text(8 << 20 | 17) == "8:17")
+        #expect(text(0) == "0:0")
     }
 }
 

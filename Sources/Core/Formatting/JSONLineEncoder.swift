@@ -432,9 +432,7 @@ extension Array where Element == UInt8 {
     mutating func appendDevice(of path: EventPath?) {
         guard let path, path.device != 0 else { return appendStatic("null") }
         append(UInt8(ascii: "\""))
-        appendDecimal(UInt64(path.device >> 20))
-        append(UInt8(ascii: ":"))
-        appendDecimal(UInt64(path.device & 0xfffff))
+        DeviceNumber.appendText(path.device, to: &self)
         append(UInt8(ascii: "\""))
     }
 

@@ -22,7 +22,7 @@ final class EventInsert {
     private let statement: Statement
     private let handle: SQLiteStatement
     private let connection: SQLiteConnection
-    /// Where flag names and setattr objects are written, reused for every event.
+    /// Where devices, flag names and setattr objects are written, reused for every event.
     private var scratch: [UInt8] = []
 
     init(_ db: Database) throws {
@@ -160,11 +160,9 @@ final class EventInsert {
     private func bindObject(_ path: EventPath, _ device: EventColumn, _ fileType: EventColumn, _ linkCount: EventColumn,
                             _ mountPoint: EventColumn, _ fsType: EventColumn) throws {
         if path.device != 0 {
-            var text = (UInt64(0), UInt64(0), UInt64(0))  // "4095:1048575" fits in 24 bytes
-            let length = withUnsafeMutableBytes(of: &text) { Self.writeDevice(path.device, into: $0) }
-            try withUnsafeBytes(of: &text) { raw in
-                try check(bindText(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[..<length]), device, copy: true))
-            }
+            scratch.removeAll(keepingCapacity: true)
+            DeviceNumber.appendText(path.device, to: &scratch)
+            try scratch.withUnsafeBufferPointer { try check(bindText($0, device, copy: true)) }
         }
         if let type = FileType(mode: path.mode) {
             try check(sqlite3_bind_text(handle, fileType.rawValue, Self.fileTypeNames[type]!, -1, nil))
@@ -174,26 +172,6 @@ final class EventInsert {
             try mount.mountPoint.withUnsafeBufferPointer { try bindCopiedText($0, mountPoint) }
             try bindString(mount.fsType, fsType)
         }
-    }
-
-    /// Writes "major:minor" of a kernel dev_t; returns its length.
-    private static func writeDevice(_ device: UInt32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var length = 0
-        func decimal(_ value: UInt32) {
-            var digits = 1, rest = value / 10
-            while rest > 0 { digits += 1; rest /= 10 }
-            var remaining = value
-            for index in stride(from: length + digits - 1, through: length, by: -1) {
-                buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            }
-            length += digits
-        }
-        decimal(device >> 20)
-        buffer[length] = UInt8(ascii: ":")
-        length += 1
-        decimal(device & 0xfffff)
-        return length
     }
 
     /// A name not borrowed for the step: text (repaired when not UTF-8), and

@@ -79,7 +79,13 @@ public final class CgroupPathResolver {
         recentFailures = LRUCache(capacity: min(capacity, Self.failureEntries))
         self.retryAfterNanoseconds = retryAfterNanoseconds
         self.monotonicNow = monotonicNow
-        let found = readFile(mountInfoPath).flatMap(Self.cgroup2MountPoint(inMountInfo:))
+        var found: [UInt8]?
+        let table = open(mountInfoPath, O_RDONLY | O_CLOEXEC)
+        if table >= 0 {
+            var reader = MountTable.TableReader()
+            _ = reader.readAll(table) { found = Self.cgroup2MountPoint(inMountInfo: $0) }
+            close(table)
+        }
         var fd: Int32 = -1
         if let found {
             fd = found.withUnsafeBufferPointer { bytes in
@@ -191,30 +197,17 @@ public final class CgroupPathResolver {
     /// The mount point of the cgroup2 file system in a mountinfo table,
     /// preferring a mount of the whole hierarchy (root field `/`) over a
     /// bind mount of part of it.
-    static func cgroup2MountPoint(inMountInfo table: [UInt8]) -> [UInt8]? {
+    static func cgroup2MountPoint(inMountInfo table: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var whole: [UInt8]?, partial: [UInt8]?
-        table.withUnsafeBufferPointer { bytes in
-            MountTable.parseTable(bytes) { line in
-                guard whole == nil, line.fsType == "cgroup2" else { return }
-                if line.mountsFileSystemRoot { whole = line.mountPoint } else if partial == nil { partial = line.mountPoint }
-            }
+        MountTable.parseTable(table) { line in
+            guard whole == nil, line.fsType == "cgroup2" else { return }
+            if line.mountsFileSystemRoot { whole = line.mountPoint } else if partial == nil { partial = line.mountPoint }
         }
         return whole ?? partial
     }
-}
 
-private func readFile(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var contents: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 16_384)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        guard count >= 0 else { return nil }
-        if count == 0 { return contents }
-        contents.append(contentsOf: chunk[..<count])
+    static func cgroup2MountPoint(inMountInfo table: [UInt8]) -> [UInt8]? {
+        table.withUnsafeBufferPointer { cgroup2MountPoint(inMountInfo: $0) }
     }
 }
 

@@ -224,25 +224,6 @@ public final class MountTable {
             return true
         }
     }
-
-    // MARK: devices
-
-    /// The kernel's dev_t (`MKDEV`: major << 20 | minor) split.
-    public static func decodeDevice(_ kernelDev: UInt32) -> (major: UInt32, minor: UInt32) {
-        (kernelDev >> 20, kernelDev & 0xfffff)
-    }
-
-    /// The kernel's dev_t for `major:minor`; nil if either is out of its range.
-    public static func encodeDevice(major: UInt32, minor: UInt32) -> UInt32? {
-        guard major < 1 << 12, minor < 1 << 20 else { return nil }
-        return major << 20 | minor
-    }
-
-    /// "major:minor", as mountinfo and `ls -l` show devices.
-    public static func formatDevice(_ kernelDev: UInt32) -> String {
-        let (major, minor) = decodeDevice(kernelDev)
-        return "\(major):\(minor)"
-    }
 }
 
 extension MountInfo {
@@ -439,7 +420,7 @@ extension MountTable {
               let major = decimal(field[..<colon]),
               let minor = decimal(field[(colon + 1)...])
         else { return nil }
-        return encodeDevice(major: major, minor: minor)
+        return DeviceNumber.make(major: major, minor: minor)
     }
 
     /// Undoes the kernel's escaping (seq_escape: `\ooo`, three octal
