@@ -49,27 +49,37 @@ final class KafkaTestConsumer {
         rd_kafka_destroy(consumer)
     }
 
-    /// The number of partitions the broker reports for `topic`.
-    func partitionCount(topic: String) throws -> Int32 {
+    /// The number of partitions the broker reports for `topic`, once it
+    /// reports the topic: a producer's first message creates it, and a
+    /// reader may ask before that message arrived (or while the new topic
+    /// has no leader yet). Gives up after `timeout`.
+    func partitionCount(topic: String, timeout: Duration = .seconds(30)) throws -> Int32 {
         let handle = rd_kafka_topic_new(consumer, topic, nil)
         defer { rd_kafka_topic_destroy(handle) }
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let error = rd_kafka_metadata(consumer, 0, handle, &metadata, 10_000)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw Failure(description: "metadata for \(topic): \(String(cString: rd_kafka_err2str(error)))")
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let error = rd_kafka_metadata(consumer, 0, handle, &metadata, 10_000)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                throw Failure(description: "metadata for \(topic): \(String(cString: rd_kafka_err2str(error)))")
+            }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            let topicError = metadata.pointee.topic_cnt == 1 ? metadata.pointee.topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+            if topicError == RD_KAFKA_RESP_ERR_NO_ERROR { return metadata.pointee.topics[0].partition_cnt }
+            let notYet = topicError == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || topicError == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE
+            guard notYet, ContinuousClock.now < deadline else {
+                throw Failure(description: "topic \(topic) not in the broker's metadata: \(String(cString: rd_kafka_err2str(topicError)))")
+            }
+            // The broker has no notification for a topic's creation: ask again shortly.
+            Thread.sleep(forTimeInterval: 0.05)
         }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        guard metadata.pointee.topic_cnt == 1, metadata.pointee.topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw Failure(description: "topic \(topic) not in the broker's metadata")
-        }
-        return metadata.pointee.topics[0].partition_cnt
     }
 
     /// Reads every partition of `topic` from the beginning until `count`
     /// messages arrived or `timeout` passed; messages of one partition come
     /// in their log order.
     func consume(topic: String, count: Int, timeout: Duration = .seconds(30)) throws -> [ConsumedMessage] {
-        let partitions = try partitionCount(topic: topic)
+        let partitions = try partitionCount(topic: topic, timeout: timeout)
         let list = rd_kafka_topic_partition_list_new(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for partition in 0..<partitions {
