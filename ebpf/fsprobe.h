@@ -266,7 +266,10 @@ struct fsp_event {
 	 * (FSP_ATTR_SIZE; the tracepoint backend). Zero otherwise. */
 	struct fsp_attr_values attr;
 	__u32 data_len;       /* bytes used in data[] */
-	__u32 _pad;
+	/* FSP_SETATTR_XATTR*: the attribute's name at data[xattr_offset, +xattr_len),
+	 * after the paths, without NUL; xattr_len 0 when it did not fit. */
+	__u16 xattr_offset;
+	__u16 xattr_len;
 	/* followed by data_len bytes of path data */
 };
 
@@ -275,6 +278,16 @@ struct fsp_event {
 #define FSP_SETATTR_OWNER (1u << 1)
 #define FSP_SETATTR_SIZE  (1u << 2)
 #define FSP_SETATTR_TIMES (1u << 3)
+/*
+ * Extended attributes: one set (setxattr, and on 6.2+ a POSIX ACL set) or
+ * removed, its name in the event. With a set, the caller's XATTR_CREATE
+ * (fail if it exists) or XATTR_REPLACE (fail unless it exists), if given.
+ */
+#define FSP_SETATTR_XATTR         (1u << 4)
+#define FSP_SETATTR_XATTR_REMOVE  (1u << 5)
+#define FSP_SETATTR_XATTR_CREATE  (1u << 6)
+#define FSP_SETATTR_XATTR_REPLACE (1u << 7)
+#define FSP_XATTR_NAME_MAX        255  /* XATTR_NAME_MAX */
 
 /* Key and values of the watched_inodes map (device + inode of a watched object). */
 struct fsp_watch_key {

@@ -129,6 +129,8 @@ import Testing
             }
         }
         changes.append(AttributeChange(uid: 0, gid: 0))
+        changes.append(AttributeChange(extendedAttribute: ExtendedAttributeChange(.set, name: Array("user.a\nb".utf8) + [0xff])))
+        changes.append(AttributeChange(extendedAttribute: ExtendedAttributeChange(.remove, name: [])))
         var codec = FileEventCodec()
         for change in changes {
             var event = makeEvent(.setattr, seq: 9)
@@ -137,6 +139,20 @@ import Testing
             codec.encode(event, into: &buffer)
             #expect(try decodeFresh(buffer) == event, "\(String(describing: change))")
         }
+    }
+
+    /// Format 3 (no extended attribute) too.
+    @Test func formatThreeStillDecodes() throws {
+        var event = makeEvent(.setattr, seq: 7)
+        event.attributes = AttributeChange(mode: 0o600, accessTime: .now)
+        var buffer: [UInt8] = []
+        var codec = FileEventCodec()
+        codec.encode(event, into: &buffer)
+        // The attributes end with "no extended attribute" (0), then "no bytes written" (0).
+        #expect(buffer.suffix(2) == [0, 0])
+        var old = Array(buffer.dropLast(2)) + [0]
+        old[0] = 3
+        #expect(try decodeFresh(old) == event)
     }
 
     /// Format 2 (no link counts, mounts or process context) too.
@@ -190,7 +206,7 @@ import Testing
         #expect(throws: FileEventCodecError.self) { try decodeFresh(valid + [0]) }
 
         // Each header byte out of range: version, event type, backend, presence bits.
-        for (offset, value) in [(0, 4 as UInt8), (1, 8), (2, 3), (3, 4)] {
+        for (offset, value) in [(0, 5 as UInt8), (1, 8), (2, 3), (3, 4)] {
             var bad = valid
             bad[offset] = value
             #expect(throws: FileEventCodecError.self, "byte \(offset) = \(value)") { try decodeFresh(bad) }
@@ -209,6 +225,21 @@ import Testing
         var invalidText = valid
         invalidText[invalidText.count - 1] = 0xFF
         #expect(throws: FileEventCodecError.self) { try decodeFresh(invalidText) }
+
+        // An extended attribute of an unknown operation, or with a NUL in its name.
+        var xattrEvent = makeEvent(.setattr, seq: 8)
+        xattrEvent.attributes = AttributeChange(extendedAttribute: ExtendedAttributeChange(.set, name: Array("user.x".utf8)))
+        var withXattr: [UInt8] = []
+        codec.encode(xattrEvent, into: &withXattr)
+        // The payload ends: operation, u32 length 6, "user.x", no bytes written.
+        let operation = withXattr.count - 1 - 6 - 4 - 1
+        #expect(withXattr[operation] == 1 && (try? decodeFresh(withXattr)) == xattrEvent)
+        var unknownOperation = withXattr
+        unknownOperation[operation] = 3
+        #expect(throws: FileEventCodecError.self) { try decodeFresh(unknownOperation) }
+        var nulInName = withXattr
+        nulInName[withXattr.count - 2] = 0
+        #expect(throws: FileEventCodecError.self) { try decodeFresh(nulInName) }
 
         // Random bytes never trap; whatever decodes re-encodes to the same bytes.
         var generator = SplitMix64(seed: 42)

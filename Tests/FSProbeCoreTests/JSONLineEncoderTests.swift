@@ -129,11 +129,30 @@ import Testing
         let values = try json(setattr)
         #expect(values["flag_names"] as? String == "owner|times")
         let change = try #require(values["setattr"] as? [String: Any])
-        #expect(change.count == 6)
+        #expect(change.count == 7 && change["xattr"] is NSNull)
         #expect(change["mode"] is NSNull && change["gid"] is NSNull && change["size"] is NSNull)
         #expect(change["uid"] as? Int == 1000)
         #expect(change["atime"] as? String == "now")
         #expect(change["mtime"] as? String == "2026-11-26T06:45:44.000000007Z")
+
+        // An extended attribute: its name, with the exact bytes when they are not UTF-8.
+        var xattr = makeEvent(.setattr, path: Array("/a".utf8), retval: 0)
+        xattr.flags = 16 | 64
+        xattr.attributes = AttributeChange(extendedAttribute: ExtendedAttributeChange(.set, name: Array("user.origin".utf8)))
+        let set = try json(xattr)
+        #expect(set["flag_names"] as? String == "xattr|XATTR_CREATE")
+        let setChange = try #require(set["setattr"] as? [String: Any])
+        #expect(setChange["mode"] is NSNull)
+        #expect(setChange["xattr"] as? [String: String] == ["op": "set", "name": "user.origin"])
+        xattr.flags = 32
+        let hostile = Array("user.\u{1b}]0;x\u{07}\n".utf8) + [0xc3]
+        xattr.attributes = AttributeChange(extendedAttribute: ExtendedAttributeChange(.remove, name: hostile))
+        let line = encode(xattr)
+        #expect(line.firstIndex(of: UInt8(ascii: "\n")) == line.count - 1 && !line.contains(0x1b) && !line.contains(0x07))
+        let removed = try #require(try parseJSONLine(line)["setattr"] as? [String: Any])
+        #expect(removed["xattr"] as? [String: String] == [
+            "op": "remove", "name": "user.\u{1b}]0;x\u{07}\n\u{FFFD}", "name_raw": Data(hostile).base64EncodedString(),
+        ])
 
         var modify = makeEvent(.modify, path: Array("/a".utf8), retval: 4096)
         modify.bytesWritten = 4096

@@ -196,6 +196,23 @@ import Testing
         #expect(throws: ComponentOptionError.self) { try transform("filter", ["in_container": "yes please"]) }
     }
 
+    @Test func extendedAttributeNameCondition() throws {
+        var event = makeEvent()
+        event.type = .setattr
+        let security = try transform("filter", ["xattr_prefix": ["security.", "trusted.overlay."]])
+        let anyXattr = try transform("filter", ["xattr_prefix": ""])
+        // A chmod is no extended attribute change.
+        event.attributes = AttributeChange(mode: 0o600)
+        #expect(!keeps(security, event) && !keeps(anyXattr, event))
+        event.attributes = AttributeChange(extendedAttribute: ExtendedAttributeChange(.set, name: Array("security.capability".utf8)))
+        #expect(keeps(security, event) && keeps(anyXattr, event))
+        event.attributes = AttributeChange(extendedAttribute: ExtendedAttributeChange(.remove, name: Array("trusted.overlay.origin".utf8)))
+        #expect(keeps(security, event))
+        // A prefix, not a substring; bytes, not UTF-8.
+        event.attributes = AttributeChange(extendedAttribute: ExtendedAttributeChange(.set, name: Array("user.security.x".utf8) + [0xff]))
+        #expect(!keeps(security, event) && keeps(anyXattr, event))
+    }
+
     @Test func filterOptionsAreRejectedByName() {
         #expect(rejectedOption("filter", ["path_glob": ["/ok/*", "/tmp/[abc"]]) == "path_glob")
         #expect(rejectedOption("filter", ["path_glob": #"/tmp/x\"#]) == "path_glob")

@@ -207,11 +207,7 @@ extension ContextTests {
         let changes = events.filter { $0.type == .setattr }
         XCTAssertEqual(changes.count, 6, "\(changes.map(EventRecorder.describe))")
         guard changes.count == 6 else { return }
-        let names = changes.map { event -> String in
-            var bytes: [UInt8] = []
-            event.appendFlagNames(to: &bytes)
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        let names = changes.map(EventRecorder.flagNames)
         XCTAssertEqual(names, ["mode", "owner", "size", "size", "times", "times"])
         let now = EventTimestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_005)
         XCTAssertEqual(changes[0].attributes?.mode.map { $0 & 0o7777 }, 0o600)
@@ -225,6 +221,117 @@ extension ContextTests {
         XCTAssertTrue(events.filter { $0.type != .setattr }.allSatisfy { $0.attributes == nil })
     }
 }
+
+extension ContextTests {
+    /// Extended attributes set and removed by path, without following a
+    /// symlink, and by descriptor, a refused one, a POSIX ACL (which 6.2+
+    /// kernels route beside the xattr calls) and a hostile name. On a tmpfs
+    /// of its own: its trusted.* attributes work on every supported kernel.
+    func testExtendedAttributeChangesCarryTheirNames() throws {
+        try requireRoot()
+        let scratch = try Scratch("ContextXattr")
+        defer { scratch.remove() }
+        let point = scratch.url("t")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        XCTAssertEqual(mount("tmpfs", point, "tmpfs", 0, "size=1m"), 0)
+        defer { umount2(point, Int32(MNT_DETACH)) }
+        let file = "\(point)/f"
+        XCTAssertGreaterThanOrEqual(touch(file, flags: O_CREAT | O_WRONLY), 0)
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+
+        // A name that would break a line or a terminal, and is not UTF-8.
+        let hostile: [UInt8] = Array("trusted.a\nb\u{1b}[31m".utf8) + [0xff, 0x22]
+        let value: [UInt8] = [0x76]
+        let calls = XattrCalls()
+        XCTAssertEqual(calls.set(file, "trusted.fsprobe", value, xattrCreate), 0)
+        XCTAssertEqual(calls.setNoFollow(file, hostile, value, 0), 0)
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(calls.setByDescriptor(fd, "trusted.absent", value, xattrReplace), -1)
+        let refused = errno
+        XCTAssertEqual(calls.removeByDescriptor(fd, "trusted.fsprobe"), 0)
+        close(fd)
+        XCTAssertEqual(calls.remove(file, hostile), 0)
+        // A minimal access ACL (user::rw- group::r-- other::r--): version 2, then (tag, perm, id) entries.
+        let acl: [UInt8] = [2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 4, 0, 4, 0, 255, 255, 255, 255,
+                            0x20, 0, 4, 0, 255, 255, 255, 255]
+        let aclResult = calls.set(file, "system.posix_acl_access", acl, 0)
+        let aclErrno = aclResult == 0 ? 0 : errno
+
+        let events = recorder.events(until: "the ACL set") {
+            $0.type == .setattr && $0.attributes?.extendedAttribute?.name == Array("system.posix_acl_access".utf8)
+        }.filter { $0.type == .setattr && $0.source.string == file }
+        XCTAssertEqual(events.count, 6, "\(events.map(EventRecorder.describe))")
+        guard events.count == 6 else { return }
+        let names = events.map(EventRecorder.flagNames)
+        XCTAssertEqual(names, ["xattr|XATTR_CREATE", "xattr", "xattr|XATTR_REPLACE", "xattr_remove", "xattr_remove", "xattr"])
+        let expected: [(ExtendedAttributeChange.Operation, [UInt8], Int64)] = [
+            (.set, Array("trusted.fsprobe".utf8), 0), (.set, hostile, 0),
+            (.set, Array("trusted.absent".utf8), -Int64(refused)), (.remove, Array("trusted.fsprobe".utf8), 0),
+            (.remove, hostile, 0), (.set, Array("system.posix_acl_access".utf8), -Int64(aclErrno)),
+        ]
+        for (index, (event, (operation, name, retval))) in zip(events, expected).enumerated() {
+            XCTAssertEqual(event.attributes, AttributeChange(extendedAttribute: ExtendedAttributeChange(operation, name: name)))
+            XCTAssertEqual(event.retval, retval, EventRecorder.describe(event))
+            // The tracepoint backend resolves a path-based call's base only (here the root).
+            if TestBackend.isVFS || [2, 3].contains(index) {
+                XCTAssertEqual(event.source.mount.map { String(decoding: $0.mountPoint, as: UTF8.self) }, point)
+            }
+        }
+        // The hostile name stays inside one JSON line, and its exact bytes are there.
+        let line = JSONLineEncoder().line(events[1])
+        XCTAssertFalse(line.dropLast().contains("\n"), line)
+        XCTAssertFalse(line.contains("\u{1b}"), line)
+        XCTAssertTrue(line.contains(#""xattr":{"op":"set","name":"trusted.a\nb\u001b[31m\#u{FFFD}\"","name_raw":"\#(Data(hostile).base64EncodedString())"}"#), line)
+    }
+}
+
+extension ContextTests {
+    /// setxattrat and removexattrat (6.13+): by directory descriptor and
+    /// name, and by descriptor alone (AT_EMPTY_PATH). Before 6.13 the
+    /// kernel has no such calls, which the test checks instead.
+    func testExtendedAttributeAtCallsCarryTheirNames() throws {
+        try requireRoot()
+        let scratch = try Scratch("ContextXattrAt")
+        defer { scratch.remove() }
+        let point = scratch.url("t")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        XCTAssertEqual(mount("tmpfs", point, "tmpfs", 0, "size=1m"), 0)
+        defer { umount2(point, Int32(MNT_DETACH)) }
+        let file = "\(point)/f"
+        XCTAssertGreaterThanOrEqual(touch(file, flags: O_CREAT | O_WRONLY), 0)
+        let calls = XattrCalls()
+        let directory = open(point, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        defer { close(directory); close(fd) }
+        guard calls.removeAt(directory, "f", atFlags: 0, "trusted.none") != -1 || errno != ENOSYS else {
+            var name = utsname()
+            uname(&name)
+            let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let version = release.split(separator: ".").prefix(2).compactMap { Int($0) }
+            XCTAssertTrue(version.lexicographicallyPrecedes([6, 13]), "ENOSYS from removexattrat on \(release)")
+            return
+        }
+        let recorder = try EventRecorder(paths: [scratch.path])
+        defer { try? recorder.stop() }
+        XCTAssertEqual(calls.setAt(directory, "f", atFlags: 0, "trusted.at", [1], UInt32(xattrCreate)), 0)
+        XCTAssertEqual(calls.setAt(fd, "", atFlags: atEmptyPath, "trusted.empty", [2], 0), 0)
+        XCTAssertEqual(calls.removeAt(directory, "f", atFlags: 0, "trusted.at"), 0)
+
+        let events = recorder.events(until: "the removexattrat") {
+            $0.type == .setattr && $0.attributes?.extendedAttribute?.operation == .remove
+        }.filter { $0.type == .setattr && $0.source.string == file }
+        XCTAssertEqual(events.map(EventRecorder.flagNames), ["xattr|XATTR_CREATE", "xattr", "xattr_remove"])
+        XCTAssertEqual(events.map { $0.attributes?.extendedAttribute?.name }, [
+            Array("trusted.at".utf8), Array("trusted.empty".utf8), Array("trusted.at".utf8),
+        ])
+        XCTAssertTrue(events.allSatisfy { $0.retval == 0 }, "\(events.map(EventRecorder.describe))")
+    }
+}
+
+/// AT_EMPTY_PATH, from <fcntl.h>.
+private let atEmptyPath: Int32 = 0x1000
 
 /// utimensat's "the current time" (UTIME_NOW), a macro Swift does not import.
 private let utimeNow = (1 << 30) - 1

@@ -117,6 +117,13 @@ final class EventRecorder: @unchecked Sendable {
         if let runError { throw runError }
     }
 
+    /// The event's `flag_names`, as the JSON output has them.
+    static func flagNames(_ event: FileEvent) -> String {
+        var bytes: [UInt8] = []
+        event.appendFlagNames(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func describe(_ event: FileEvent) -> String {
         "\(event.type.name) \(event.source.string)" + (event.target.map { " -> \($0.string)" } ?? "") + " ret=\(event.retval)"
     }

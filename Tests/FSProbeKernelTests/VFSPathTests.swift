@@ -138,6 +138,40 @@ final class VFSPathTests: XCTestCase {
         ])
     }
 
+    /// An extended attribute set through overlayfs is reported once, on the
+    /// merged path (the upper layer, watched too, gets it again); the
+    /// attribute overlayfs copies up before a chmod is the kernel's doing,
+    /// not a change to report.
+    func testAnXattrChangeInsideOverlayfsIsReportedOnce() throws {
+        for dir in ["lower", "upper", "work"] {
+            try FileManager.default.createDirectory(atPath: outside.url(dir), withIntermediateDirectories: true)
+        }
+        let calls = XattrCalls()
+        for name in ["a", "b"] { XCTAssertGreaterThanOrEqual(touch(outside.url("lower/\(name)"), flags: O_CREAT | O_WRONLY), 0) }
+        XCTAssertEqual(calls.set(outside.url("lower/b"), "trusted.kept", [1], 0), 0, String(cString: strerror(errno)))
+        try FileManager.default.createDirectory(atPath: scratch.url("merged"), withIntermediateDirectories: true)
+        let options = "lowerdir=\(outside.url("lower")),upperdir=\(outside.url("upper")),workdir=\(outside.url("work"))"
+        XCTAssertEqual(mount("overlay", scratch.url("merged"), "overlay", 0, options), 0,
+                       "mount overlay: \(String(cString: strerror(errno)))")
+        mounts.append(scratch.url("merged"))
+        let recorder = try EventRecorder(paths: [scratch.path, outside.url("upper")]) { $0.events = EventTypeSet([.setattr, .mkdir]) }
+        defer { try? recorder.stop() }
+
+        XCTAssertEqual(calls.set(scratch.url("merged/a"), "trusted.fsprobe", [2], 0), 0, String(cString: strerror(errno)))
+        XCTAssertEqual(chmod(scratch.url("merged/b"), 0o600), 0)
+        XCTAssertEqual(mkdir(scratch.url("marker"), 0o755), 0)
+        let events = recorder.events(until: "marker") { $0.source.string == self.scratch.url("marker") }
+        XCTAssertEqual(events.map { event -> String in
+            let name = event.attributes?.extendedAttribute.map { " " + String(decoding: $0.name, as: UTF8.self) } ?? ""
+            return "\(event.type.name) \(event.source.string)\(name)"
+        }, [
+            "setattr \(scratch.url("merged/a")) trusted.fsprobe",
+            "setattr \(scratch.url("merged/b"))",
+            "mkdir \(scratch.url("marker"))",
+        ])
+        XCTAssertEqual(events.first?.retval, 0)
+    }
+
     /// Runs the io_uring helper built with the package; its exit status.
     func runUringTool(_ arguments: [String]) throws -> Int32 {
         let tool = Process()

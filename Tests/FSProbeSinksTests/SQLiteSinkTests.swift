@@ -38,6 +38,10 @@ import Testing
         chmod.attributes = AttributeChange(mode: 0o4755, accessTime: .now,
                                            modificationTime: .at(EventTimestamp(nanosecondsSinceEpoch: baseTime)))
         events.append(chmod)
+        var xattr = makeEvent(.setattr, seq: 100, retval: 0)
+        xattr.flags = 16
+        xattr.attributes = AttributeChange(extendedAttribute: ExtendedAttributeChange(.set, name: HostileNames.all[1].bytes))
+        events.append(xattr)
         var write = makeEvent(.modify, seq: 69, retval: 512)
         write.bytesWritten = 512
         events.append(write)

@@ -1,4 +1,5 @@
 import FSProbeCore
+import CFSProbeBPF
 @testable import FSProbeSources
 import XCTest
 
@@ -49,6 +50,48 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(try decode().process.executable?.string, "/usr/bin/dog")
         builder.executable = nil  // a kernel thread
         XCTAssertNil(try decode().process.executable)
+    }
+
+    /// A setattr of an extended attribute: its name follows the paths and
+    /// the executable; one that claims bytes past the data is refused.
+    func testExtendedAttributeNameIsDecoded() throws {
+        var builder = KernelRecordBuilder(type: .setattr, source: ["tmp", "f"])
+        builder.flags = UInt32(FSP_SETATTR_XATTR_REMOVE)
+        builder.executable = ["usr", "bin", "attr"]
+        builder.xattrName = Array("security.a\n".utf8) + [0xfe]
+        let decoder = KernelRecordDecoder()
+        let event = try builder.build().withUnsafeBytes { try decoder.decode($0) }
+        XCTAssertEqual(event.attributes, AttributeChange(extendedAttribute: ExtendedAttributeChange(.remove, name: builder.xattrName!)))
+        XCTAssertEqual(event.source.string, "/tmp/f")
+        XCTAssertEqual(event.process.executable?.string, "/usr/bin/attr")
+        // A repeated name is shared, not allocated again.
+        let again = try builder.build().withUnsafeBytes { try decoder.decode($0) }
+        let shared = event.attributes?.extendedAttribute?.name.withUnsafeBufferPointer { a in
+            again.attributes?.extendedAttribute?.name.withUnsafeBufferPointer { $0.baseAddress == a.baseAddress }
+        }
+        XCTAssertEqual(shared, true)
+        builder.flags = UInt32(FSP_SETATTR_XATTR | FSP_SETATTR_XATTR_CREATE)
+        builder.xattrName = []  // no room was left for it
+        XCTAssertEqual(try builder.build().withUnsafeBytes { try decoder.decode($0) }.attributes?.extendedAttribute,
+                       ExtendedAttributeChange(.set, name: []))
+        // A chmod's values, not a name, whatever the offsets say.
+        builder.flags = UInt32(FSP_SETATTR_MODE)
+        XCTAssertNil(try builder.build().withUnsafeBytes { try decoder.decode($0) }.attributes?.extendedAttribute)
+
+        builder.flags = UInt32(FSP_SETATTR_XATTR)
+        builder.xattrName = Array("user.x".utf8)
+        var record = builder.build()
+        record.removeLast(1)  // the name runs past the data
+        let headerSize = MemoryLayout<fsp_event>.size
+        record.withUnsafeMutableBytes { raw in
+            var header = raw.loadUnaligned(as: fsp_event.self)
+            header.data_len -= 1
+            raw.storeBytes(of: header, as: fsp_event.self)
+        }
+        XCTAssertEqual(record.count, headerSize + Int(record.withUnsafeBytes { $0.loadUnaligned(as: fsp_event.self) }.data_len))
+        XCTAssertThrowsError(try record.withUnsafeBytes { try decoder.decode($0) }) { error in
+            XCTAssertEqual(error as? KernelRecordError, .xattrNameOutOfBounds)
+        }
     }
 
     func testFragmentsAreLeafFirst() {

@@ -78,6 +78,22 @@ FSP_FE_EXIT(vfs_link, FSP_EVENT_LINK, 5, fsp_int_result)
 FSP_FE_EXIT(notify_change, FSP_EVENT_SETATTR, 3, fsp_int_result)
 FSP_FE_EXIT(notify_change, FSP_EVENT_SETATTR, 4, fsp_int_result)
 
+/* The xattr calls' exits: the result follows their n arguments. */
+#define FSP_FE_XATTR_EXIT(fn, suffix, n)                         \
+	SEC("fexit/" #fn)                                        \
+	int fsp_fe_##fn##_ret##suffix(unsigned long long *ctx)   \
+	{                                                        \
+		fsp_vfs_finish_xattr(fsp_int_result(ctx[n]));    \
+		return 0;                                        \
+	}
+
+FSP_FE_XATTR_EXIT(vfs_setxattr, __a5, 5)
+FSP_FE_XATTR_EXIT(vfs_setxattr, __a6, 6)
+FSP_FE_XATTR_EXIT(vfs_removexattr, __a2, 2)
+FSP_FE_XATTR_EXIT(vfs_removexattr, __a3, 3)
+FSP_FE_XATTR_EXIT(vfs_set_acl, __opt, 4)
+FSP_FE_XATTR_EXIT(vfs_remove_acl, __opt, 3)
+
 FSP_SPLIT_PART_PROBES(fsp_fe_, vfs_rmdir, FSP_EVENT_RMDIR)
 
 #endif /* FSP_BACKEND_FENTRY_BPF_H */

@@ -13,11 +13,16 @@
 #define FSP_FE_ARGS1 ctx[0]
 #define FSP_FE_ARGS2 FSP_FE_ARGS1, ctx[1]
 #define FSP_FE_ARGS3 FSP_FE_ARGS2, ctx[2]
-#define FSP_FE_ARGS5 FSP_FE_ARGS3, ctx[3], ctx[4]
+#define FSP_FE_ARGS4 FSP_FE_ARGS3, ctx[3]
+#define FSP_FE_ARGS5 FSP_FE_ARGS4, ctx[4]
+#define FSP_FE_ARGS6 FSP_FE_ARGS5, ctx[5]
 #define FSP_KP_ARGS1 PT_REGS_PARM1(ctx)
 #define FSP_KP_ARGS2 FSP_KP_ARGS1, PT_REGS_PARM2(ctx)
 #define FSP_KP_ARGS3 FSP_KP_ARGS2, PT_REGS_PARM3(ctx)
-#define FSP_KP_ARGS5 FSP_KP_ARGS3, PT_REGS_PARM4(ctx), PT_REGS_PARM5(ctx)
+#define FSP_KP_ARGS4 FSP_KP_ARGS3, PT_REGS_PARM4(ctx)
+#define FSP_KP_ARGS5 FSP_KP_ARGS4, PT_REGS_PARM5(ctx)
+/* x86_64's sixth argument register (this libbpf has no PT_REGS_PARM6). */
+#define FSP_KP_ARGS6 FSP_KP_ARGS5, ctx->r9
 
 /* fsp_fe_NAME and fsp_kp_NAME on kernel function fn, passing its first n arguments. */
 #define FSP_VFS_HOOK(name, fn, n)                                          \
@@ -108,6 +113,51 @@ static __always_inline void fsp_hook_utimes(fsp_arg path)
 	fsp_on_setattr((const struct path *)path, FSP_SETATTR_TIMES, 0);
 }
 
+static __always_inline void fsp_hook_want_write(fsp_arg mnt)
+{
+	fsp_on_want_write((struct vfsmount *)mnt);
+}
+
+static __always_inline void fsp_hook_want_write_file(fsp_arg file)
+{
+	fsp_on_want_write(BPF_CORE_READ((struct file *)file, f_path.mnt));
+}
+
+/* vfs_setxattr([ns,] dentry, name, value, size, flags): 5.10 has no ns. */
+static __always_inline void fsp_hook_setxattr__a5(fsp_arg dentry, fsp_arg name, fsp_arg value, fsp_arg size,
+						  fsp_arg flags)
+{
+	fsp_on_xattr((struct dentry *)dentry, (const char *)name, fsp_xattr_set_kind((long)flags));
+}
+
+static __always_inline void fsp_hook_setxattr__a6(fsp_arg ns, fsp_arg dentry, fsp_arg name, fsp_arg value,
+						  fsp_arg size, fsp_arg flags)
+{
+	fsp_hook_setxattr__a5(dentry, name, value, size, flags);
+}
+
+/* vfs_removexattr([ns,] dentry, name). */
+static __always_inline void fsp_hook_removexattr__a2(fsp_arg dentry, fsp_arg name)
+{
+	fsp_on_xattr((struct dentry *)dentry, (const char *)name, FSP_SETATTR_XATTR_REMOVE);
+}
+
+static __always_inline void fsp_hook_removexattr__a3(fsp_arg ns, fsp_arg dentry, fsp_arg name)
+{
+	fsp_hook_removexattr__a2(dentry, name);
+}
+
+/* 6.2+: POSIX ACLs are set and removed beside the xattr calls, by name too. */
+static __always_inline void fsp_hook_set_acl__opt(fsp_arg idmap, fsp_arg dentry, fsp_arg name, fsp_arg acl)
+{
+	fsp_on_xattr((struct dentry *)dentry, (const char *)name, FSP_SETATTR_XATTR);
+}
+
+static __always_inline void fsp_hook_remove_acl__opt(fsp_arg idmap, fsp_arg dentry, fsp_arg name)
+{
+	fsp_hook_removexattr__a2(dentry, name);
+}
+
 FSP_VFS_HOOK(open, vfs_open, 2)
 FSP_VFS_HOOK(permission, security_file_permission, 2)
 FSP_VFS_HOOK(file_free, security_file_free, 1)
@@ -121,6 +171,14 @@ FSP_VFS_HOOK(chown, security_path_chown, 1)
 FSP_VFS_HOOK(truncate, security_path_truncate, 1)
 FSP_VFS_HOOK(ftruncate__opt, security_file_truncate, 1)
 FSP_VFS_HOOK(utimes, vfs_utimes, 1)
+FSP_VFS_HOOK(want_write, mnt_want_write, 1)
+FSP_VFS_HOOK(want_write_file, mnt_want_write_file, 1)
+FSP_VFS_HOOK(setxattr__a5, vfs_setxattr, 5)
+FSP_VFS_HOOK(setxattr__a6, vfs_setxattr, 6)
+FSP_VFS_HOOK(removexattr__a2, vfs_removexattr, 2)
+FSP_VFS_HOOK(removexattr__a3, vfs_removexattr, 3)
+FSP_VFS_HOOK(set_acl__opt, vfs_set_acl, 4)
+FSP_VFS_HOOK(remove_acl__opt, vfs_remove_acl, 3)
 
 /*
  * security_path_chown takes kuid_t and kgid_t by value, which trampolines

@@ -70,6 +70,19 @@ int BPF_KRETPROBE(fsp_kp_notify_change_ret, long ret)
 	return 0;
 }
 
+#define FSP_KP_XATTR_EXIT(fn, suffix)                            \
+	SEC("kretprobe/" #fn)                                    \
+	int BPF_KRETPROBE(fsp_kp_##fn##_ret##suffix, long ret)   \
+	{                                                        \
+		fsp_vfs_finish_xattr(fsp_int_result(ret));       \
+		return 0;                                        \
+	}
+
+FSP_KP_XATTR_EXIT(vfs_setxattr, )
+FSP_KP_XATTR_EXIT(vfs_removexattr, )
+FSP_KP_XATTR_EXIT(vfs_set_acl, __opt)
+FSP_KP_XATTR_EXIT(vfs_remove_acl, __opt)
+
 FSP_SPLIT_PART_PROBES(fsp_kp_, vfs_rmdir, FSP_EVENT_RMDIR)
 
 #endif /* FSP_BACKEND_KPROBE_BPF_H */

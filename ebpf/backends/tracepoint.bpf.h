@@ -41,6 +41,7 @@ struct fsp_op {
 	__u32 need_reg;   /* drop unless the fd is a regular file (modify) */
 	struct fsp_src src;
 	struct fsp_src target;
+	const char *xattr_name; /* the caller's string, for the FSP_SETATTR_XATTR* kinds */
 };
 
 /* Data room kept for the target's base fragments when the source walks first. */
@@ -59,6 +60,18 @@ static __always_inline void fsp_set_fd(struct fsp_src *s, long fd)
 {
 	s->kind = FSP_SRC_FD;
 	s->fd = (int)fd;
+}
+
+/* An xattr call's kind (set or remove, XATTR_CREATE/REPLACE) and name. */
+static __always_inline bool fsp_decode_xattr(struct fsp_op *op, long nr, long name, long flags)
+{
+	bool set = nr == FSP_NR_setxattr || nr == FSP_NR_lsetxattr || nr == FSP_NR_fsetxattr ||
+		   nr == FSP_NR_setxattrat;
+
+	op->type = FSP_EVENT_SETATTR;
+	op->flags = set ? fsp_xattr_set_kind(flags) : FSP_SETATTR_XATTR_REMOVE;
+	op->xattr_name = (const char *)name;
+	return true;
 }
 
 /* Map a syscall to an operation. Returns false for uninteresting ones. */
@@ -205,6 +218,36 @@ static __always_inline bool fsp_decode(struct pt_regs *regs, long nr, long ret, 
 		else
 			fsp_set_fd(&op->src, ARG(regs, di)); /* NULL path: dirfd itself */
 		return true;
+	}
+
+	/* ---- extended attributes (setattr) ---- */
+	case FSP_NR_setxattr:
+	case FSP_NR_lsetxattr:
+	case FSP_NR_removexattr:
+	case FSP_NR_lremovexattr:
+		fsp_set_at(&op->src, FSP_AT_FDCWD, ARG(regs, di));
+		return fsp_decode_xattr(op, nr, ARG(regs, si), ARG(regs, r8));
+	case FSP_NR_fsetxattr:
+	case FSP_NR_fremovexattr:
+		fsp_set_fd(&op->src, ARG(regs, di));
+		return fsp_decode_xattr(op, nr, ARG(regs, si), ARG(regs, r8));
+	case FSP_NR_setxattrat:
+	case FSP_NR_removexattrat: {
+		/* (dirfd, path, at_flags, name, struct xattr_args *, size) */
+		long path = ARG(regs, si), args = ARG(regs, r8);
+		__u32 xflags = 0;
+		char c0 = 0;
+
+		if (path)
+			bpf_probe_read_user(&c0, 1, (const void *)path);
+		if (!c0 && (ARG(regs, dx) & FSP_AT_EMPTY_PATH))
+			fsp_set_fd(&op->src, ARG(regs, di)); /* "" + AT_EMPTY_PATH: dirfd itself */
+		else
+			fsp_set_at(&op->src, ARG(regs, di), path);
+		/* struct xattr_args { __aligned_u64 value; __u32 size; __u32 flags; } */
+		if (nr == FSP_NR_setxattrat && args)
+			bpf_probe_read_user(&xflags, sizeof(xflags), (const void *)(args + 12));
+		return fsp_decode_xattr(op, nr, ARG(regs, r10), xflags);
 	}
 
 	/* ---- unlink / rmdir ---- */
@@ -546,6 +589,8 @@ int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 		}
 	}
 	fsp_event_add_context(s);
+	if (op.xattr_name)
+		fsp_event_add_xattr_name(&s->p.rec, op.xattr_name, true);
 	fsp_emit(&s->p.rec);
 	return 0;
 }

@@ -358,6 +358,89 @@ static __always_inline void fsp_on_setattr(const struct path *path, __u32 kind, 
 }
 
 /*
+ * Extended attributes. vfs_setxattr and vfs_removexattr (and from 6.2 the
+ * POSIX ACL calls beside them) get a dentry only. Every caller that changes
+ * a user's attribute (the system calls, io_uring, nfsd) first asks for
+ * write access to the mount with mnt_want_write[_file] on the same thread:
+ * that mount is remembered per thread and used when it holds the dentry.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);     /* thread id */
+	__type(value, __u64);   /* struct vfsmount * */
+} write_mounts SEC(".maps");
+
+/* mnt_want_write(mnt) / mnt_want_write_file(file): remembered for an xattr change. */
+static __always_inline void fsp_on_want_write(struct vfsmount *mnt)
+{
+	__u32 tid;
+	__u64 value = (__u64)mnt;
+
+	if (!(cfg_event_mask & (1u << FSP_EVENT_SETATTR)))
+		return;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&write_mounts, &tid, &value, BPF_ANY);
+}
+
+static __always_inline bool fsp_is_xattr_event(struct fsp_pending *p)
+{
+	return p->rec.ev.event_type == FSP_EVENT_SETATTR &&
+	       (p->rec.ev.flags & (FSP_SETATTR_XATTR | FSP_SETATTR_XATTR_REMOVE));
+}
+
+/* vfs_setxattr / vfs_removexattr / vfs_set_acl / vfs_remove_acl entry. */
+static __always_inline void fsp_on_xattr(struct dentry *dentry, const char *name, __u32 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct vfsmount *mnt;
+	struct fsp_scratch *s;
+	__u64 *remembered;
+
+	if (p && p->nest > 0) {
+		/*
+		 * Inside another call of this thread: overlayfs passing the
+		 * change on to its upper layer (one more level of it), or
+		 * copying a file's attributes up for an open or a setattr
+		 * (the kernel's doing, not a change the caller asked for).
+		 */
+		if (fsp_is_xattr_event(p))
+			p->nest++;
+		return;
+	}
+	remembered = bpf_map_lookup_elem(&write_mounts, &tid);
+	if (!remembered)
+		return;
+	mnt = (struct vfsmount *)*remembered;
+	/* Used once: a later change must not find a mount left from this one. */
+	bpf_map_delete_elem(&write_mounts, &tid);
+	if (BPF_CORE_READ(mnt, mnt_sb) != BPF_CORE_READ(dentry, d_sb) || fsp_is_internal_mount(mnt))
+		return;
+	s = fsp_vfs_begin(FSP_EVENT_SETATTR);
+	if (!s)
+		return;
+	s->p.rec.ev.flags = kind;
+	s->p.nest = 1; /* this call itself */
+	if (!fsp_vfs_paths(s, dentry, mnt, NULL, NULL)) {
+		fsp_vfs_stage(s, false);
+		return;
+	}
+	fsp_event_add_xattr_name(&s->p.rec, name, false);
+	fsp_vfs_stage(s, true);
+}
+
+/* Their exit: only an xattr change's own, never another setattr's. */
+static __always_inline void fsp_vfs_finish_xattr(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
+
+	if (p && fsp_is_xattr_event(p))
+		fsp_vfs_finish(FSP_EVENT_SETATTR, ret);
+}
+
+/*
  * GCC may split a function and call its second half directly from the same
  * file: 5.10's do_rmdir() calls "vfs_rmdir.part.0", never vfs_rmdir(). Such
  * parts have no BTF (no trampoline), so both VFS backends follow them with

@@ -26,7 +26,7 @@ static __always_inline void fsp_copy_caller(struct fsp_scratch *s, struct fsp_pa
 	size = FSP_DATA_SIZE - o;
 	if (size > FSP_CALLER_MAX)
 		size = FSP_CALLER_MAX;
-	n = bpf_probe_read_user_str(&s->p.rec.data[o & FSP_DATA_MASK], size, ustr);
+	n = bpf_probe_read_user_str(fsp_data_at(&s->p.rec, o), size, ustr);
 	if (n <= 0)
 		return; /* unreadable (EFAULT): caller_len 0 */
 	if ((__u32)n >= size)

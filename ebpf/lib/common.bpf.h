@@ -33,6 +33,7 @@
 
 #define FSP_AT_FDCWD      (-100)
 #define FSP_AT_REMOVEDIR  0x200
+#define FSP_AT_EMPTY_PATH 0x1000
 
 #define FSP_O_WRONLY 01
 #define FSP_O_CREAT  0100
@@ -221,6 +222,19 @@ struct fsp_record {
 	struct fsp_event ev;
 	char data[FSP_DATA_SIZE + FSP_CALLER_MAX];
 };
+
+/*
+ * Where a helper may write at data offset off (< FSP_DATA_SIZE, checked by
+ * the caller). The barrier hides that check from clang, so the mask stays
+ * in the code: without it clang drops the mask, and the 5.10 verifier,
+ * which does not carry a 32-bit compare's bound to a copy of the register
+ * spilled before it, rejects the write as unbounded.
+ */
+static __always_inline char *fsp_data_at(struct fsp_record *rec, __u32 off)
+{
+	barrier_var(off);
+	return &rec->data[off & FSP_DATA_MASK];
+}
 
 /*
  * An event of the VFS backends between the security hook that sees the

@@ -18,7 +18,8 @@ static __always_inline void fsp_event_set_task(struct fsp_event *ev, __u32 type,
 	ev->uid = (__u32)uid_gid;
 	ev->gid = uid_gid >> 32;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	ev->_pad = 0;
+	ev->xattr_offset = 0;
+	ev->xattr_len = 0;
 }
 
 /*
@@ -38,6 +39,45 @@ static __always_inline bool fsp_filter_verdicts(struct fsp_event *ev, int v_src,
 	if (v_tgt == FSP_V_MAYBE)
 		ev->target.flags |= FSP_PATH_NEEDS_FILTER;
 	return true;
+}
+
+/* A set's XATTR_CREATE (1) / XATTR_REPLACE (2) as FSP_SETATTR_* bits. */
+static __always_inline __u32 fsp_xattr_set_kind(long flags)
+{
+	return FSP_SETATTR_XATTR | ((flags & 1) ? FSP_SETATTR_XATTR_CREATE : 0) |
+	       ((flags & 2) ? FSP_SETATTR_XATTR_REPLACE : 0);
+}
+
+/*
+ * The extended attribute's name, appended to the data after the paths and
+ * the executable (from kernel memory on the VFS backends, where the kernel
+ * has its own copy; from the caller's on the tracepoint backend).
+ */
+static __always_inline void fsp_event_add_xattr_name(struct fsp_record *rec, const char *name, bool user)
+{
+	__u32 off = rec->ev.data_len;
+	__u32 size = FSP_XATTR_NAME_MAX + 1;
+	long n;
+
+	rec->ev.xattr_offset = off < FSP_DATA_SIZE ? off : FSP_DATA_SIZE;
+	rec->ev.xattr_len = 0;
+	if (off >= FSP_DATA_SIZE || !name)
+		return;
+	/* The name must end inside the data the event carries. */
+	if (size > FSP_DATA_SIZE - off)
+		size = FSP_DATA_SIZE - off;
+	barrier_var(size);
+	if (size == 0 || size > FSP_XATTR_NAME_MAX + 1)
+		return;
+	if (user)
+		n = bpf_probe_read_user_str(fsp_data_at(rec, off), size, name);
+	else
+		n = bpf_probe_read_kernel_str(fsp_data_at(rec, off), size, name);
+	/* n == size below the longest name: cut short by the room left. */
+	if (n <= 1 || (__u32)n > size || ((__u32)n == size && size <= FSP_XATTR_NAME_MAX))
+		return;
+	rec->ev.xattr_len = n - 1;
+	rec->ev.data_len = off + n - 1;
 }
 
 /* Write rec (header + ev.data_len bytes of data) to the ring buffer. */

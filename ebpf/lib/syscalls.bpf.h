@@ -22,6 +22,12 @@
 #define FSP_NR_fchown           93
 #define FSP_NR_lchown           94
 #define FSP_NR_utime            132
+#define FSP_NR_setxattr         188
+#define FSP_NR_lsetxattr        189
+#define FSP_NR_fsetxattr        190
+#define FSP_NR_removexattr      197
+#define FSP_NR_lremovexattr     198
+#define FSP_NR_fremovexattr     199
 #define FSP_NR_utimes           235
 #define FSP_NR_openat           257
 #define FSP_NR_mkdirat          258
@@ -39,6 +45,8 @@
 #define FSP_NR_pwritev2         328
 #define FSP_NR_openat2          437
 #define FSP_NR_fchmodat2        452
+#define FSP_NR_setxattrat       463  /* 6.13+ */
+#define FSP_NR_removexattrat    466  /* 6.13+ */
 
 /* The same calls in the ia32 table (a 32-bit process may rename or remove a directory too). */
 #define FSP_NR32_rename         38

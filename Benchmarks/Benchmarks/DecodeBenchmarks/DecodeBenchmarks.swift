@@ -41,6 +41,16 @@ let benchmarks: @Sendable () -> Void = {
         decode(withContext, benchmark)
     }
 
+    // An extended attribute set: its name is shared while it repeats.
+    var xattrBuilder = KernelRecordBuilder(type: .setattr, source: (0..<10).map { "component\($0)" } + ["file.txt"])
+    xattrBuilder.flags = 16  // FSP_SETATTR_XATTR
+    xattrBuilder.executable = ["usr", "bin", "setfattr"]
+    xattrBuilder.xattrName = Array("security.capability".utf8)
+    let xattr = xattrBuilder.build()
+    Benchmark("Decode record (setxattr, depth 10, with executable)") { benchmark in
+        decode(xattr, benchmark)
+    }
+
     // User space's share of the context: account names, the cgroup's path
     // and container, the mount point of each path, once their caches hold
     // them (the steady state: few users, cgroups and mounts, many events).

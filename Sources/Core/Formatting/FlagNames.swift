@@ -72,7 +72,8 @@ enum FlagNames {
     ]
     /// fsprobe's own setattr kinds (`FSP_SETATTR_*`).
     private static let setattrBits: [(UInt32, StaticString)] = [
-        (1, "mode"), (2, "owner"), (4, "size"), (8, "times"),
+        (1, "mode"), (2, "owner"), (4, "size"), (8, "times"), (16, "xattr"), (32, "xattr_remove"),
+        (64, "XATTR_CREATE"), (128, "XATTR_REPLACE"),
     ]
 }
 

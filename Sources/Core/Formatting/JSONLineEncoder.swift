@@ -413,6 +413,23 @@ extension Array where Element == UInt8 {
         appendTimeChange(change.accessTime)
         appendStatic(#","mtime":"#)
         appendTimeChange(change.modificationTime)
+        appendStatic(#","xattr":"#)
+        appendExtendedAttribute(change.extendedAttribute)
+        append(UInt8(ascii: "}"))
+    }
+
+    /// `{"op":"set"|"remove","name":"…"}`, with `name_raw` (base64 of the
+    /// exact bytes) when the name is not valid UTF-8, or `null`.
+    mutating func appendExtendedAttribute(_ change: ExtendedAttributeChange?) {
+        guard let change else { return appendStatic("null") }
+        appendStatic(change.operation == .set ? #"{"op":"set","name":""# : #"{"op":"remove","name":""#)
+        let valid = change.name.withUnsafeBufferPointer { appendJSONEscaped($0) }
+        append(UInt8(ascii: "\""))
+        if !valid {
+            appendStatic(#","name_raw":""#)
+            change.name.withUnsafeBufferPointer { appendBase64($0) }
+            append(UInt8(ascii: "\""))
+        }
         append(UInt8(ascii: "}"))
     }
 

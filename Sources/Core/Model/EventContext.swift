@@ -176,14 +176,38 @@ public struct AttributeChange: Sendable, Hashable {
     public var size: Int64?
     public var accessTime: Time?
     public var modificationTime: Time?
+    /// An extended attribute set or removed (then the other members are nil).
+    public var extendedAttribute: ExtendedAttributeChange?
 
     public init(mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: Int64? = nil,
-                accessTime: Time? = nil, modificationTime: Time? = nil) {
+                accessTime: Time? = nil, modificationTime: Time? = nil,
+                extendedAttribute: ExtendedAttributeChange? = nil) {
         self.mode = mode
         self.uid = uid
         self.gid = gid
         self.size = size
         self.accessTime = accessTime
         self.modificationTime = modificationTime
+        self.extendedAttribute = extendedAttribute
+    }
+}
+
+/// An extended attribute (or, on kernels from 6.2, a POSIX ACL) set or
+/// removed. Its value is not carried.
+public struct ExtendedAttributeChange: Sendable, Hashable {
+    public enum Operation: UInt8, Sendable, Hashable {
+        case set = 1
+        case remove = 2
+    }
+
+    public var operation: Operation
+    /// The attribute's name (`user.origin`, `security.selinux`…), exactly as
+    /// the kernel had it: any bytes but NUL, so hostile like a file name.
+    /// Empty when the event had no room left for it.
+    public var name: [UInt8]
+
+    public init(_ operation: Operation, name: [UInt8]) {
+        self.operation = operation
+        self.name = name
     }
 }

@@ -18,6 +18,9 @@ public struct FilterOptions: ComponentOptionsDecodable {
     public var containerIDs: [String] = []
     /// Whether the caller runs in a container (a non-empty container id).
     public var inContainer: Bool?
+    /// Extended attribute name prefixes (`security.`); `""` matches any
+    /// extended attribute change.
+    public var xattrPrefixes: [[UInt8]] = []
     public var outcome: Outcome?
     public var exclude = false
 
@@ -58,6 +61,7 @@ public struct FilterOptions: ComponentOptionsDecodable {
         euids = try Self.ids("euid", options)
         containerIDs = options.strings("container_id") ?? []
         inContainer = try options.bool("in_container")
+        xattrPrefixes = (options.strings("xattr_prefix") ?? []).map { Array($0.utf8) }
         outcome = try options.choice("retval", as: Outcome.self)
         exclude = try options.bool("exclude") ?? false
     }
@@ -104,6 +108,10 @@ public struct FilterTransform: EventTransform {
         if let inContainer = options.inContainer, event.process.containerID.isEmpty == inContainer { return false }
         if !options.containerIDs.isEmpty && !options.containerIDs.contains(event.process.containerID) { return false }
         if !options.comms.isEmpty && !options.comms.contains(event.comm) { return false }
+        if !options.xattrPrefixes.isEmpty {
+            guard let name = event.attributes?.extendedAttribute?.name,
+                  options.xattrPrefixes.contains(where: { name.starts(with: $0) }) else { return false }
+        }
         if !options.pathPrefixes.isEmpty
             && !Self.eitherPath(of: event, where: { path in options.pathPrefixes.contains { $0.matches(path) } }) {
             return false
@@ -152,6 +160,8 @@ extension ComponentType {
             OptionSpec("container_id", .stringList,
                        "container ids (the 64-hex-digit id, or a systemd-nspawn machine name); \"\" matches the host"),
             OptionSpec("in_container", .bool, "true: only events from containers; false: only the host's"),
+            OptionSpec("xattr_prefix", .stringList,
+                       "extended attribute names starting with one of these (security., user.); \"\" matches any extended attribute change"),
             OptionSpec("retval", .choice(FilterOptions.Outcome.allCases.map(\.rawValue)),
                        "success (retval >= 0) or failure (retval < 0)"),
             OptionSpec("exclude", .bool, "drop the matching events and keep the others (default: false)"),

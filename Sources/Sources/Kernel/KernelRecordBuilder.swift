@@ -27,6 +27,8 @@ public struct KernelRecordBuilder {
     public var euid: UInt32 = 0
     public var cgroupID: UInt64 = 0
     public var startTimeBoot: UInt64 = 500_000_000
+    /// An extended attribute's name, after the paths (with an FSP_SETATTR_XATTR* flag).
+    public var xattrName: [UInt8]? = nil
 
     /// One item of a path's fragment bytes, as the kernel writes it.
     enum Item {
@@ -97,6 +99,11 @@ public struct KernelRecordBuilder {
         header.task.sessionid = FSP_ID_UNSET
         if let executable {
             header.exe = Self.appendPath(Self.items(executable), caller: nil, inode: inode + 2, mountID: mountID, to: &data)
+        }
+        if let xattrName {
+            header.xattr_offset = UInt16(data.count)
+            header.xattr_len = UInt16(xattrName.count)
+            data.append(contentsOf: xattrName)
         }
         header.data_len = UInt32(data.count)
         var record = withUnsafeBytes(of: header) { Array($0) }

@@ -8,6 +8,7 @@ public enum KernelRecordError: Error, Equatable, CustomStringConvertible {
     case tooShort(size: Int)
     case unknownEventType(UInt32)
     case pathOutOfBounds
+    case xattrNameOutOfBounds
     /// The path's items do not follow their format (see `PathItems.parse`).
     case malformedPath
 
@@ -16,6 +17,7 @@ public enum KernelRecordError: Error, Equatable, CustomStringConvertible {
         case .tooShort(let size): "kernel record of \(size) bytes is shorter than its header"
         case .unknownEventType(let type): "kernel record has unknown event type \(type)"
         case .pathOutOfBounds: "kernel record's path lies outside its data area"
+        case .xattrNameOutOfBounds: "kernel record's xattr name lies outside its data area"
         case .malformedPath: "kernel record's path items are malformed"
         }
     }
@@ -38,6 +40,12 @@ public final class KernelRecordDecoder {
     /// executable's path comes out the same, so its bytes are not allocated
     /// again for every event of every process running it.
     private var executables = LRUCache<ExecutableKey, [UInt8]>(capacity: 1024)
+    /// Extended attribute names seen lately: a system uses a handful
+    /// (security.selinux, user.*), so an event shares one instead of
+    /// allocating its name. Replaced round-robin once full.
+    private var xattrNames: [[UInt8]] = []
+    private var nextXattrSlot = 0
+    private static let xattrNameCapacity = 32
 
     /// A decoder with its own user-space path cache and no kernel maps, for
     /// records whose paths carry no anchors (tests, benchmarks).
@@ -73,11 +81,38 @@ public final class KernelRecordDecoder {
             comm: comm, flags: header.flags, mode: header.mode, retval: header.retval,
             source: source, target: target, backend: backend,
             process: try process(header, in: data),
-            attributes: type == .setattr ? Self.attributes(header.attr) : nil,
+            attributes: type == .setattr ? try attributes(header, in: data) : nil,
             bytesWritten: type == .modify && header.attr.valid & UInt32(FSP_ATTR_SIZE) != 0 ? header.attr.size : nil)
     }
 
-    /// What a setattr sets: each value the kernel marked valid.
+    /// What a setattr sets: each value the kernel marked valid, or the
+    /// extended attribute it sets or removes.
+    func attributes(_ header: fsp_event, in data: UnsafeRawBufferPointer) throws(KernelRecordError) -> AttributeChange {
+        let kinds = header.flags
+        guard kinds & UInt32(FSP_SETATTR_XATTR | FSP_SETATTR_XATTR_REMOVE) != 0 else {
+            return Self.attributes(header.attr)
+        }
+        let start = Int(header.xattr_offset), end = start + Int(header.xattr_len)
+        guard end <= data.count else {
+            throw .xattrNameOutOfBounds
+        }
+        let operation: ExtendedAttributeChange.Operation = kinds & UInt32(FSP_SETATTR_XATTR) != 0 ? .set : .remove
+        let name = internedXattrName(UnsafeRawBufferPointer(rebasing: data[start..<end]))
+        return AttributeChange(extendedAttribute: ExtendedAttributeChange(operation, name: name))
+    }
+
+    private func internedXattrName(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        if let known = xattrNames.first(where: { $0.elementsEqual(bytes) }) { return known }
+        let name = Array(bytes)
+        if xattrNames.count < Self.xattrNameCapacity {
+            xattrNames.append(name)
+        } else {
+            xattrNames[nextXattrSlot] = name
+            nextXattrSlot = (nextXattrSlot + 1) % Self.xattrNameCapacity
+        }
+        return name
+    }
+
     static func attributes(_ raw: fsp_attr_values) -> AttributeChange {
         func has(_ bit: UInt32) -> Bool { raw.valid & bit != 0 }
         func time(_ set: UInt32, _ now: UInt32, _ seconds: Int64, _ nanoseconds: UInt32) -> AttributeChange.Time? {

@@ -3,9 +3,9 @@
 /// Every stored property is kept, exactly: decoding what was encoded gives
 /// an event `==` to the original (raw path and `comm` bytes, not strings).
 /// Integers are little-endian, whatever the machine, so a buffer directory
-/// stays readable after a move. The payload (version 3):
+/// stays readable after a move. The payload (version 4):
 ///
-///     u8  format version (3; 1 and 2 are still read, see below)
+///     u8  format version (4; 1 to 3 are still read, see below)
 ///     u8  event type (`EventType` raw value)
 ///     u8  backend (0 fentry, 1 kprobe, 2 tracepoint)
 ///     u8  presence bits: 1 target, 2 field layout (others must be 0)
@@ -24,7 +24,8 @@
 ///              4 × (u8 present, [string]): user, group, effective user, effective group names
 ///     attributes: u8 present, [u8 member bits (1 mode, 2 uid, 4 gid, 8 size, 16 atime, 32 atime
 ///                 now, 64 mtime, 128 mtime now), then the present ones: u32 mode, u32 uid,
-///                 u32 gid, i64 size, i64 atime, i64 mtime (ns since the epoch)]
+///                 u32 gid, i64 size, i64 atime, i64 mtime (ns since the epoch),
+///                 u8 extended attribute (0 none, 1 set, 2 removed), [bytes name]]
 ///     u8 bytes written present, [i64 bytes written]
 ///     layout (when present, always last):
 ///         u8 word count (2), that many u64 omitted-field words, as many renamed-field
@@ -37,7 +38,8 @@
 /// typical one costs a few bytes, not every field name.
 ///
 /// Version 1, written by earlier fsprobes, had no process root offset and
-/// u32 layout words; version 2 had no link count, mount or process context.
+/// u32 layout words; version 2 had no link count, mount or process context;
+/// version 3 no extended attribute.
 /// A disk buffer left by either is still delivered.
 ///
 /// Decoding checks every length against the bytes present, every enum
@@ -49,11 +51,13 @@
 /// layout encodes it by copying bytes and decodes it into one shared
 /// instance, allocating nothing for it per event.
 public struct FileEventCodec: Sendable {
-    public static let formatVersion: UInt8 = 3
+    public static let formatVersion: UInt8 = 4
     /// The first format: no process root offset, 32-bit layout words.
     static let firstVersion: UInt8 = 1
     /// The second: no link count, mount or process context.
     static let secondVersion: UInt8 = 2
+    /// The third: no extended attribute.
+    static let thirdVersion: UInt8 = 3
 
     private static let hasTarget: UInt8 = 1
     private static let hasLayout: UInt8 = 2
@@ -138,13 +142,13 @@ public struct FileEventCodec: Sendable {
         guard !commBytes.contains(0) else {
             throw FileEventCodecError(reason: "NUL inside comm", offset: reader.offset - commLength)
         }
-        let parts = PathParts(withRoot: version >= Self.secondVersion, withMount: version >= Self.formatVersion)
+        let parts = PathParts(withRoot: version >= Self.secondVersion, withMount: version >= Self.thirdVersion)
         let source = try Self.decodePath(&reader, parts)
         let target = presence & Self.hasTarget != 0 ? try Self.decodePath(&reader, parts) : nil
-        let process = version >= Self.formatVersion ? try Self.decodeProcess(&reader) : ProcessContext()
+        let process = version >= Self.thirdVersion ? try Self.decodeProcess(&reader) : ProcessContext()
         var attributes: AttributeChange?, bytesWritten: Int64?
-        if version >= Self.formatVersion {
-            attributes = try Self.decodeAttributes(&reader)
+        if version >= Self.thirdVersion {
+            attributes = try Self.decodeAttributes(&reader, withExtended: version >= Self.formatVersion)
             bytesWritten = try reader.flag("bytes written presence") ? try reader.read(Int64.self, "bytes written") : nil
         }
         var fields: EventFieldLayout?
@@ -287,9 +291,11 @@ public struct FileEventCodec: Sendable {
         if let size = change.size { buffer.appendLittleEndian(size) }
         if case .at(let time)? = change.accessTime { buffer.appendLittleEndian(time.nanosecondsSinceEpoch) }
         if case .at(let time)? = change.modificationTime { buffer.appendLittleEndian(time.nanosecondsSinceEpoch) }
+        buffer.append(change.extendedAttribute?.operation.rawValue ?? 0)
+        if let extended = change.extendedAttribute { buffer.appendBytes(extended.name) }
     }
 
-    private static func decodeAttributes(_ reader: inout ByteReader) throws(FileEventCodecError) -> AttributeChange? {
+    private static func decodeAttributes(_ reader: inout ByteReader, withExtended: Bool) throws(FileEventCodecError) -> AttributeChange? {
         guard try reader.flag("attributes presence") else { return nil }
         let members = try reader.read(UInt8.self, "attribute members")
         guard members & AttributeBits.accessTime & (members >> 1) == 0,
@@ -307,6 +313,18 @@ public struct FileEventCodec: Sendable {
         if members & AttributeBits.size != 0 { change.size = try reader.read(Int64.self, "attribute size") }
         change.accessTime = try time(AttributeBits.accessTime, AttributeBits.accessNow, &reader)
         change.modificationTime = try time(AttributeBits.modificationTime, AttributeBits.modificationNow, &reader)
+        guard withExtended else { return change }
+        let operationCode = try reader.read(UInt8.self, "extended attribute")
+        if operationCode != 0 {
+            guard let operation = ExtendedAttributeChange.Operation(rawValue: operationCode) else {
+                throw FileEventCodecError(reason: "extended attribute operation \(operationCode)", offset: reader.offset - 1)
+            }
+            let name = try reader.counted("extended attribute name")
+            guard !name.contains(0) else {
+                throw FileEventCodecError(reason: "NUL inside an extended attribute name", offset: reader.offset - name.count)
+            }
+            change.extendedAttribute = ExtendedAttributeChange(operation, name: Array(name))
+        }
         return change
     }
 
