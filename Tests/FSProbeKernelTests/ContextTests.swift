@@ -231,12 +231,9 @@ extension ContextTests {
         try requireRoot()
         let scratch = try Scratch("ContextXattr")
         defer { scratch.remove() }
+        let file = try Self.fileOnOwnTmpfs(in: scratch)
+        defer { umount2(scratch.url("t"), Int32(MNT_DETACH)) }
         let point = scratch.url("t")
-        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
-        XCTAssertEqual(mount("tmpfs", point, "tmpfs", 0, "size=1m"), 0)
-        defer { umount2(point, Int32(MNT_DETACH)) }
-        let file = "\(point)/f"
-        XCTAssertGreaterThanOrEqual(touch(file, flags: O_CREAT | O_WRONLY), 0)
         let recorder = try EventRecorder(paths: [scratch.path])
         defer { try? recorder.stop() }
 
@@ -295,12 +292,9 @@ extension ContextTests {
         try requireRoot()
         let scratch = try Scratch("ContextXattrAt")
         defer { scratch.remove() }
+        let file = try Self.fileOnOwnTmpfs(in: scratch)
+        defer { umount2(scratch.url("t"), Int32(MNT_DETACH)) }
         let point = scratch.url("t")
-        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
-        XCTAssertEqual(mount("tmpfs", point, "tmpfs", 0, "size=1m"), 0)
-        defer { umount2(point, Int32(MNT_DETACH)) }
-        let file = "\(point)/f"
-        XCTAssertGreaterThanOrEqual(touch(file, flags: O_CREAT | O_WRONLY), 0)
         let calls = XattrCalls()
         let directory = open(point, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         let fd = open(file, O_RDONLY | O_CLOEXEC)
@@ -327,6 +321,20 @@ extension ContextTests {
             Array("trusted.at".utf8), Array("trusted.empty".utf8), Array("trusted.at".utf8),
         ])
         XCTAssertTrue(events.allSatisfy { $0.retval == 0 }, "\(events.map(EventRecorder.describe))")
+    }
+}
+
+extension ContextTests {
+    /// Mounts a tmpfs at `scratch/t` (its trusted.* attributes work on every
+    /// supported kernel) and creates the file `t/f` on it; returns that
+    /// file's path. The caller unmounts `t`.
+    static func fileOnOwnTmpfs(in scratch: Scratch) throws -> String {
+        let point = scratch.url("t")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        XCTAssertEqual(mount("tmpfs", point, "tmpfs", 0, "size=1m"), 0)
+        let file = "\(point)/f"
+        XCTAssertGreaterThanOrEqual(touch(file, flags: O_CREAT | O_WRONLY), 0)
+        return file
     }
 }
 

@@ -90,7 +90,7 @@ public final class KernelRecordDecoder {
     func attributes(_ header: fsp_event, in data: UnsafeRawBufferPointer) throws(KernelRecordError) -> AttributeChange {
         let kinds = header.flags
         guard kinds & UInt32(FSP_SETATTR_XATTR | FSP_SETATTR_XATTR_REMOVE) != 0 else {
-            return Self.attributes(header.attr)
+            return Self.attributeValues(header.attr)
         }
         let start = Int(header.xattr_offset), end = start + Int(header.xattr_len)
         guard end <= data.count else {
@@ -113,7 +113,8 @@ public final class KernelRecordDecoder {
         return name
     }
 
-    static func attributes(_ raw: fsp_attr_values) -> AttributeChange {
+    /// The values a setattr other than an extended attribute's sets.
+    static func attributeValues(_ raw: fsp_attr_values) -> AttributeChange {
         func has(_ bit: UInt32) -> Bool { raw.valid & bit != 0 }
         func time(_ set: UInt32, _ now: UInt32, _ seconds: Int64, _ nanoseconds: UInt32) -> AttributeChange.Time? {
             if has(set) {
