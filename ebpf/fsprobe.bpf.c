@@ -8,6 +8,8 @@
  *   fsp_tp_*  tracepoint backend (tp_btf/sys_exit)
  *   fsp_fe_*  fentry backend (fentry/fexit, BPF trampolines)
  *   fsp_kp_*  kprobe backend (kprobe/kretprobe)
+ *   fsp_any_* every backend (tp_btf on a scheduler tracepoint, which needs
+ *             neither trampolines nor kprobes)
  */
 #include "backends/tracepoint.bpf.h"
 #include "backends/fentry.bpf.h"

@@ -308,6 +308,15 @@ struct fsp_watch_key {
  */
 #define FSP_WATCH_PARENT   (1u << 2)
 
+/* Bits of the kernel's "may be a watch" set of inode numbers (a power of two). */
+#define FSP_WATCH_BITS     4096
+
+/*
+ * The longest the ring buffer's reader sleeps between reads: records that
+ * did not wake it (see fsp_wakeup_flag) wait no longer than this.
+ */
+#define FSP_READER_POLL_MS 5
+
 /* Counters in the per-CPU stats map, one slot each. */
 enum fsp_stat {
 	FSP_STAT_EMITTED = 0,       /* events written to the ring buffer */
@@ -317,7 +326,9 @@ enum fsp_stat {
 	FSP_STAT_CACHE_HITS = 4,    /* walks stopped at a cached directory */
 	FSP_STAT_CACHE_MISSES = 5,  /* walks that met no cached directory */
 	FSP_STAT_CACHE_BYPASSED = 6,/* walks without the caches (rename in flight, chroot) */
-	FSP_STAT_COUNT = 7,
+	FSP_STAT_DISCARDED = 7,     /* events dropped by a discarder, before any walk */
+	FSP_STAT_DISCARDERS_ADDED = 8, /* directories found to hold nothing watched */
+	FSP_STAT_COUNT = 9,
 };
 
 _Static_assert(sizeof(struct fsp_path) == 96, "fsp_path ABI size");

@@ -4,6 +4,7 @@
  * the requested backend, in the variants that fit the running kernel.
  * Relies on the naming rules of ebpf/fsprobe.bpf.c:
  *   fsp_tp_ / fsp_fe_ / fsp_kp_   the backend a program belongs to;
+ *   fsp_any_                      a tracepoint every backend runs;
  *   __aN                          an fexit variant for a prototype of N arguments;
  *   __opt                         a hook some supported kernels do not have;
  *   __kpalt                       (fentry backend) a kprobe standing in for the
@@ -98,7 +99,57 @@ static bool fsp_trampoline_refuses(const struct btf *btf, const char *name)
 	return false;
 }
 
-int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, const char *btf_path,
+#define FSP_EV(type) (1u << (type))
+
+/*
+ * The event types each hooked kernel function serves: a program is loaded
+ * only when one of them is selected, so an unselected type costs its hooks
+ * nothing. Functions not listed are hooked whatever is selected: vfs_rename
+ * and vfs_rmdir keep the cache epochs (lib/cache.bpf.h).
+ */
+static const struct {
+	const char *function;
+	__u32 events;
+} fsp_hook_events[] = {
+	{ "vfs_open", FSP_EV(FSP_EVENT_OPEN) },
+	{ "security_file_permission", FSP_EV(FSP_EVENT_MODIFY) },
+	{ "security_file_free", FSP_EV(FSP_EVENT_MODIFY) },
+	{ "security_path_mkdir", FSP_EV(FSP_EVENT_MKDIR) },
+	{ "vfs_mkdir", FSP_EV(FSP_EVENT_MKDIR) },
+	{ "security_path_rmdir", FSP_EV(FSP_EVENT_RMDIR) },
+	{ "security_path_unlink", FSP_EV(FSP_EVENT_UNLINK) },
+	{ "vfs_unlink", FSP_EV(FSP_EVENT_UNLINK) },
+	{ "security_path_rename", FSP_EV(FSP_EVENT_RENAME) },
+	{ "security_path_link", FSP_EV(FSP_EVENT_LINK) },
+	{ "vfs_link", FSP_EV(FSP_EVENT_LINK) },
+	{ "security_path_chmod", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "security_path_chown", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "security_path_truncate", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "security_file_truncate", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "vfs_utimes", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "notify_change", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "mnt_want_write", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "mnt_want_write_file", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "vfs_setxattr", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "vfs_removexattr", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "vfs_set_acl", FSP_EV(FSP_EVENT_SETATTR) },
+	{ "vfs_remove_acl", FSP_EV(FSP_EVENT_SETATTR) },
+};
+
+/* Whether a VFS hook on function fn serves one of the selected event types. */
+static bool fsp_hook_serves(const char *fn, __u32 event_mask)
+{
+	size_t i;
+
+	if (!fn)
+		return true; /* the split parts of vfs_rmdir (no function in the section) */
+	for (i = 0; i < sizeof(fsp_hook_events) / sizeof(fsp_hook_events[0]); i++)
+		if (strcmp(fsp_hook_events[i].function, fn) == 0)
+			return (fsp_hook_events[i].events & event_mask) != 0;
+	return true;
+}
+
+int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, __u32 event_mask, const char *btf_path,
 		    char *missing, size_t missing_size)
 {
 	const char *prefix = fsp_backend_prefix[backend];
@@ -116,10 +167,14 @@ int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, const char 
 		const char *name = bpf_program__name(prog);
 		const char *fn = fsp_attach_function(prog);
 		const char *variant = strstr(name, "__a");
-		bool wanted = strncmp(name, prefix, strlen(prefix)) == 0;
+		bool any = strncmp(name, "fsp_any_", strlen("fsp_any_")) == 0;
+		bool wanted = any || strncmp(name, prefix, strlen(prefix)) == 0;
+		bool vfs = wanted && !any && backend != FSP_BACKEND_TRACEPOINT;
 		int arity;
 
-		if (wanted && backend != FSP_BACKEND_TRACEPOINT && fn) {
+		if (vfs)
+			wanted = fsp_hook_serves(fn, event_mask);
+		if (vfs && wanted && fn) {
 			arity = fsp_function_arity(btf, fn);
 			if (arity < 0) {
 				wanted = false;

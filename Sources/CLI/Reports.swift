@@ -38,10 +38,13 @@ struct ShutdownReport {
         let hits = sources.reduce(0) { $0 + $1.kernel.cacheHits }
         let misses = sources.reduce(0) { $0 + $1.kernel.cacheMisses }
         let bypassed = sources.reduce(0) { $0 + $1.kernel.cacheBypassed }
+        let discarded = sources.reduce(0) { $0 + $1.kernel.discarded }
+        let discarders = sources.reduce(0) { $0 + $1.kernel.discardersAdded }
         return "fsprobe: stopped: \(received) events received, \(delivered) delivered, "
             + "\(lost) lost (kernel ring buffer full), \(dropped) dropped in user space, "
             + "\(truncated) truncated paths, \(unresolved) unresolved paths; "
-            + "directory cache: \(hits) hits, \(misses) misses, \(bypassed) bypassed"
+            + "directory cache: \(hits) hits, \(misses) misses, \(bypassed) bypassed; "
+            + "discarders: \(discarders) directories, \(discarded) events dropped early"
     }
 }
 

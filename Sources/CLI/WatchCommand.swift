@@ -76,6 +76,12 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("stats-interval"), help: "With --pipeline: print per-component counters on stderr every N seconds.")
     var statsInterval: Int = 0
 
+    /// The benchmarks' floor (Benchmarks/OpenCost): the same hooks, each
+    /// program returning at once. Hidden: it reports nothing.
+    @Flag(name: .customLong("bench-empty-programs"),
+          help: ArgumentHelp("Benchmarks only: attach the hooks with empty programs (reports nothing).", visibility: .hidden))
+    var benchEmptyPrograms = false
+
     func validate() throws {
         if pipeline != nil {
             // The file describes sources and sinks; flags describing them too would be ignored silently.
@@ -110,6 +116,7 @@ struct WatchCommand: ParsableCommand {
         options.resolutionMode = dentryResolutionMode
         options.kernelCacheEntries = kernelCacheSize
         options.pathCacheEntries = pathCacheSize
+        options.emptyPrograms = benchEmptyPrograms
         // Where the kernel's BTF is read; settable to check fsprobe's behaviour
         // on a kernel without BTF, or to point at BTF shipped separately.
         if let btf = getenv("FSPROBE_KERNEL_BTF") { options.kernelBTFPath = String(cString: btf) }

@@ -103,7 +103,11 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
             }
             defer { ring_buffer__free(ring) }
             while !stopping.load(ordering: .acquiring) {
-                let code = ring_buffer__poll(ring, 100)
+                // The kernel wakes this reader at most once a millisecond or so
+                // (fsp_wakeup_flag): what came in since without waking it is
+                // read at the timeout, so nothing waits longer than it.
+                var code = ring_buffer__poll(ring, FSP_READER_POLL_MS)
+                if code == 0 { code = ring_buffer__consume(ring) }
                 if code < 0 && code != -EINTR {
                     throw ProbeError.loadFailed(stage: "read events from", errno: -code, detail: "ring buffer poll")
                 }

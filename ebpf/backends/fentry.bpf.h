@@ -19,6 +19,7 @@
 SEC("fexit/vfs_open")
 int BPF_PROG(fsp_fe_open_ret, const struct path *path, struct file *file, int ret)
 {
+	FSP_EMPTY_EXIT();
 	fsp_vfs_finish(FSP_EVENT_OPEN, ret);
 	return 0;
 }
@@ -27,6 +28,7 @@ int BPF_PROG(fsp_fe_open_ret, const struct path *path, struct file *file, int re
 	SEC("fentry/" #fn)                                       \
 	int BPF_PROG(fsp_fe_##fn##_in)                           \
 	{                                                        \
+		FSP_EMPTY_EXIT();                                \
 		fsp_vfs_enter(type);                             \
 		return 0;                                        \
 	}
@@ -36,6 +38,7 @@ int BPF_PROG(fsp_fe_open_ret, const struct path *path, struct file *file, int re
 	SEC("fexit/" #fn)                                        \
 	int fsp_fe_##fn##_ret__a##n(unsigned long long *ctx)     \
 	{                                                        \
+		FSP_EMPTY_EXIT();                                \
 		fsp_vfs_finish(type, result(ctx[n]));            \
 		return 0;                                        \
 	}
@@ -47,6 +50,7 @@ FSP_FE_ENTER(vfs_unlink, FSP_EVENT_UNLINK)
 SEC("fentry/vfs_rename")
 int BPF_PROG(fsp_fe_vfs_rename_in, struct renamedata *rd)
 {
+	FSP_EMPTY_EXIT();
 	fsp_epoch_rename_enter(rd);
 	fsp_vfs_enter(FSP_EVENT_RENAME);
 	return 0;
@@ -56,12 +60,14 @@ FSP_FE_ENTER(vfs_link, FSP_EVENT_LINK)
 SEC("fentry/notify_change")
 int fsp_fe_notify_change_in__a3(unsigned long long *ctx)
 {
+	FSP_EMPTY_EXIT();
 	fsp_vfs_enter_setattr((struct iattr *)ctx[1]);
 	return 0;
 }
 SEC("fentry/notify_change")
 int fsp_fe_notify_change_in__a4(unsigned long long *ctx)
 {
+	FSP_EMPTY_EXIT();
 	fsp_vfs_enter_setattr((struct iattr *)ctx[2]);
 	return 0;
 }
@@ -83,6 +89,7 @@ FSP_FE_EXIT(notify_change, FSP_EVENT_SETATTR, 4, fsp_int_result)
 	SEC("fexit/" #fn)                                        \
 	int fsp_fe_##fn##_ret##suffix(unsigned long long *ctx)   \
 	{                                                        \
+		FSP_EMPTY_EXIT();                                \
 		fsp_vfs_finish_xattr(fsp_int_result(ctx[n]));    \
 		return 0;                                        \
 	}

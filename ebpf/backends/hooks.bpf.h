@@ -29,12 +29,14 @@
 	SEC("fentry/" #fn)                                                 \
 	int fsp_fe_##name(unsigned long long *ctx)                         \
 	{                                                                  \
+		FSP_EMPTY_EXIT();                                          \
 		fsp_hook_##name(FSP_FE_ARGS##n);                           \
 		return 0;                                                  \
 	}                                                                  \
 	SEC("kprobe/" #fn)                                                 \
 	int fsp_kp_##name(struct pt_regs *ctx)                             \
 	{                                                                  \
+		FSP_EMPTY_EXIT();                                          \
 		fsp_hook_##name(FSP_KP_ARGS##n);                           \
 		return 0;                                                  \
 	}
@@ -187,6 +189,7 @@ FSP_VFS_HOOK(remove_acl__opt, vfs_remove_acl, 3)
 SEC("kprobe/security_path_chown")
 int fsp_fe_chown__kpalt(struct pt_regs *ctx)
 {
+	FSP_EMPTY_EXIT();
 	fsp_hook_chown(FSP_KP_ARGS1);
 	return 0;
 }

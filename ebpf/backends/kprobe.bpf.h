@@ -13,6 +13,7 @@
 SEC("kretprobe/vfs_open")
 int BPF_KRETPROBE(fsp_kp_open_ret, long ret)
 {
+	FSP_EMPTY_EXIT();
 	fsp_vfs_finish(FSP_EVENT_OPEN, fsp_int_result(ret));
 	return 0;
 }
@@ -21,12 +22,14 @@ int BPF_KRETPROBE(fsp_kp_open_ret, long ret)
 	SEC("kprobe/" #fn)                                       \
 	int BPF_KPROBE(fsp_kp_##fn##_in)                         \
 	{                                                        \
+		FSP_EMPTY_EXIT();                                \
 		fsp_vfs_enter(type);                             \
 		return 0;                                        \
 	}                                                        \
 	SEC("kretprobe/" #fn)                                    \
 	int BPF_KRETPROBE(fsp_kp_##fn##_ret, long ret)           \
 	{                                                        \
+		FSP_EMPTY_EXIT();                                \
 		fsp_vfs_finish(type, result(ret));               \
 		return 0;                                        \
 	}
@@ -38,6 +41,7 @@ FSP_KP_CALL(vfs_unlink, FSP_EVENT_UNLINK, fsp_int_result)
 SEC("kprobe/vfs_rename")
 int BPF_KPROBE(fsp_kp_vfs_rename_in, struct renamedata *rd)
 {
+	FSP_EMPTY_EXIT();
 	fsp_epoch_rename_enter(rd);
 	fsp_vfs_enter(FSP_EVENT_RENAME);
 	return 0;
@@ -46,6 +50,7 @@ int BPF_KPROBE(fsp_kp_vfs_rename_in, struct renamedata *rd)
 SEC("kretprobe/vfs_rename")
 int BPF_KRETPROBE(fsp_kp_vfs_rename_ret, long ret)
 {
+	FSP_EMPTY_EXIT();
 	fsp_vfs_finish(FSP_EVENT_RENAME, fsp_int_result(ret));
 	return 0;
 }
@@ -54,18 +59,21 @@ FSP_KP_CALL(vfs_link, FSP_EVENT_LINK, fsp_int_result)
 SEC("kprobe/notify_change")
 int BPF_KPROBE(fsp_kp_notify_change_in__a3, void *dentry, struct iattr *ia)
 {
+	FSP_EMPTY_EXIT();
 	fsp_vfs_enter_setattr(ia);
 	return 0;
 }
 SEC("kprobe/notify_change")
 int BPF_KPROBE(fsp_kp_notify_change_in__a4, void *idmap, void *dentry, struct iattr *ia)
 {
+	FSP_EMPTY_EXIT();
 	fsp_vfs_enter_setattr(ia);
 	return 0;
 }
 SEC("kretprobe/notify_change")
 int BPF_KRETPROBE(fsp_kp_notify_change_ret, long ret)
 {
+	FSP_EMPTY_EXIT();
 	fsp_vfs_finish(FSP_EVENT_SETATTR, fsp_int_result(ret));
 	return 0;
 }
@@ -74,6 +82,7 @@ int BPF_KRETPROBE(fsp_kp_notify_change_ret, long ret)
 	SEC("kretprobe/" #fn)                                    \
 	int BPF_KRETPROBE(fsp_kp_##fn##_ret##suffix, long ret)   \
 	{                                                        \
+		FSP_EMPTY_EXIT();                                \
 		fsp_vfs_finish_xattr(fsp_int_result(ret));       \
 		return 0;                                        \
 	}

@@ -32,6 +32,7 @@ struct fsp_src {
 	__u32 kind;       /* enum fsp_src_kind */
 	int fd;           /* fd or dirfd */
 	const char *str;  /* caller string for FSP_SRC_AT */
+	struct file *file;/* FSP_SRC_FD: the open file, once looked up */
 };
 
 struct fsp_op {
@@ -47,7 +48,8 @@ struct fsp_op {
 /* Data room kept for the target's base fragments when the source walks first. */
 #define FSP_TARGET_RESERVE 1024
 
-#define ARG(regs, r) BPF_CORE_READ(regs, r)
+/* The tracepoint's regs is a BTF pointer: its fields are plain loads. */
+#define ARG(regs, r) ((regs)->r)
 
 static __always_inline void fsp_set_at(struct fsp_src *s, long dirfd, long str)
 {
@@ -301,21 +303,32 @@ static __always_inline bool fsp_decode(struct pt_regs *regs, long nr, long ret, 
 }
 
 /*
- * Fill path p from an open file. Returns a verdict, or -1 to drop the event
- * (fd not open, or not a regular file when need_reg).
+ * The open file of an FSP_SRC_FD source, looked up once. False to drop the
+ * event: the fd is not open, it is not a regular file when need_reg, or it
+ * lies in a directory known to hold nothing watched (lib/discard.bpf.h),
+ * which is decided here, before anything of the event is built.
  */
-static __always_inline int fsp_path_fd(struct fsp_scratch *s, struct fsp_path *p,
-				       struct task_struct *task, int fd, bool need_reg, __u32 *off,
-				       __u32 limit)
+static __always_inline bool fsp_src_file(struct fsp_src *src, bool need_reg)
 {
-	struct file *f = fsp_task_file(task, fd);
+	struct file *f = fsp_current_file(src->fd);
+	struct path path;
 
 	if (!f)
-		return -1;
+		return false;
 	if (need_reg && !FSP_S_ISREG(BPF_CORE_READ(f, f_inode, i_mode)))
-		return -1;
-	return fsp_path_walk(s, p, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
-			     off, limit);
+		return false;
+	if (bpf_core_read(&path, sizeof(path), &f->f_path) < 0 || fsp_discarded(path.dentry, path.mnt))
+		return false;
+	src->file = f;
+	return true;
+}
+
+/* Fill path p from an open file (fsp_src_file). Returns a verdict. */
+static __always_inline int fsp_path_fd(struct fsp_scratch *s, struct fsp_path *p, struct file *f,
+				       __u32 *off, __u32 limit)
+{
+	return fsp_path_walk_learning(s, p, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
+				      off, limit);
 }
 
 /*
@@ -390,11 +403,11 @@ static __always_inline int fsp_path_at(struct fsp_scratch *s, struct fsp_path *p
 }
 
 static __always_inline int fsp_fill(struct fsp_scratch *s, struct fsp_path *p,
-				    struct task_struct *task, struct fsp_src *src, bool need_reg,
+				    struct task_struct *task, struct fsp_src *src,
 				    __u32 *off, __u32 limit, struct fsp_walk *w, struct fsp_scan *sc)
 {
 	if (src->kind == FSP_SRC_FD)
-		return fsp_path_fd(s, p, task, src->fd, need_reg, off, limit);
+		return src->file ? fsp_path_fd(s, p, src->file, off, limit) : -1;
 	return fsp_path_at(s, p, task, src->fd, src->str, off, limit, w, sc);
 }
 
@@ -506,14 +519,19 @@ static __always_inline void fsp_tp_attr(struct pt_regs *regs, long nr, __u32 mod
 
 /*
  * Calls that may move or remove a directory bump the cache epoch from
- * their entry to their exit (see lib/cache.bpf.h).
+ * their entry to their exit (see lib/cache.bpf.h). Both programs run for
+ * every syscall of every task: their first test, one load from the table
+ * of lib/syscalls.bpf.h, lets every call fsprobe has no use for go.
  */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(fsp_tp_sys_enter, struct pt_regs *regs, long id)
 {
 	long nr = id & ~(long)FSP_X32_SYSCALL_BIT;
+	__u32 kind = fsp_syscall_kind_of(nr);
 
-	if (fsp_moves_directories(nr, fsp_in_compat_syscall((struct task_struct *)bpf_get_current_task()), regs))
+	if (cfg_empty_programs || !(kind & (FSP_SC_MOVES | FSP_SC_MOVES32)))
+		return 0;
+	if (fsp_moves_directories(nr, kind, fsp_current_in_compat(), regs))
 		fsp_epoch_enter();
 	return 0;
 }
@@ -521,31 +539,50 @@ int BPF_PROG(fsp_tp_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32;
+	__u64 pid_tgid;
 	struct fsp_op op = {};
 	struct task_struct *task;
 	struct fsp_scratch *s;
-	__u32 off = 0, limit;
+	__u32 off = 0, limit, kind;
 	bool compat;
 	long nr;
 	int v_src, v_tgt = FSP_V_NO;
 
-	nr = BPF_CORE_READ(regs, orig_ax);
-	nr &= ~(long)FSP_X32_SYSCALL_BIT;
-	/* Not bpf_get_current_task_btf(): 5.10 lacks it, and every read here is CO-RE. */
-	task = (struct task_struct *)bpf_get_current_task();
-	compat = fsp_in_compat_syscall(task);
-	if (fsp_moves_directories(nr, compat, regs))
-		fsp_epoch_exit();
-	if (compat)
+	if (cfg_empty_programs)
 		return 0;
-	if (cfg_self_tgid && tgid == cfg_self_tgid)
+	/* A direct (BTF) load: no helper call before the first test. */
+	nr = regs->orig_ax & ~(long)FSP_X32_SYSCALL_BIT;
+	kind = fsp_syscall_kind_of(nr);
+	if (!(kind & (cfg_event_mask | FSP_SC_MOVES | FSP_SC_MOVES32)))
 		return 0;
+	if (kind & (FSP_SC_MOVES | FSP_SC_MOVES32)) {
+		compat = fsp_current_in_compat();
+		if (fsp_moves_directories(nr, kind, compat, regs))
+			fsp_epoch_exit();
+		if (compat)
+			return 0;
+	}
+	if (!(kind & cfg_event_mask))
+		return 0;
+	/*
+	 * The cheapest exits first: a discarder (fsp_src_file) may drop the
+	 * event before the checks below, which only ever drop events too. An
+	 * ia32 call read through the x86_64 table may reach fsp_src_file with
+	 * meaningless arguments: it only reads, and is dropped just after.
+	 */
 	if (!fsp_decode(regs, nr, ret, &op))
 		return 0;
 	if (op.type >= FSP_EVENT_TYPE_COUNT || !(cfg_event_mask & (1u << op.type)))
 		return 0;
+	if (op.src.kind == FSP_SRC_FD && !fsp_src_file(&op.src, op.need_reg))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (cfg_self_tgid && (__u32)(pid_tgid >> 32) == cfg_self_tgid)
+		return 0;
+	if (!(kind & (FSP_SC_MOVES | FSP_SC_MOVES32)) && fsp_current_in_compat())
+		return 0;
+	/* Not bpf_get_current_task_btf() from here on: 5.10 lacks it, and every read below is CO-RE. */
+	task = (struct task_struct *)bpf_get_current_task();
 	s = fsp_scratch_get();
 	if (!s)
 		return 0;
@@ -556,14 +593,14 @@ int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 		limit -= FSP_CALLER_MAX;
 	if (op.target.kind != FSP_SRC_NONE)
 		limit -= FSP_CALLER_MAX + FSP_TARGET_RESERVE;
-	v_src = fsp_fill(s, &s->p.rec.ev.src, task, &op.src, op.need_reg, &off, limit, &s->walk, &s->scan);
+	v_src = fsp_fill(s, &s->p.rec.ev.src, task, &op.src, &off, limit, &s->walk, &s->scan);
 	if (v_src < 0)
 		return 0;
 	if (op.target.kind != FSP_SRC_NONE) {
 		limit = FSP_DATA_SIZE;
 		if (op.target.kind == FSP_SRC_AT)
 			limit -= FSP_CALLER_MAX;
-		v_tgt = fsp_fill(s, &s->p.rec.ev.target, task, &op.target, false, &off, limit, &s->walk, &s->scan);
+		v_tgt = fsp_fill(s, &s->p.rec.ev.target, task, &op.target, &off, limit, &s->walk, &s->scan);
 		if (v_tgt < 0)
 			return 0;
 	} else {

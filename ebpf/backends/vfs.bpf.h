@@ -69,9 +69,9 @@ static __always_inline bool fsp_vfs_paths(struct fsp_scratch *s, struct dentry *
 	int v1, v2 = FSP_V_NO;
 
 	/* With a target, the source may use half the room. */
-	v1 = fsp_path_walk(s, &ev->src, d1, m1, &off, d2 ? FSP_DATA_SIZE / 2 : FSP_DATA_SIZE);
+	v1 = fsp_path_walk_learning(s, &ev->src, d1, m1, &off, d2 ? FSP_DATA_SIZE / 2 : FSP_DATA_SIZE);
 	if (d2)
-		v2 = fsp_path_walk(s, &ev->target, d2, m2, &off, FSP_DATA_SIZE);
+		v2 = fsp_path_walk_learning(s, &ev->target, d2, m2, &off, FSP_DATA_SIZE);
 	else
 		__builtin_memset(&ev->target, 0, sizeof(ev->target));
 	ev->data_len = off;
@@ -99,6 +99,22 @@ static __always_inline void fsp_vfs_stage(struct fsp_scratch *s, bool keep)
 		bpf_map_update_elem(&pending, &tid, &s->p, BPF_ANY);
 	else
 		bpf_map_delete_elem(&pending, &tid);
+}
+
+/*
+ * An event of a staged type dropped by a discarder: like a filtered one, it
+ * must not leave an earlier refused operation's event pending.
+ */
+static __always_inline bool fsp_vfs_discard_staged(__u32 type, struct dentry *d1, struct vfsmount *m1,
+						   struct dentry *d2, struct vfsmount *m2)
+{
+	__u32 tid;
+
+	if (!(cfg_event_mask & (1u << type)) || !fsp_discarded(d1, m1) || (d2 && !fsp_discarded(d2, m2)))
+		return false;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&pending, &tid);
+	return true;
 }
 
 /* A vfs_* call of this type begins: one more level to return from. */
@@ -263,6 +279,9 @@ static __always_inline void fsp_on_open(const struct path *path, struct file *fi
 		fsp_vfs_enter(FSP_EVENT_OPEN); /* overlayfs opening its real file */
 		return;
 	}
+	if (!(cfg_event_mask & (1u << FSP_EVENT_OPEN)) ||
+	    fsp_discarded(BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt)))
+		return;
 	s = fsp_vfs_begin(FSP_EVENT_OPEN);
 	if (!s)
 		return;
@@ -292,7 +311,8 @@ static __always_inline void fsp_on_file_permission(struct file *file, int mask)
 		return;
 	if (bpf_map_lookup_elem(&modified_files, &key))
 		return;
-	if (fsp_is_backing_file(file))
+	if (fsp_is_backing_file(file) ||
+	    fsp_discarded(BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt)))
 		return;
 	s = fsp_vfs_begin(FSP_EVENT_MODIFY);
 	if (!s)
@@ -317,8 +337,11 @@ static __always_inline void fsp_on_file_free(struct file *file)
 static __always_inline void fsp_on_path_dentry(__u32 type, const struct path *dir,
 					       struct dentry *dentry, __u32 mode)
 {
-	struct fsp_scratch *s = fsp_vfs_begin(type);
+	struct fsp_scratch *s;
 
+	if (fsp_vfs_discard_staged(type, dentry, BPF_CORE_READ(dir, mnt), NULL, NULL))
+		return;
+	s = fsp_vfs_begin(type);
 	if (!s)
 		return;
 	s->p.rec.ev.mode = mode;
@@ -332,9 +355,12 @@ static __always_inline void fsp_on_path_pair(__u32 type, struct dentry *old_dent
 					     struct vfsmount *mnt_old, struct dentry *new_dentry,
 					     struct vfsmount *mnt_new, __u32 flags)
 {
-	struct fsp_scratch *s = fsp_vfs_begin(type);
+	struct fsp_scratch *s;
 	bool keep;
 
+	if (fsp_vfs_discard_staged(type, old_dentry, mnt_old, new_dentry, mnt_new))
+		return;
+	s = fsp_vfs_begin(type);
 	if (!s)
 		return;
 	s->p.rec.ev.flags = flags;
@@ -348,8 +374,12 @@ static __always_inline void fsp_on_path_pair(__u32 type, struct dentry *old_dent
 /* security_path_{chmod,chown,truncate}, vfs_utimes: a setattr through notify_change. */
 static __always_inline void fsp_on_setattr(const struct path *path, __u32 kind, __u32 mode)
 {
-	struct fsp_scratch *s = fsp_vfs_begin(FSP_EVENT_SETATTR);
+	struct fsp_scratch *s;
 
+	if (fsp_vfs_discard_staged(FSP_EVENT_SETATTR, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt),
+				   NULL, NULL))
+		return;
+	s = fsp_vfs_begin(FSP_EVENT_SETATTR);
 	if (!s)
 		return;
 	s->p.rec.ev.flags = kind;
@@ -417,6 +447,8 @@ static __always_inline void fsp_on_xattr(struct dentry *dentry, const char *name
 	bpf_map_delete_elem(&write_mounts, &tid);
 	if (BPF_CORE_READ(mnt, mnt_sb) != BPF_CORE_READ(dentry, d_sb) || fsp_is_internal_mount(mnt))
 		return;
+	if (fsp_vfs_discard_staged(FSP_EVENT_SETATTR, dentry, mnt, NULL, NULL))
+		return;
 	s = fsp_vfs_begin(FSP_EVENT_SETATTR);
 	if (!s)
 		return;
@@ -450,12 +482,14 @@ static __always_inline void fsp_vfs_finish_xattr(long ret)
 	SEC("kprobe")                                            \
 	int BPF_KPROBE(prefix##fn##_part_in)                     \
 	{                                                        \
+		FSP_EMPTY_EXIT();                                \
 		fsp_vfs_enter(type);                             \
 		return 0;                                        \
 	}                                                        \
 	SEC("kretprobe")                                         \
 	int BPF_KRETPROBE(prefix##fn##_part_ret, long ret)       \
 	{                                                        \
+		FSP_EMPTY_EXIT();                                \
 		fsp_vfs_finish(type, fsp_int_result(ret));       \
 		return 0;                                        \
 	}

@@ -41,6 +41,9 @@ static __always_inline void fsp_epoch_bump(__u64 *counter)
 	asm volatile("lock *(u64 *)(%0 + 0) += %1" : : "r"(counter), "r"(one) : "memory");
 }
 
+/* A walk's cache_min that keeps it off the caches: all names, no anchor. */
+#define FSP_CACHE_NONE 0xffffffffu
+
 /*
  * Start of a walk: whether it may use the caches, and under which epoch.
  * A walk that must see every directory (usable false) bypasses them.
@@ -50,8 +53,9 @@ static __always_inline void fsp_cache_begin(struct fsp_walk *w, __u32 cache_min,
 	__u64 started = fsp_epoch_read(&fsp_epoch_started);
 	__u64 finished = fsp_epoch_read(&fsp_epoch_finished);
 
-	w->cache_ok = started == finished && usable;
-	if (!w->cache_ok)
+	w->epoch_stable = started == finished;
+	w->cache_ok = w->epoch_stable && usable && cache_min != FSP_CACHE_NONE;
+	if (!w->cache_ok && cache_min != FSP_CACHE_NONE)
 		fsp_stat_inc(FSP_STAT_CACHE_BYPASSED);
 	w->epoch = started;
 	w->cache_min = cache_min;

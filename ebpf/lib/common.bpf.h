@@ -75,6 +75,20 @@ const volatile bool cfg_mkdir_returns_dentry = false;
 const volatile __u32 cfg_resolution_mode = FSP_RESOLVE_PERF_BUFFER;
 /* Inode number of fsprobe's own mount namespace; 0: do not compare. */
 const volatile __u32 cfg_mnt_ns = 0;
+/*
+ * Benchmarks only: every program returns at once, so the cost measured is
+ * the hooks' own (tracepoint, trampoline or kprobe), the floor fsprobe can
+ * approach but not go below.
+ */
+const volatile bool cfg_empty_programs = false;
+/* Bytes waiting in the ring buffer that wake its reader (lib/event.bpf.h). */
+const volatile __u64 cfg_wakeup_bytes = 128 * 4096 / 4;
+/* The first statement of every program of the VFS backends. */
+#define FSP_EMPTY_EXIT()            \
+	do {                        \
+		if (cfg_empty_programs) \
+			return 0;   \
+	} while (0)
 
 /*
  * The cache epoch, as a pair of counters: an operation that can make cached
@@ -86,6 +100,8 @@ const volatile __u32 cfg_mnt_ns = 0;
  */
 __u64 fsp_epoch_started = 0;
 __u64 fsp_epoch_finished = 0;
+/* Bit (ino % FSP_WATCH_BITS): some watch has that inode number (lib/discard.bpf.h). */
+__u64 fsp_watch_bits[FSP_WATCH_BITS / 64] = {};
 
 /* ---- maps ---- */
 struct {
@@ -163,9 +179,14 @@ struct fsp_walk {
 	__u8 cache_ok;          /* the resolution cache may be used by this walk */
 	__u8 reread;            /* the current dentry is being read a second time */
 	__u8 root_seen;         /* the process root was met (its marker written) */
-	__u8 _pad0[6];
+	__u8 epoch_stable;      /* no directory rename or watch change in flight at its start */
+	__u8 level1_seen;       /* the object's parent was looked up in watched_inodes */
+	__u8 level1_entry;      /* and had an entry there (a watch or a watch's parent) */
+	__u8 _pad0[3];
 	struct dentry *root_dentry; /* the acting process's root directory */
 	struct mount *root_mnt;     /* and its mount */
+	__u64 level1_ino;       /* the object's parent's inode, with level1_seen */
+	__u64 level1_mounts_event; /* and its mount namespace's event count (lib/discard.bpf.h) */
 
 	/*
 	 * The resolution cache. The first mount segment (from the start up
@@ -194,9 +215,29 @@ struct fsp_walk {
 	__u16 seg_name_len[FSP_SEG_MAX];   /* without the NUL */
 };
 
-/* A cache value being built (fragments and single_fragment modes insert from the kernel). */
+/* A process's cached context (lib/context.bpf.h): who it is, and what was resolved then. */
+#define FSP_EXE_CACHE_MAX 256
+
+struct fsp_identity {
+	__u64 start_boottime; /* the thread group leader's */
+	__u64 exe_file;       /* mm->exe_file, 0 for a kernel thread */
+	__u64 cred;
+	__u64 nsproxy;
+};
+
+struct fsp_process {
+	struct fsp_identity id;
+	struct fsp_task_info ti;
+	struct fsp_path exe;  /* offset 0: the bytes are exe_bytes */
+	__u32 exe_len;
+	__u32 _pad;
+	char exe_bytes[FSP_EXE_CACHE_MAX];
+};
+
+/* A cache value being built (the kernel's inserts into the caches). */
 union fsp_cache_value {
 	struct fsp_fragment fragment;
+	struct fsp_process process;
 	struct {
 		struct fsp_single_fragment v;
 		char slack[FSP_SINGLE_MAX]; /* lets a masked offset plus a masked length stay in bounds */

@@ -41,19 +41,37 @@ static __always_inline __u32 fsp_task_pid_ns(struct task_struct *task)
 	return FSP_NS_INUM(ns);
 }
 
+/* What of the acting task's context can change without its identity changing: read for every event. */
+static __always_inline void fsp_context_volatile(struct fsp_task_info *ti)
+{
+	ti->cgroup_id = bpf_get_current_cgroup_id();
+	ti->loginuid = FSP_ID_UNSET;
+	ti->sessionid = FSP_ID_UNSET;
+	if (fsp_have_task_btf()) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		ti->ppid = task->real_parent->tgid; /* a parent's exit reparents */
+		if (bpf_core_field_exists(task->loginuid)) { /* CONFIG_AUDIT; set once, after a login */
+			ti->loginuid = task->loginuid.val;
+			ti->sessionid = task->sessionid;
+		}
+		return;
+	}
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	ti->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	if (bpf_core_field_exists(task->loginuid)) {
+		ti->loginuid = BPF_CORE_READ(task, loginuid.val);
+		ti->sessionid = BPF_CORE_READ(task, sessionid);
+	}
+}
+
+/* The rest of the task's context, which holds as long as its identity (below) does. */
 static __always_inline void fsp_context_task(struct fsp_task_info *ti, struct task_struct *task)
 {
 	const struct cred *cred = BPF_CORE_READ(task, cred);
 
 	ti->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
-	ti->cgroup_id = bpf_get_current_cgroup_id();
-	ti->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	ti->loginuid = FSP_ID_UNSET;
-	ti->sessionid = FSP_ID_UNSET;
-	if (bpf_core_field_exists(task->loginuid)) { /* CONFIG_AUDIT */
-		ti->loginuid = BPF_CORE_READ(task, loginuid.val);
-		ti->sessionid = BPF_CORE_READ(task, sessionid);
-	}
 	ti->euid = BPF_CORE_READ(cred, euid.val);
 	ti->egid = BPF_CORE_READ(cred, egid.val);
 	struct user_namespace *user_ns = BPF_CORE_READ(cred, user_ns);
@@ -62,20 +80,64 @@ static __always_inline void fsp_context_task(struct fsp_task_info *ti, struct ta
 	ti->user_ns = FSP_NS_INUM(user_ns);
 	ti->mnt_ns = FSP_NS_INUM(mnt_ns);
 	ti->pid_ns = fsp_task_pid_ns(task);
+	fsp_context_volatile(ti);
+}
+
+/*
+ * The process context cache. Resolving who acted (ids, namespaces, start
+ * time) and walking the executable's path cost more than the event's own
+ * path, and they are the same for every event of a process: they are kept
+ * per thread group, with the executable's names walked once without the
+ * resolution caches (so its bytes hold no anchor that could go stale).
+ * An entry is used only while the task still has the same identity: the
+ * same start time (a reused pid is another process), executable file
+ * (exec, prctl), credentials (setuid and friends make new ones) and
+ * namespaces (setns, unshare make a new nsproxy); exec also drops it
+ * (fsp_any_exec below). What can change without any of these (parent,
+ * cgroup, audit login) is read for every event. The entries are struct
+ * fsp_process (lib/common.bpf.h).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);   /* tgid */
+	__type(value, struct fsp_process);
+} processes SEC(".maps");
+
+/* The current task's identity, as cheap as this kernel allows. */
+static __always_inline void fsp_current_identity(struct fsp_identity *id)
+{
+	if (fsp_have_task_btf()) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		id->start_boottime = task->group_leader->start_boottime;
+		id->exe_file = (__u64)task->mm->exe_file; /* no mm (kernel thread): 0 */
+		id->cred = (__u64)task->cred;
+		id->nsproxy = (__u64)task->nsproxy;
+		return;
+	}
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	id->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
+	id->exe_file = (__u64)BPF_CORE_READ(task, mm, exe_file);
+	id->cred = (__u64)BPF_CORE_READ(task, cred);
+	id->nsproxy = (__u64)BPF_CORE_READ(task, nsproxy);
 }
 
 /*
  * The executable's path, appended to the event's data after its other
- * paths (so it gets whatever room they left). Its walk uses and feeds the
- * resolution caches like theirs: the directories of executables are few
- * and hot, so the walk usually stops at the first one.
+ * paths (so it gets whatever room they left), walked without the caches;
+ * then the whole context is kept in processes when the path fits.
  */
-static __always_inline void fsp_context_exe(struct fsp_scratch *s, struct task_struct *task)
+static __always_inline void fsp_context_resolve(struct fsp_scratch *s, struct fsp_identity *id, __u32 tgid)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fsp_event *ev = &s->p.rec.ev;
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	__u32 off = ev->data_len;
+	struct fsp_process *proc = &s->value.process;
+	struct file *exe = (struct file *)id->exe_file;
+	__u32 start = ev->data_len, off = start, len;
 
+	fsp_context_task(&ev->task, task);
 	if (!exe || off >= FSP_DATA_SIZE) {
 		__builtin_memset(&ev->exe, 0, sizeof(ev->exe));
 		ev->exe.offset = off < FSP_DATA_SIZE ? off : FSP_DATA_SIZE;
@@ -84,17 +146,67 @@ static __always_inline void fsp_context_exe(struct fsp_scratch *s, struct task_s
 		return;
 	}
 	fsp_path_walk(s, &ev->exe, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt), &off,
-		      FSP_DATA_SIZE);
+		      FSP_DATA_SIZE, FSP_CACHE_NONE);
 	ev->data_len = off;
+	len = off - start;
+	if (len > FSP_EXE_CACHE_MAX || (ev->exe.flags & FSP_PATH_TRUNCATED))
+		return;
+	proc->id = *id;
+	proc->ti = ev->task;
+	proc->exe = ev->exe;
+	proc->exe.offset = 0;
+	proc->exe_len = len;
+	proc->_pad = 0;
+	barrier_var(len);
+	if (len > FSP_EXE_CACHE_MAX)
+		return;
+	bpf_probe_read_kernel(proc->exe_bytes, len & (2 * FSP_EXE_CACHE_MAX - 1),
+			      &s->p.rec.data[start & FSP_DATA_MASK]);
+	bpf_map_update_elem(&processes, &tgid, proc, BPF_ANY);
 }
 
 /* Everything above, for the event in scratch, once the filter has kept it. */
 static __always_inline void fsp_event_add_context(struct fsp_scratch *s)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fsp_event *ev = &s->p.rec.ev;
+	__u32 tgid = ev->pid, off = ev->data_len, len;
+	struct fsp_identity id;
+	struct fsp_process *proc;
 
-	fsp_context_task(&s->p.rec.ev.task, task);
-	fsp_context_exe(s, task);
+	fsp_current_identity(&id);
+	proc = bpf_map_lookup_elem(&processes, &tgid);
+	if (!proc || proc->id.start_boottime != id.start_boottime || proc->id.exe_file != id.exe_file ||
+	    proc->id.cred != id.cred || proc->id.nsproxy != id.nsproxy) {
+		fsp_context_resolve(s, &id, tgid);
+		return;
+	}
+	len = proc->exe_len;
+	barrier_var(len);
+	if (len > FSP_EXE_CACHE_MAX || off + len > FSP_DATA_SIZE) {
+		fsp_context_resolve(s, &id, tgid); /* no room for the cached bytes here */
+		return;
+	}
+	ev->task = proc->ti;
+	fsp_context_volatile(&ev->task);
+	ev->exe = proc->exe;
+	ev->exe.offset = off;
+	if (len)
+		bpf_probe_read_kernel(fsp_data_at(&s->p.rec, off), len & (2 * FSP_EXE_CACHE_MAX - 1),
+				      proc->exe_bytes);
+	ev->data_len = off + len;
+}
+
+/* An exec ends its thread group's cached context (the identity check would catch it too). */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(fsp_any_exec, struct task_struct *p)
+{
+	__u32 tgid;
+
+	if (cfg_empty_programs)
+		return 0;
+	tgid = p->tgid;
+	bpf_map_delete_elem(&processes, &tgid);
+	return 0;
 }
 
 #endif /* FSP_CONTEXT_BPF_H */

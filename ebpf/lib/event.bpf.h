@@ -80,6 +80,28 @@ static __always_inline void fsp_event_add_xattr_name(struct fsp_record *rec, con
 	rec->ev.data_len = off + n - 1;
 }
 
+/*
+ * Waking the reader costs the writer an interrupt and the reader a context
+ * switch; at a high rate, once per event would be most of the cost. So a
+ * record wakes the reader only when FSP_WAKEUP_INTERVAL_NS have passed
+ * since the last wake-up (a lone event, so at low rates each one) or when
+ * cfg_wakeup_bytes are waiting; the others stay for the reader, which
+ * reads at the next wake-up or at its poll timeout (FSP_READER_POLL_MS in
+ * fsprobe.h), whichever comes first: so no record waits longer than that.
+ */
+#define FSP_WAKEUP_INTERVAL_NS 1000000ull
+__u64 fsp_last_wakeup_ns = 0;
+
+static __always_inline __u64 fsp_wakeup_flag(__u64 now)
+{
+	if (now - fsp_last_wakeup_ns >= FSP_WAKEUP_INTERVAL_NS ||
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes) {
+		fsp_last_wakeup_ns = now; /* racy across CPUs: at worst one wake-up more */
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
+
 /* Write rec (header + ev.data_len bytes of data) to the ring buffer. */
 static __always_inline void fsp_emit(struct fsp_record *rec)
 {
@@ -98,7 +120,7 @@ static __always_inline void fsp_emit(struct fsp_record *rec)
 	barrier_var(len);
 	if (len > FSP_DATA_SIZE)
 		len = FSP_DATA_SIZE;
-	if (bpf_ringbuf_output(&events, rec, sizeof(rec->ev) + len, 0))
+	if (bpf_ringbuf_output(&events, rec, sizeof(rec->ev) + len, fsp_wakeup_flag(rec->ev.timestamp_ns)))
 		fsp_stat_inc(FSP_STAT_RINGBUF_FULL);
 	else
 		fsp_stat_inc(FSP_STAT_EMITTED);

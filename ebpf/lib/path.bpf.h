@@ -14,36 +14,8 @@
 #include "common.bpf.h"
 #include "task.bpf.h"
 #include "cache.bpf.h"
+#include "discard.bpf.h"
 
-
-/* The leading fields of struct dentry the walk needs, in their kernel order. */
-struct fsp_dentry_head {
-	struct dentry *d_parent;
-	struct qstr d_name;
-	struct inode *d_inode;
-};
-
-/*
- * Read d_parent, d_name and d_inode. They have been adjacent, in this
- * order, in struct dentry for a long time (5.10 .. 6.18): then one
- * bpf_probe_read_kernel does; otherwise (checked with CO-RE) one read each.
- */
-static __always_inline void fsp_read_dentry(struct dentry *d, struct fsp_dentry_head *h)
-{
-	if (bpf_core_field_offset(struct dentry, d_name) ==
-		    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *) &&
-	    bpf_core_field_offset(struct dentry, d_inode) ==
-		    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *) + sizeof(struct qstr) &&
-	    bpf_core_type_size(struct qstr) == sizeof(struct qstr)) {
-		if (bpf_core_read(h, sizeof(*h), &d->d_parent) == 0)
-			return;
-		__builtin_memset(h, 0, sizeof(*h));
-		return;
-	}
-	h->d_parent = BPF_CORE_READ(d, d_parent);
-	bpf_core_read(&h->d_name, sizeof(h->d_name), &d->d_name);
-	h->d_inode = BPF_CORE_READ(d, d_inode);
-}
 
 /*
  * Look the inode up in watched_inodes: while the filter is undecided, and,
@@ -73,6 +45,8 @@ static __always_inline void fsp_walk_watch(struct fsp_walk *w, struct inode *ino
 	key.dev = w->sb_dev;
 	key.inode = BPF_CORE_READ(inode, i_ino);
 	v = bpf_map_lookup_elem(&watched_inodes, &key);
+	if (w->level == 1 && (__u64)w->mnt == w->seg_mnt)
+		fsp_discarder_note(w, key.inode, v); /* the object's parent */
 	if (!v)
 		return;
 	flags = *v;
@@ -360,6 +334,8 @@ static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dent
 	w->finished = 0;
 	w->emit_stopped = 0;
 	w->reread = 0;
+	w->level1_seen = 0;
+	w->level1_entry = 0;
 	for (int i = 0; i < FSP_MAX_WALK / FSP_WALK_CHUNK; i++)
 		if (fsp_walk_chunk(i))
 			break;
@@ -417,7 +393,7 @@ static __always_inline void fsp_walk_into(struct fsp_scratch *s, struct fsp_path
  */
 static __always_inline int fsp_path_walk(struct fsp_scratch *s, struct fsp_path *p,
 					 struct dentry *dentry, struct vfsmount *vfsmnt, __u32 *off,
-					 __u32 limit)
+					 __u32 limit, __u32 cache_min)
 {
 	struct fsp_walk *w = &s->walk;
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
@@ -430,7 +406,7 @@ static __always_inline int fsp_path_walk(struct fsp_scratch *s, struct fsp_path 
 	p->caller_len = 0;
 
 	/* Non-recursive: the object itself or its parent may be the watch. */
-	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1, 1);
+	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1, cache_min);
 	p->nlink = inode ? BPF_CORE_READ(inode, __i_nlink) : 0;
 	/* Unhashed and not a root: unlinked while open, or never linked (O_TMPFILE). */
 	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
@@ -441,6 +417,21 @@ static __always_inline int fsp_path_walk(struct fsp_scratch *s, struct fsp_path 
 	if (w->filter && !w->finished)
 		return FSP_V_MAYBE; /* walk cut short before deciding */
 	return FSP_V_NO;
+}
+
+/*
+ * fsp_path_walk for an event's own object: a directory found to hold
+ * nothing watched gets a discarder (lib/discard.bpf.h).
+ */
+static __always_inline int fsp_path_walk_learning(struct fsp_scratch *s, struct fsp_path *p,
+						  struct dentry *dentry, struct vfsmount *vfsmnt, __u32 *off,
+						  __u32 limit)
+{
+	int v = fsp_path_walk(s, p, dentry, vfsmnt, off, limit, 1);
+
+	if (v == FSP_V_NO)
+		fsp_discarder_learn(&s->walk);
+	return v;
 }
 
 #endif /* FSP_PATH_BPF_H */

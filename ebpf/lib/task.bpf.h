@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Task helpers: file descriptor lookup, working directory, syscall ABI. */
+/* Task and dentry helpers: file descriptor lookup, syscall ABI, a dentry's links. */
 #ifndef FSP_TASK_BPF_H
 #define FSP_TASK_BPF_H
 
@@ -30,6 +30,32 @@ static __always_inline struct file *fsp_task_file(struct task_struct *task, int 
 	return f;
 }
 
+/*
+ * Whether this kernel has bpf_get_current_task_btf() (5.11+): the current
+ * task as a BTF pointer, whose fields are plain loads rather than helper
+ * calls. A CO-RE constant: on older kernels the verifier drops the branch
+ * that uses it (and the helper it lacks) as dead code.
+ */
+#define fsp_have_task_btf() bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
+
+/* fsp_task_file() for the current task, as cheap as this kernel allows. */
+static __always_inline struct file *fsp_current_file(int fd)
+{
+	if (fsp_have_task_btf()) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct fdtable *fdt = task->files->fdt; /* a kernel thread's NULL files reads as 0 */
+		struct file *f = NULL;
+
+		if (fd < 0 || !fdt || (unsigned int)fd >= fdt->max_fds)
+			return NULL;
+		/* fd[] holds pointers: indexing it takes a helper whatever the kernel. */
+		if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]) < 0)
+			return NULL;
+		return f;
+	}
+	return fsp_task_file((struct task_struct *)bpf_get_current_task(), fd);
+}
+
 /* real_mount(): the struct mount that embeds a struct vfsmount. */
 static __always_inline struct mount *fsp_real_mount(struct vfsmount *vfsmnt)
 {
@@ -49,6 +75,48 @@ static __always_inline bool fsp_in_compat_syscall(struct task_struct *task)
 		return status & FSP_TS_COMPAT;
 	}
 	return false;
+}
+
+/* fsp_in_compat_syscall() for the current task, as cheap as this kernel allows. */
+static __always_inline bool fsp_current_in_compat(void)
+{
+	if (fsp_have_task_btf()) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		if (bpf_core_field_exists(task->thread_info.status))
+			return task->thread_info.status & FSP_TS_COMPAT;
+		return false;
+	}
+	return fsp_in_compat_syscall((struct task_struct *)bpf_get_current_task());
+}
+
+/* The leading fields of struct dentry the walk needs, in their kernel order. */
+struct fsp_dentry_head {
+	struct dentry *d_parent;
+	struct qstr d_name;
+	struct inode *d_inode;
+};
+
+/*
+ * Read d_parent, d_name and d_inode. They have been adjacent, in this
+ * order, in struct dentry for a long time (5.10 .. 6.18): then one
+ * bpf_probe_read_kernel does; otherwise (checked with CO-RE) one read each.
+ */
+static __always_inline void fsp_read_dentry(struct dentry *d, struct fsp_dentry_head *h)
+{
+	if (bpf_core_field_offset(struct dentry, d_name) ==
+		    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *) &&
+	    bpf_core_field_offset(struct dentry, d_inode) ==
+		    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *) + sizeof(struct qstr) &&
+	    bpf_core_type_size(struct qstr) == sizeof(struct qstr)) {
+		if (bpf_core_read(h, sizeof(*h), &d->d_parent) == 0)
+			return;
+		__builtin_memset(h, 0, sizeof(*h));
+		return;
+	}
+	h->d_parent = BPF_CORE_READ(d, d_parent);
+	bpf_core_read(&h->d_name, sizeof(h->d_name), &d->d_name);
+	h->d_inode = BPF_CORE_READ(d, d_inode);
 }
 
 #endif /* FSP_TASK_BPF_H */

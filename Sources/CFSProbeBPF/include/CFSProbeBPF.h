@@ -57,13 +57,14 @@ void fsp_skel_destroy(struct fsprobe_bpf *s);
 /* ---- configuration, between open and load ---- */
 
 /*
- * Load only the programs of backend, in the variants matching the running
- * kernel's prototypes (read from its BTF: btf_path, or the kernel's own when
- * NULL), and set the kernel-dependent constants. Returns 0; -ENOENT with the
- * name of a kernel function the backend needs and this kernel lacks copied
- * to missing; or -errno when the BTF cannot be read.
+ * Load only the programs of backend that serve the event types of
+ * event_mask (1 << enum fsp_event_type), in the variants matching the
+ * running kernel's prototypes (read from its BTF: btf_path, or the kernel's
+ * own when NULL), and set the kernel-dependent constants. Returns 0;
+ * -ENOENT with the name of a kernel function the backend needs and this
+ * kernel lacks copied to missing; or -errno when the BTF cannot be read.
  */
-int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, const char *btf_path,
+int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, __u32 event_mask, const char *btf_path,
 		    char *missing, size_t missing_size);
 
 /* Sets the const volatile globals of the BPF program (read-only after load). */
@@ -76,6 +77,12 @@ static inline void fsp_skel_set_config(struct fsprobe_bpf *s, __u32 self_tgid,
 	s->rodata->cfg_event_mask = event_mask;
 }
 
+/* Benchmarks only: every program returns at once (the hooks' own cost). */
+static inline void fsp_skel_set_empty_programs(struct fsprobe_bpf *s, bool empty)
+{
+	s->rodata->cfg_empty_programs = empty;
+}
+
 /*
  * Inode number of fsprobe's mount namespace (/proc/self/ns/mnt): paths
  * whose walk ends in another namespace are flagged FSP_PATH_FOREIGN_NS.
@@ -85,9 +92,13 @@ static inline void fsp_skel_set_mount_namespace(struct fsprobe_bpf *s, __u32 inu
 	s->rodata->cfg_mnt_ns = inum;
 }
 
-/* Ring buffer size in bytes: a power of two, multiple of the page size. 0 or -errno. */
+/*
+ * Ring buffer size in bytes: a power of two, multiple of the page size.
+ * A quarter of it waiting wakes the reader. 0 or -errno.
+ */
 static inline int fsp_skel_set_ringbuf_size(struct fsprobe_bpf *s, __u32 bytes)
 {
+	s->rodata->cfg_wakeup_bytes = bytes / 4;
 	return bpf_map__set_max_entries(s->maps.events, bytes);
 }
 
@@ -123,6 +134,18 @@ static inline int fsp_watch_remove(struct fsprobe_bpf *s, __u32 kdev, __u64 inod
 {
 	struct fsp_watch_key key = { .dev = kdev, ._pad = 0, .inode = inode };
 	return bpf_map__delete_elem(s->maps.watched_inodes, &key, sizeof(key), 0);
+}
+
+/*
+ * The set of inode numbers that may be watches (fsp_watch_bits in the
+ * program's mmapped .bss): count words of FSP_WATCH_BITS / 64 at most.
+ */
+static inline void fsp_watch_bits_set(struct fsprobe_bpf *s, const __u64 *bits, size_t count)
+{
+	size_t words = sizeof(s->bss->fsp_watch_bits) / sizeof(s->bss->fsp_watch_bits[0]);
+
+	for (size_t i = 0; i < words; i++)
+		__atomic_store_n(&s->bss->fsp_watch_bits[i], i < count ? bits[i] : 0, __ATOMIC_RELAXED);
 }
 
 /* ---- resolution caches ---- */

@@ -37,7 +37,8 @@ final class KernelProbe: @unchecked Sendable {
         var ready = false
         defer { if !ready { fsp_skel_destroy(skeleton) } }
 
-        try Self.select(backend, in: skeleton, btfPath: customBTF)
+        try Self.select(backend, events: options.events, in: skeleton, btfPath: customBTF)
+        fsp_skel_set_empty_programs(skeleton, options.emptyPrograms)
         fsp_skel_set_config(skeleton, options.ignoreOwnProcess ? UInt32(getpid()) : 0, options.pathsFiltering, options.recursive, options.events.rawValue)
         fsp_skel_set_mount_namespace(skeleton, Self.ownMountNamespace())
         let mode = options.resolutionMode.kernelMode
@@ -61,14 +62,14 @@ final class KernelProbe: @unchecked Sendable {
     static let kernelENOTSUPP: Int32 = 524
 
     /// Keeps only the backend's programs, in the variants this kernel's prototypes need.
-    private static func select(_ backend: BackendKind, in skeleton: UnsafeMutablePointer<fsprobe_bpf>,
+    private static func select(_ backend: BackendKind, events: EventTypeSet, in skeleton: UnsafeMutablePointer<fsprobe_bpf>,
                                btfPath: String?) throws(ProbeError) {
         var missing = [CChar](repeating: 0, count: 128)
         let code: Int32
         if let btfPath {
-            code = btfPath.withCString { fsp_skel_select(skeleton, backend.cBackend, $0, &missing, missing.count) }
+            code = btfPath.withCString { fsp_skel_select(skeleton, backend.cBackend, events.rawValue, $0, &missing, missing.count) }
         } else {
-            code = fsp_skel_select(skeleton, backend.cBackend, nil, &missing, missing.count)
+            code = fsp_skel_select(skeleton, backend.cBackend, events.rawValue, nil, &missing, missing.count)
         }
         if code == -ENOENT {
             let function = String(decoding: missing.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -123,6 +124,13 @@ final class KernelProbe: @unchecked Sendable {
         return try body()
     }
 
+    /// Replaces the kernel's set of inode numbers that may be watches (what
+    /// lets a discarder drop an event without a map lookup); call it inside
+    /// `withEpochBump`, with the watch map change it goes with.
+    func setWatchedInodeBits(_ bits: [UInt64]) {
+        bits.withUnsafeBufferPointer { fsp_watch_bits_set(skeleton, $0.baseAddress, $0.count) }
+    }
+
     /// Removes an entry of the in-kernel watch map; absent is as good.
     func removeWatch(_ key: WatchKey) {
         _ = fsp_watch_remove(skeleton, key.device, key.inode)
@@ -139,7 +147,9 @@ final class KernelProbe: @unchecked Sendable {
             truncated: values[Int(FSP_STAT_TRUNCATED.rawValue)],
             cacheHits: values[Int(FSP_STAT_CACHE_HITS.rawValue)],
             cacheMisses: values[Int(FSP_STAT_CACHE_MISSES.rawValue)],
-            cacheBypassed: values[Int(FSP_STAT_CACHE_BYPASSED.rawValue)])
+            cacheBypassed: values[Int(FSP_STAT_CACHE_BYPASSED.rawValue)],
+            discarded: values[Int(FSP_STAT_DISCARDED.rawValue)],
+            discardersAdded: values[Int(FSP_STAT_DISCARDERS_ADDED.rawValue)])
     }
 
     /// Destroys the links only: no new events after this returns, and what
@@ -219,4 +229,9 @@ public struct KernelCounters: Sendable, Equatable {
     /// Walks that could not use the caches (a directory rename or a watch
     /// change was in flight).
     public var cacheBypassed: UInt64 = 0
+    /// Events dropped by a discarder (their directory holds nothing
+    /// watched) before anything of them was built.
+    public var discarded: UInt64 = 0
+    /// Directories found to hold nothing watched.
+    public var discardersAdded: UInt64 = 0
 }

@@ -29,6 +29,9 @@ public struct KernelProbeOptions: Sendable {
     public var kernelCacheEntries: Int? = nil
     /// Entries of user space's cache of resolved directory paths (LRU).
     public var pathCacheEntries: Int = defaultPathCacheEntries
+    /// Benchmarks only: attach every hook with a body that returns at once
+    /// and so reports nothing, to measure what the hooks themselves cost.
+    public var emptyPrograms: Bool = false
 
     public static let defaultPathCacheEntries = 32_768
     /// Most user-space path cache entries accepted.

@@ -91,13 +91,27 @@ final class WatchTable: Sendable {
         for key in Set(keys) {
             let wanted = state.wanted(key)
             guard wanted != (state.flags[key] ?? 0) else { continue }
-            // Cached directories carry the filter's verdict: the change must
-            // end the epoch they were cached in.
+            var flags = state.flags
+            flags[key] = wanted == 0 ? nil : wanted
+            // Cached directories and discarders carry the filter's verdict:
+            // the change must end the epoch they were made in.
             try probe.withEpochBump { () throws(ProbeError) in
                 if wanted == 0 { probe.removeWatch(key) } else { try probe.setWatch(key, flags: wanted) }
+                probe.setWatchedInodeBits(Self.watchedInodeBits(flags))
             }
-            state.flags[key] = wanted == 0 ? nil : wanted
+            state.flags = flags
         }
+    }
+
+    /// The kernel's "may be a watch" set: bit `inode % FSP_WATCH_BITS` for
+    /// every entry that is a watch (not only a watch's parent).
+    static func watchedInodeBits(_ flags: [WatchKey: UInt32]) -> [UInt64] {
+        var bits = [UInt64](repeating: 0, count: Int(FSP_WATCH_BITS) / 64)
+        for (key, value) in flags where value & ~UInt32(FSP_WATCH_PARENT) != 0 {
+            let bit = Int(key.inode % UInt64(FSP_WATCH_BITS))
+            bits[bit / 64] |= 1 << UInt64(bit % 64)
+        }
+        return bits
     }
 
     private static func parentKey(of path: [UInt8]) -> WatchKey? {

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Turns measure.sh's lines into the table of Benchmarks/OpenCost.
+
+Each figure is a median over the interleaved rounds; ratios are taken per
+round against that round's "nothing" (and floor), then their median, so a
+noisy machine shifts both sides of a ratio alike.
+
+    report.py RESULTS [--title T] [--chart PNG] [--docs MD --command C]
+"""
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+LABELS = {
+    "nothing": "nothing attached",
+    "floor": "floor: the same hooks, empty programs",
+    "unselected": "fsprobe `-e mkdir` on the file's directory (opens not selected)",
+    "unwatched": "fsprobe `-e open`, file outside the watch",
+    "watched-perf_buffer": "fsprobe `-e open`, file watched, perf_buffer",
+    "watched-fragments": "fsprobe `-e open`, file watched, fragments",
+    "watched-single_fragment": "fsprobe `-e open`, file watched, single_fragment",
+    "floor-syscall-tracepoints": "floor of per-syscall tracepoints: empty bpftrace probes on `syscalls:sys_{enter,exit}_openat`",
+    "inotifywait": "`inotifywait -m -r -e open`",
+    "fatrace": "`fatrace -c -f O` (fanotify)",
+    "bpftrace": "bpftrace, opensnoop-style, `syscalls:sys_{enter,exit}_openat`",
+}
+
+
+def label(row):
+    kind, _, backend = row.partition("@")
+    kind, _, depth = kind.partition(":")
+    text = LABELS.get(kind, kind)
+    if depth:
+        text += f", file {depth} directories deep"
+    return f"{text} ({backend})" if backend else text
+
+
+def bases(row):
+    """The "nothing" and floor rows a row compares with: same file, same backend."""
+    kind, _, backend = row.partition("@")
+    depth = kind.partition(":")[2]
+    suffix = f":{depth}" if depth else ""
+    return "nothing" + suffix, (f"floor{suffix}@{backend}" if backend else None)
+
+
+def parse(path):
+    results, bpf, sustain, skips = {}, {}, {}, []
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == "RESULT" and len(words) == 6 and words[3].isdigit():
+                row, rnd, ns, reported, lost = words[1], int(words[2]), int(words[3]), int(words[4]), int(words[5])
+                results.setdefault(row, {})[rnd] = (ns, reported, lost)
+            elif words[0] == "BPFTIME" and len(words) == 3:
+                bpf[words[1]] = int(words[2])
+            elif words[0] == "SUSTAIN" and len(words) == 6:
+                sustain[words[1]] = tuple(int(w) for w in words[2:])
+            elif words[0] == "SKIP":
+                skips.append(" ".join(words[1:]))
+    return results, bpf, sustain, skips
+
+
+def ratio(results, row, base):
+    """Median over rounds of row's time / base's time in the same round."""
+    if base not in results:
+        return None
+    pairs = [results[row][r][0] / results[base][r][0] for r in results[row] if r in results[base] and results[base][r][0]]
+    return statistics.median(pairs) if pairs else None
+
+
+def table(results, bpf, iterations):
+    rows = list(results)
+    head = "| what runs while the loop runs | ns per open+close | × nothing | × floor | events reported | lost | BPF ns per open+close |"
+    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    chart = []
+    for row in rows:
+        rounds = results[row]
+        ns = statistics.median(v[0] for v in rounds.values())
+        reported = statistics.median(v[1] for v in rounds.values())
+        lost = max(v[2] for v in rounds.values())
+        nothing, floor = bases(row)
+        r_nothing = ratio(results, row, nothing) if nothing != row else 1.0
+        r_floor = ratio(results, row, floor) if floor and floor != row else None
+        if row.startswith(("nothing", "floor")):
+            events = "—"
+        else:
+            events = f"{int(reported):,} ({100 * reported / iterations:.0f} %)"
+        lines.append("| {} | {:,} | {} | {} | {} | {} | {} |".format(
+            label(row), int(ns),
+            f"{r_nothing:.2f}" if r_nothing else "—",
+            f"{r_floor:.2f}" if r_floor else "—",
+            events,
+            "—" if "@" not in row else f"{lost:,}",
+            f"{bpf[row]:,}" if row in bpf else "—"))
+        chart.append((row, r_nothing or 1.0))
+    return "\n".join(lines), chart
+
+
+def sustain_table(sustain):
+    if not sustain:
+        return ""
+    lines = ["| fsprobe, default flags, JSON to a file | seconds | opens | events reported | lost |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for row, (seconds, opens, reported, lost) in sustain.items():
+        lines.append(f"| {label(row)} | {seconds} | {opens:,} | {reported:,} | {lost:,} |")
+    return "\n".join(lines)
+
+
+def draw(chart, png, title):
+    """A horizontal bar chart of each row's cost as a multiple of "nothing" (gnuplot)."""
+    if not shutil.which("gnuplot"):
+        print("report: gnuplot not found, no chart", file=sys.stderr)
+        return False
+    data = png + ".dat"
+    with open(data, "w") as f:
+        for i, (row, value) in enumerate(reversed(chart)):
+            name = row.replace("@", " ").replace("_", "-")
+            f.write(f'{i} {value:.3f} "{name}"\n')
+    script = f"""
+set terminal pngcairo size 1000,{120 + 34 * len(chart)} font "sans,10"
+set output "{png}"
+set title "{title}"
+set style fill solid 0.8
+set xlabel "cost of open+close, as a multiple of nothing attached"
+set ytics nomirror
+set grid xtics
+set xrange [0:*]
+set yrange [-0.7:{len(chart) - 0.3}]
+unset key
+plot "{data}" using ($2*0.5):1:($2*0.5):(0.35):yticlabels(3) with boxxyerror lc rgb "#3b75af", \\
+     "{data}" using 2:1:(sprintf(" %.2f", $2)) with labels left offset 0.3,0
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    os.remove(data)
+    return True
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs, kernel {platform.release()}"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("results")
+    p.add_argument("--iterations", type=int, required=True)
+    p.add_argument("--title", default="open+close cost")
+    p.add_argument("--chart")
+    p.add_argument("--docs")
+    p.add_argument("--command", default="")
+    p.add_argument("--machine", default=None)
+    a = p.parse_args()
+    results, bpf, sustain, skips = parse(a.results)
+    if "nothing" not in results:
+        sys.exit("report: no 'nothing' row in the results: the measurement failed (see above)")
+    text, chart = table(results, bpf, a.iterations)
+    rounds = max(len(v) for v in results.values())
+    where = a.machine or machine()
+    body = [f"{a.title}: {a.iterations:,} open+close per row and round, {rounds} interleaved rounds, medians; {where}.", "", text]
+    extra = sustain_table(sustain)
+    if extra:
+        body += ["", extra]
+    if skips:
+        body += ["", "Not measured: " + "; ".join(skips)]
+    print("\n".join(body))
+    drawn = draw(chart, a.chart, a.title) if a.chart else False
+    if a.docs:
+        write_docs(a, body, drawn)
+
+
+def write_docs(a, body, drawn):
+    chart = os.path.relpath(a.chart, os.path.dirname(a.docs)) if drawn else None
+    with open(a.docs, "w") as f:
+        f.write("# What watching costs: fsprobe beside the tools people use\n\n")
+        f.write("Written by `" + a.command + "` (see `Benchmarks/OpenCost/run.sh` for what each row runs).\n\n")
+        f.write("Every row times the same loop of `open()`+`close()` on one existing file while one watcher runs; "
+                "each watcher is started, waited for until it signals it is ready (fsprobe's `fsprobe: ready` line, "
+                "inotifywait's `Watches established`, for fatrace and bpftrace an open of a marker file of that very "
+                "run showing in their output), then stopped and its output counted. "
+                "\"Floor\" is fsprobe's hooks with programs that return at once: what attaching costs before fsprobe "
+                "does anything (on the tracepoint backend, every syscall of every task takes the kernel's slow "
+                "syscall path while any syscall tracepoint is attached). \"BPF ns\" is the run time the kernel "
+                "counts for fsprobe's programs (`kernel.bpf_stats_enabled=1`, a separate pass) divided by the loop's "
+                "iterations.\n\n")
+        f.write("\n".join(body) + "\n")
+        if chart:
+            f.write(f"\n![cost of open+close per watcher, as a multiple of nothing attached]({chart})\n")
+        f.write(LEGEND)
+
+
+LEGEND = """
+## Reading the table
+
+- **× nothing** and **× floor** are medians of per-round ratios; the machine is shared, so only ratios
+  inside one run mean anything.
+- **events reported**: lines of the watcher's output naming the loop's file. inotify and fanotify merge
+  identical events that are still queued, so they report fewer than the opens that happened; fsprobe
+  and bpftrace report each one.
+- **lost**: fsprobe's own count of events the kernel could not put in its ring buffer.
+"""
+
+if __name__ == "__main__":
+    main()

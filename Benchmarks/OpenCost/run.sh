@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# What watching costs, fsprobe beside the tools people use: one loop of
+# open()+close() on one file, timed with nothing attached, with fsprobe's
+# hooks running empty programs (the floor), with fsprobe not selecting opens,
+# watching elsewhere (the file 5 and 50 directories deep outside the watch),
+# and watching the file in each resolution mode (JSON to a file); then with
+# inotifywait, fatrace and bpftrace. Interleaved rounds, medians, ratios to
+# "nothing" within the run; each watcher waited for until it signals ready.
+# Also: the BPF run time per open+close (kernel.bpf_stats_enabled), and 10 s
+# of the loop at full speed per mode counting lost events.
+#   Benchmarks/OpenCost/run.sh [--iterations N] [--rounds R] [--docs]
+#       [--vm 5.10|6.1|6.12] [--fsprobe BIN]
+# --docs writes docs/benchmarks.md and docs/benchmarks.png (host) or
+# docs/benchmarks-vm-KERNEL.png and a section printed for the docs (--vm).
+# --vm measures the fentry and kprobe backends inside Debian's kernel under
+# qemu (emulated: compare rows within the VM only; no peers there).
+# Installs inotify-tools, fatrace, bpftrace and gnuplot from the distribution;
+# uses the release build (scripts/setup.sh). Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+iterations="" rounds=3 docs=0 vm="" fsprobe=$PWD/.build/release/fsprobe
+while [ $# -gt 0 ]; do
+  case $1 in
+    --iterations) iterations=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --docs) docs=1; shift ;;
+    --vm) vm=$2; shift 2 ;;
+    --fsprobe) fsprobe=$(realpath "$2"); shift 2 ;;
+    *) sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "OpenCost: run as root (fsprobe and the peers load BPF programs)" >&2; exit 1; }
+[ -x "$fsprobe" ] || scripts/setup.sh
+[ -x "$fsprobe" ] || { echo "OpenCost: no fsprobe at $fsprobe" >&2; exit 1; }
+
+packages=(gnuplot-nox)
+[ -z "$vm" ] && packages+=(inotify-tools fatrace bpftrace)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "OpenCost: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# bpftrace finds tracepoints through tracefs.
+[ -n "$vm" ] || [ -d /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+loop=$work/loop
+cc -O2 -static -o "$loop" Benchmarks/OpenCost/loop.c
+results=$work/results
+command="Benchmarks/OpenCost/run.sh${vm:+ --vm $vm}${iterations:+ --iterations $iterations} --rounds $rounds"
+
+if [ -z "$vm" ]; then
+  iterations=${iterations:-200000}
+  # On this kernel only the backends that load: fentry and kprobe where they can.
+  backends=$("$fsprobe" kernel-info 2>/dev/null | awk '$1 == "backend" && /loads and attaches/ { sub(":", "", $2); printf "%s ", $2 }')
+  backends=${backends:-tracepoint}
+  sh Benchmarks/OpenCost/measure.sh --fsprobe "$fsprobe" --loop "$loop" --work "$work/tree" \
+    --iterations "$iterations" --rounds "$rounds" --backends "$backends" --peers --bpf-time --sustain 10 | tee "$results"
+  title="open+close cost, host kernel $(uname -r)"
+  png=docs/benchmarks.png
+else
+  iterations=${iterations:-20000}
+  cp Benchmarks/OpenCost/measure.sh "$work/measure.sh"
+  scripts/vm/run-matrix.sh --kernels "$vm" --timeout 2400 --include "$fsprobe" --include "$loop" \
+    --include "$work/measure.sh" -- /bin/sh "$work/measure.sh" --fsprobe "$fsprobe" --loop "$loop" \
+    --work /tmp/opencost --iterations "$iterations" --rounds "$rounds" --backends "fentry kprobe tracepoint" |
+    tee "$work/console"
+  sed -n 's/^\[[^]]*\] \(\(RESULT\|SKIP\) .*\)$/\1/p' "$work/console" | tr -d '\r' >"$results"
+  title="open+close cost, Debian $vm under qemu (emulated)"
+  png=docs/benchmarks-vm-$vm.png
+fi
+
+echo
+report=(python3 Benchmarks/OpenCost/report.py "$results" --iterations "$iterations" --title "$title")
+if [ "$docs" = 1 ] && [ -z "$vm" ]; then
+  "${report[@]}" --chart "$png" --docs docs/benchmarks.md --command "$command"
+elif [ "$docs" = 1 ]; then
+  "${report[@]}" --chart "$png" --machine "qemu TCG on $(uname -m), kernel $vm"
+else
+  "${report[@]}"
+fi
