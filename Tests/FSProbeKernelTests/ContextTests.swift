@@ -136,6 +136,48 @@ final class ContextTests: XCTestCase {
         XCTAssertEqual(event?.process.ppid, UInt32(getpid()))
     }
 
+    /// The kernel keeps each process's context between its events
+    /// (lib/context.bpf.h): a change of effective ids and an exec must show
+    /// in the very next event, not the cached values of the one before.
+    func testCachedContextFollowsTheProcessThroughSetuidAndExec() throws {
+        try requireRoot()
+        let scratch = try Scratch("ContextCache")
+        defer { scratch.remove() }
+        let file = scratch.url("readable")
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8),
+                                                     attributes: [.posixPermissions: 0o644]))
+        XCTAssertEqual(chmod(scratch.path, 0o755), 0)
+        let cat = try XCTUnwrap(realpath("/bin/cat", nil))
+        let catPath = String(cString: cat)
+        free(cat)
+        let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let recorder = try EventRecorder(paths: [file])
+        defer { try? recorder.stop() }
+
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("cat"), strdup(file), nil]
+        let path = strdup(file)!, catExe = strdup("/bin/cat")!
+        defer { free(path); free(catExe); argv.forEach { free($0) } }
+        let child = fork()
+        if child == 0 {
+            let devNull = open("/dev/null", O_WRONLY)
+            guard devNull >= 0, dup2(devNull, 1) == 1 else { _exit(20) }
+            for _ in 0..<3 where touchC(path) < 0 { _exit(21) }  // cached from the first
+            guard setegid(4242) == 0, seteuid(4243) == 0 else { _exit(22) }
+            guard touchC(path) >= 0 else { _exit(23) }
+            execv(catExe, argv)
+            _exit(24)
+        }
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(child, &status, 0), child)
+        XCTAssertEqual(status, 0, "child's failed step: \(status >> 8)")
+
+        let events = recorder.events(until: "cat's open") {
+            $0.type == .open && $0.pid == UInt32(child) && $0.process.executable?.string == catPath
+        }.filter { $0.pid == UInt32(child) && $0.source.string == file }
+        let seen = events.map { "\($0.process.executable?.string ?? "-") \($0.process.euid)/\($0.process.egid)" }
+        XCTAssertEqual(seen, ["\(own) 0/0", "\(own) 0/0", "\(own) 0/0", "\(own) 4243/4242", "\(catPath) 4243/4242"])
+    }
+
     func testMountMadeAfterStartShowsItsMountPointAndType() throws {
         try requireRoot()
         let scratch = try Scratch("ContextMount")
@@ -387,11 +429,3 @@ private func cgroup2MountPoint() -> String? {
     }
     return nil
 }
-
-/// unshare(2): Glibc's Swift overlay leaves out GNU extensions.
-private typealias Unshare = @convention(c) (Int32) -> Int32
-private let unshareFunction: Unshare? = {
-    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "unshare").map { unsafeBitCast($0, to: Unshare.self) }
-}()
-private let cloneNewNS: Int32 = 0x0002_0000   // CLONE_NEWNS, from linux/sched.h
-private let cloneNewPID: Int32 = 0x2000_0000  // CLONE_NEWPID

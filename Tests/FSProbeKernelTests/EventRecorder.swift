@@ -186,7 +186,47 @@ func touch(_ path: String, flags: Int32 = O_RDONLY, mode: mode_t = 0o644) -> Int
     return fd
 }
 
+/// `touch` for a forked child: a C string, no allocation.
+@discardableResult
+func touchC(_ path: UnsafePointer<CChar>) -> Int32 {
+    let fd = open(path, O_RDONLY)
+    if fd >= 0 { close(fd) }
+    return fd
+}
+
 /// Thrown (a failure, never a skip) when the kernel tests run without root.
 struct NotRoot: Error, CustomStringConvertible {
     var description: String { "the kernel tests load BPF programs and must run as root" }
 }
+
+/// Runs `body` in a forked child, which exits with its result, and returns
+/// the child's pid once it has exited with 0. The child only makes system
+/// calls: it is a copy of a multithreaded process.
+func runChild(_ body: () -> Int32, file: StaticString = #filePath, line: UInt = #line) throws -> pid_t {
+    let pid = fork()
+    if pid == 0 { _exit(body()) }
+    guard pid > 0 else { throw ChildFailed(reason: "fork: \(String(cString: strerror(errno)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    // WIFEXITED and WEXITSTATUS are macros Swift does not import.
+    let exited = status & 0x7f == 0, code = (status >> 8) & 0xff
+    guard exited && code == 0 else {
+        throw ChildFailed(reason: exited ? "child exited with \(code) (the step that failed)" : "child killed by signal \(status & 0x7f)")
+    }
+    return pid
+}
+
+struct ChildFailed: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
+
+/// unshare(2): Glibc's Swift overlay leaves out GNU extensions.
+typealias Unshare = @convention(c) (Int32) -> Int32
+let unshareFunction: Unshare? = {
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "unshare").map { unsafeBitCast($0, to: Unshare.self) }
+}()
+let cloneNewNS: Int32 = 0x0002_0000   // CLONE_NEWNS, from linux/sched.h
+let cloneNewPID: Int32 = 0x2000_0000  // CLONE_NEWPID
+
+func unshareMountNamespace() -> Int32 { unshareFunction?(cloneNewNS) ?? -1 }

@@ -174,15 +174,6 @@ final class PathViewTests: XCTestCase {
     }
 }
 
-/// unshare(CLONE_NEWNS): Glibc's Swift overlay leaves out GNU extensions.
-private typealias Unshare = @convention(c) (Int32) -> Int32
-private let unshareFunction: Unshare? = {
-    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "unshare").map { unsafeBitCast($0, to: Unshare.self) }
-}()
-private let cloneNewNS: Int32 = 0x0002_0000  // CLONE_NEWNS, from linux/sched.h
-
-private func unshareMountNamespace() -> Int32 { unshareFunction?(cloneNewNS) ?? -1 }
-
 /// pivot_root(2), through syscall(2): glibc has no wrapper, and Swift
 /// cannot call the variadic syscall() directly.
 private typealias Syscall2 = @convention(c) (Int, UnsafePointer<CChar>, UnsafePointer<CChar>) -> Int
@@ -193,26 +184,4 @@ private let sysPivotRoot = 155  // x86_64
 
 private func pivotRoot(_ newRoot: UnsafePointer<CChar>, _ putOld: UnsafePointer<CChar>) -> Int32 {
     Int32(syscallFunction?(sysPivotRoot, newRoot, putOld) ?? -1)
-}
-
-/// Runs `body` in a forked child, which exits with its result, and returns
-/// the child's pid once it has exited with 0. The child only makes system
-/// calls: it is a copy of a multithreaded process.
-private func runChild(_ body: () -> Int32, file: StaticString = #filePath, line: UInt = #line) throws -> pid_t {
-    let pid = fork()
-    if pid == 0 { _exit(body()) }
-    guard pid > 0 else { throw ChildFailed(reason: "fork: \(String(cString: strerror(errno)))") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    // WIFEXITED and WEXITSTATUS are macros Swift does not import.
-    let exited = status & 0x7f == 0, code = (status >> 8) & 0xff
-    guard exited && code == 0 else {
-        throw ChildFailed(reason: exited ? "child exited with \(code) (the step that failed)" : "child killed by signal \(status & 0x7f)")
-    }
-    return pid
-}
-
-private struct ChildFailed: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
 }

@@ -165,26 +165,36 @@ static __always_inline void fsp_context_resolve(struct fsp_scratch *s, struct fs
 	bpf_map_update_elem(&processes, &tgid, proc, BPF_ANY);
 }
 
-/* Everything above, for the event in scratch, once the filter has kept it. */
-static __always_inline void fsp_event_add_context(struct fsp_scratch *s)
+/*
+ * Everything above, for the event in scratch, once the filter has kept it.
+ * Global (not static): the verifier checks it once, on its own, rather than
+ * once per path of every program that calls it.
+ */
+__noinline int fsp_context_add(__u32 tgid)
 {
-	struct fsp_event *ev = &s->p.rec.ev;
-	__u32 tgid = ev->pid, off = ev->data_len, len;
+	struct fsp_scratch *s = fsp_scratch_get();
 	struct fsp_identity id;
 	struct fsp_process *proc;
+	struct fsp_event *ev;
+	__u32 off, len;
+
+	if (!s)
+		return 0;
+	ev = &s->p.rec.ev;
+	off = ev->data_len;
 
 	fsp_current_identity(&id);
 	proc = bpf_map_lookup_elem(&processes, &tgid);
 	if (!proc || proc->id.start_boottime != id.start_boottime || proc->id.exe_file != id.exe_file ||
 	    proc->id.cred != id.cred || proc->id.nsproxy != id.nsproxy) {
 		fsp_context_resolve(s, &id, tgid);
-		return;
+		return 0;
 	}
 	len = proc->exe_len;
 	barrier_var(len);
 	if (len > FSP_EXE_CACHE_MAX || off + len > FSP_DATA_SIZE) {
 		fsp_context_resolve(s, &id, tgid); /* no room for the cached bytes here */
-		return;
+		return 0;
 	}
 	ev->task = proc->ti;
 	fsp_context_volatile(&ev->task);
@@ -194,6 +204,13 @@ static __always_inline void fsp_event_add_context(struct fsp_scratch *s)
 		bpf_probe_read_kernel(fsp_data_at(&s->p.rec, off), len & (2 * FSP_EXE_CACHE_MAX - 1),
 				      proc->exe_bytes);
 	ev->data_len = off + len;
+	return 0;
+}
+
+static __always_inline void fsp_event_add_context(struct fsp_scratch *s)
+{
+	/* The argument is used: clang leaves an unused one unset, which the verifier refuses. */
+	fsp_context_add(s->p.rec.ev.pid);
 }
 
 /* An exec ends its thread group's cached context (the identity check would catch it too). */
