@@ -15,16 +15,8 @@ packages=(
   libsqlite3-dev                                # the SQLite sink
   xfsprogs btrfs-progs                          # the path tests' xfs and btrfs images
 )
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. scripts/lib/packages.sh
+install_missing_packages setup "${packages[@]}"
 
 # librdkafka >= 2.8 for the Kafka sink (built from Debian's source package
 # where the distribution's is older) and the test broker.

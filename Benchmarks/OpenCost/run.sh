@@ -35,16 +35,8 @@ done
 
 packages=(gnuplot-nox)
 [ -z "$vm" ] && packages+=(inotify-tools fatrace bpftrace)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "OpenCost: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. scripts/lib/packages.sh
+install_missing_packages OpenCost "${packages[@]}"
 # bpftrace finds tracepoints through tracefs.
 [ -n "$vm" ] || [ -d /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing
 

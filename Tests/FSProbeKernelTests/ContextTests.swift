@@ -94,19 +94,30 @@ final class ContextTests: XCTestCase {
         XCTAssertEqual(mine?.process.userName, "root")
     }
 
-    func testExecutableStartedThroughASymlinkWithChangedEffectiveIDs() throws {
-        try requireRoot()
-        let scratch = try Scratch("ContextExe")
-        defer { scratch.remove() }
+    /// A file any user may open, in a directory any user may enter.
+    private static func fileEveryoneReads(in scratch: Scratch) throws -> String {
         let file = scratch.url("readable")
         XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8),
                                                      attributes: [.posixPermissions: 0o644]))
         XCTAssertEqual(chmod(scratch.path, 0o755), 0)
+        return file
+    }
+
+    /// /bin/cat with its symlinks resolved, as the kernel walks an executable.
+    private static func resolvedCat() throws -> String {
+        let resolved = try XCTUnwrap(realpath("/bin/cat", nil))
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    func testExecutableStartedThroughASymlinkWithChangedEffectiveIDs() throws {
+        try requireRoot()
+        let scratch = try Scratch("ContextExe")
+        defer { scratch.remove() }
+        let file = try Self.fileEveryoneReads(in: scratch)
         let link = scratch.url("run-cat")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/bin/cat")
-        let resolved = try XCTUnwrap(realpath("/bin/cat", nil))
-        let binary = String(cString: resolved)
-        free(resolved)
+        let binary = try Self.resolvedCat()
         let recorder = try EventRecorder(paths: [file])
         defer { try? recorder.stop() }
 
@@ -143,13 +154,8 @@ final class ContextTests: XCTestCase {
         try requireRoot()
         let scratch = try Scratch("ContextCache")
         defer { scratch.remove() }
-        let file = scratch.url("readable")
-        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8),
-                                                     attributes: [.posixPermissions: 0o644]))
-        XCTAssertEqual(chmod(scratch.path, 0o755), 0)
-        let cat = try XCTUnwrap(realpath("/bin/cat", nil))
-        let catPath = String(cString: cat)
-        free(cat)
+        let file = try Self.fileEveryoneReads(in: scratch)
+        let catPath = try Self.resolvedCat()
         let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let recorder = try EventRecorder(paths: [file])
         defer { try? recorder.stop() }

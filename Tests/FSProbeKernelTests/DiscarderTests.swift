@@ -8,21 +8,7 @@ import XCTest
 /// first shows a discarder at work (the kernel's counter moves), then does
 /// what must end it, and asserts the event that a stale discarder would
 /// have hidden. Every backend.
-final class DiscarderTests: XCTestCase {
-    var scratch: Scratch!
-    var outside: Scratch!
-
-    override func setUpWithError() throws {
-        try requireRoot()
-        scratch = try Scratch(name)
-        outside = try Scratch(name + "outside")
-    }
-
-    override func tearDown() {
-        scratch?.remove()
-        outside?.remove()
-    }
-
+final class DiscarderTests: InsideOutsideTestCase {
     private func openOnly(_ options: inout KernelProbeOptions) {
         options.events = EventTypeSet([.open])
     }

@@ -142,6 +142,24 @@ enum TestBackend {
     static var isVFS: Bool { kind != .tracepoint }
 }
 
+/// A test case with two fresh directories: `scratch`, which its tests
+/// watch, and `outside`, which they do not.
+class InsideOutsideTestCase: XCTestCase {
+    var scratch: Scratch!
+    var outside: Scratch!
+
+    override func setUpWithError() throws {
+        try requireRoot()
+        scratch = try Scratch(name)
+        outside = try Scratch(name + "outside")
+    }
+
+    override func tearDown() {
+        scratch?.remove()
+        outside?.remove()
+    }
+}
+
 /// A fresh directory for one test, removed afterwards.
 struct Scratch {
     let path: String

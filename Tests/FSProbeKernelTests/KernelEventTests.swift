@@ -5,21 +5,7 @@ import XCTest
 
 /// A backend (TestBackend) against the running kernel: real BPF programs,
 /// real file operations, events asserted one by one.
-final class KernelEventTests: XCTestCase {
-    var scratch: Scratch!
-    var outside: Scratch!
-
-    override func setUpWithError() throws {
-        try requireRoot()
-        scratch = try Scratch(name)
-        outside = try Scratch(name + "outside")
-    }
-
-    override func tearDown() {
-        scratch?.remove()
-        outside?.remove()
-    }
-
+final class KernelEventTests: InsideOutsideTestCase {
     func testOpenReportsAbsolutePathAndProcessContext() throws {
         FileManager.default.createFile(atPath: scratch.url("file"), contents: Data("x".utf8))
         let recorder = try EventRecorder(paths: [scratch.path])

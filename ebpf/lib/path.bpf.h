@@ -22,19 +22,13 @@
  * when the walk may cache its first segment, at every level of it (a
  * cached directory carries the verdict of everything above it).
  */
-/*
- * The dentry's own seqcount (d_seq), which d_move bumps around renaming
- * it. Its counter is the first word of d_seq whatever the seqcount flavour.
- */
-static __always_inline __u32 fsp_dentry_seq(struct dentry *d)
+/* Whether this step looks its inode up in watched_inodes (fsp_walk_watch). */
+static __always_inline bool fsp_walk_looks_up_watch(struct fsp_walk *w)
 {
-	__u32 seq = 1;
-
-	bpf_probe_read_kernel(&seq, sizeof(seq), (void *)d + bpf_core_field_offset(struct dentry, d_seq));
-	return seq;
+	return w->filter || (w->cache_ok && cfg_paths_filtering && w->seg_open);
 }
 
-static __always_inline void fsp_walk_watch(struct fsp_walk *w, struct inode *inode)
+static __always_inline void fsp_walk_watch(struct fsp_walk *w, __u64 ino)
 {
 	struct fsp_watch_key key = {};
 	bool segment = w->cache_ok && cfg_paths_filtering && w->seg_open;
@@ -43,7 +37,7 @@ static __always_inline void fsp_walk_watch(struct fsp_walk *w, struct inode *ino
 	if (!w->filter && !segment)
 		return;
 	key.dev = w->sb_dev;
-	key.inode = BPF_CORE_READ(inode, i_ino);
+	key.inode = ino;
 	v = bpf_map_lookup_elem(&watched_inodes, &key);
 	if (w->level == 1 && (__u64)w->mnt == w->seg_mnt)
 		fsp_discarder_note(w, key.inode, v); /* the object's parent */
@@ -111,14 +105,14 @@ static __always_inline void fsp_walk_close_segment(struct fsp_walk *w)
  * hit, write its anchor, take its verdict, and jump to its mount's root.
  * Returns 1 when it did. Otherwise remembers the level for the inserts.
  */
-static __always_inline int fsp_walk_cached(struct fsp_scratch *s, struct inode *inode)
+static __always_inline int fsp_walk_cached(struct fsp_scratch *s, struct inode *inode, __u64 ino)
 {
 	struct fsp_walk *w = &s->walk;
 	struct fsp_cache_stamp *st;
 	struct fsp_cache_key key;
 	__u32 generation, verdict;
 
-	key.inode = BPF_CORE_READ(inode, i_ino);
+	key.inode = ino;
 	key.mount = (__u64)w->mnt;
 	key.epoch = w->epoch;
 	generation = BPF_CORE_READ(inode, i_generation);
@@ -188,7 +182,10 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 	struct fsp_walk *w = &s->walk;
 	struct fsp_dentry_head h;
 	struct dentry *d, *parent;
+	struct inode *inode;
 	struct mount *mnt;
+	bool cache_step;
+	__u64 ino;
 	__u32 seq;
 
 	d = w->dentry;
@@ -204,9 +201,12 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 		w->root_seen = 1;
 		fsp_walk_put_marker(s, FSP_ITEM_ROOT, 0);
 	}
-	seq = fsp_dentry_seq(d);
-	fsp_read_dentry(d, &h);
-	fsp_walk_watch(w, h.d_inode);
+	fsp_read_dentry_seq(d, &h, &seq);
+	inode = h.d_inode; /* a local: CO-RE relocates accesses through kernel types only */
+	cache_step = w->cache_ok && w->level >= w->cache_min && inode;
+	/* The inode number, read once for the watch lookup and the cache's. */
+	ino = inode && (cache_step || fsp_walk_looks_up_watch(w)) ? BPF_CORE_READ(inode, i_ino) : 0;
+	fsp_walk_watch(w, ino);
 
 	parent = h.d_parent;
 	if (d == w->mnt_root) {
@@ -237,7 +237,7 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 		return 1;
 	}
 
-	if (w->cache_ok && w->level >= w->cache_min && h.d_inode && fsp_walk_cached(s, h.d_inode)) {
+	if (cache_step && fsp_walk_cached(s, inode, ino)) {
 		w->level++;
 		w->reread = 0;
 		goto next;
@@ -263,12 +263,13 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 				 * more, and if that read is torn too, the path stops below it,
 				 * flagged truncated, rather than carry a name that never was.
 				 */
-				if (n > 0 && off + (__u32)n <= w->limit &&
-				    ((seq & 1) || fsp_dentry_seq(d) != seq) && !w->reread) {
+				bool torn = (seq & 1) || fsp_dentry_seq(d) != seq;
+
+				if (n > 0 && off + (__u32)n <= w->limit && torn && !w->reread) {
 					w->reread = 1;
 					return 0; /* the next step reads the same dentry */
 				}
-				if (n <= 0 || off + (__u32)n > w->limit || (seq & 1) || fsp_dentry_seq(d) != seq) {
+				if (n <= 0 || off + (__u32)n > w->limit || torn) {
 					fsp_walk_stop_emit(w);
 				} else {
 					w->off = off + (__u32)n;

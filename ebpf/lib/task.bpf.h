@@ -119,4 +119,54 @@ static __always_inline void fsp_read_dentry(struct dentry *d, struct fsp_dentry_
 	h->d_inode = BPF_CORE_READ(d, d_inode);
 }
 
+/*
+ * The dentry's own seqcount (d_seq), which d_move bumps around renaming
+ * it. Its counter is the first word of d_seq whatever the seqcount flavour.
+ */
+static __always_inline __u32 fsp_dentry_seq(struct dentry *d)
+{
+	__u32 seq = 1;
+
+	bpf_probe_read_kernel(&seq, sizeof(seq), (void *)d + bpf_core_field_offset(struct dentry, d_seq));
+	return seq;
+}
+
+/* The dentry's d_flags and d_seq, then the fields fsp_read_dentry reads, in their kernel order. */
+struct fsp_dentry_front {
+	__u32 d_flags;
+	__u32 d_seq;
+	__u64 d_hash[2];
+	struct fsp_dentry_head head;
+};
+
+/*
+ * fsp_read_dentry and fsp_dentry_seq in one read where, as from 5.10 to
+ * 6.18 without lock debugging, d_seq's counter directly follows d_flags
+ * and d_hash lies between it and d_parent (checked with CO-RE).
+ */
+static __always_inline void fsp_read_dentry_seq(struct dentry *d, struct fsp_dentry_head *h, __u32 *seq)
+{
+	struct fsp_dentry_front front;
+
+	if (bpf_core_field_offset(struct dentry, d_flags) == 0 &&
+	    bpf_core_field_offset(struct dentry, d_seq) == offsetof(struct fsp_dentry_front, d_seq) &&
+	    bpf_core_field_offset(struct dentry, d_parent) == offsetof(struct fsp_dentry_front, head) &&
+	    bpf_core_field_offset(struct dentry, d_name) ==
+		    offsetof(struct fsp_dentry_front, head) + offsetof(struct fsp_dentry_head, d_name) &&
+	    bpf_core_field_offset(struct dentry, d_inode) ==
+		    offsetof(struct fsp_dentry_front, head) + offsetof(struct fsp_dentry_head, d_inode) &&
+	    bpf_core_type_size(struct qstr) == sizeof(struct qstr)) {
+		if (bpf_probe_read_kernel(&front, sizeof(front), d) == 0) {
+			*seq = front.d_seq;
+			*h = front.head;
+			return;
+		}
+		*seq = 1; /* odd: as if torn */
+		__builtin_memset(h, 0, sizeof(*h));
+		return;
+	}
+	*seq = fsp_dentry_seq(d);
+	fsp_read_dentry(d, h);
+}
+
 #endif /* FSP_TASK_BPF_H */
