@@ -48,7 +48,7 @@ def bases(row):
 
 
 def parse(path):
-    results, bpf, sustain, skips = {}, {}, {}, []
+    results, bpf, sustain, skips, latency = {}, {}, {}, [], None
     with open(path) as f:
         for line in f:
             words = line.split()
@@ -63,7 +63,9 @@ def parse(path):
                 sustain[words[1]] = tuple(int(w) for w in words[2:])
             elif words[0] == "SKIP":
                 skips.append(" ".join(words[1:]))
-    return results, bpf, sustain, skips
+            elif words[0] == "LATENCY" and len(words) == 5:
+                latency = (float(words[1]), float(words[2]), float(words[3]), int(words[4]))
+    return results, bpf, sustain, skips, latency
 
 
 def ratio(results, row, base):
@@ -164,7 +166,7 @@ def main():
     p.add_argument("--command", default="")
     p.add_argument("--machine", default=None)
     a = p.parse_args()
-    results, bpf, sustain, skips = parse(a.results)
+    results, bpf, sustain, skips, latency = parse(a.results)
     if "nothing" not in results:
         sys.exit("report: no 'nothing' row in the results: the measurement failed (see above)")
     text, chart = table(results, bpf, a.iterations)
@@ -174,6 +176,10 @@ def main():
     extra = sustain_table(sustain)
     if extra:
         body += ["", extra]
+    if latency:
+        median, p99, worst, count = latency
+        body += ["", f"A lone event, from the kernel to fsprobe's JSON output ({count} opens, one every 20 ms): "
+                     f"median {median:.2f} ms, p99 {p99:.2f} ms, worst {worst:.2f} ms."]
     if skips:
         body += ["", "Not measured: " + "; ".join(skips)]
     print("\n".join(body))

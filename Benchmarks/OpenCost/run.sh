@@ -6,8 +6,9 @@
 # and watching the file in each resolution mode (JSON to a file); then with
 # inotifywait, fatrace and bpftrace. Interleaved rounds, medians, ratios to
 # "nothing" within the run; each watcher waited for until it signals ready.
-# Also: the BPF run time per open+close (kernel.bpf_stats_enabled), and 10 s
-# of the loop at full speed per mode counting lost events.
+# Also: the BPF run time per open+close (kernel.bpf_stats_enabled), 10 s
+# of the loop at full speed per mode counting lost events, and how long a
+# lone event takes to reach fsprobe's output (latency.py).
 #   Benchmarks/OpenCost/run.sh [--iterations N] [--rounds R] [--docs]
 #       [--vm 5.10|6.1|6.12] [--fsprobe BIN]
 # --docs writes docs/benchmarks.md and docs/benchmarks.png (host) or
@@ -54,6 +55,8 @@ if [ -z "$vm" ]; then
   backends=${backends:-tracepoint}
   sh Benchmarks/OpenCost/measure.sh --fsprobe "$fsprobe" --loop "$loop" --work "$work/tree" \
     --iterations "$iterations" --rounds "$rounds" --backends "$backends" --peers --bpf-time --sustain 10 | tee "$results"
+  mkdir -p "$work/latency"
+  python3 Benchmarks/OpenCost/latency.py "$fsprobe" "$work/latency" | tee -a "$results"
   title="open+close cost, host kernel $(uname -r)"
   png=docs/benchmarks.png
 else
