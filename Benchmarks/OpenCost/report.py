@@ -10,6 +10,7 @@ noisy machine shifts both sides of a ratio alike.
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -165,6 +166,7 @@ def main():
     p.add_argument("--docs")
     p.add_argument("--command", default="")
     p.add_argument("--machine", default=None)
+    p.add_argument("--vm", help="the kernel of a --vm run: its section of the docs page")
     a = p.parse_args()
     results, bpf, sustain, skips, latency = parse(a.results)
     if "nothing" not in results:
@@ -188,8 +190,39 @@ def main():
         write_docs(a, body, drawn)
 
 
-def write_docs(a, body, drawn):
+VM_BLOCK = re.compile(r"<!-- BEGIN (vm [^ ]+) -->.*?<!-- END \1 -->\n", re.S)
+
+
+def kept_vm_blocks(path, drop=None):
+    """The per-kernel VM sections already in the docs, but the one being rewritten."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return []
+    return [m.group(0) for m in VM_BLOCK.finditer(text) if m.group(1) != drop]
+
+
+def write_vm_section(a, body, drawn):
+    """Adds (or replaces) this kernel's section at the end of the docs page."""
+    name = f"vm {a.vm}"
     chart = os.path.relpath(a.chart, os.path.dirname(a.docs)) if drawn else None
+    block = [f"<!-- BEGIN {name} -->", f"## fentry and kprobe on Debian {a.vm}, under qemu", "",
+             f"Written by `{a.command}`. Software emulation: compare the rows of this table with each other only.", ""]
+    block += body
+    if chart:
+        block += ["", f"![cost of open+close under qemu, kernel {a.vm}]({chart})"]
+    block += [f"<!-- END {name} -->", ""]
+    text = open(a.docs).read() if os.path.exists(a.docs) else "# What watching costs\n\n"
+    text = VM_BLOCK.sub(lambda m: "" if m.group(1) == name else m.group(0), text).rstrip("\n") + "\n\n"
+    with open(a.docs, "w") as f:
+        f.write(text + "\n".join(block))
+
+
+def write_docs(a, body, drawn):
+    if a.vm:
+        return write_vm_section(a, body, drawn)
+    chart = os.path.relpath(a.chart, os.path.dirname(a.docs)) if drawn else None
+    vm_blocks = kept_vm_blocks(a.docs)
     with open(a.docs, "w") as f:
         f.write("# What watching costs: fsprobe beside the tools people use\n\n")
         f.write("Written by `" + a.command + "` (see `Benchmarks/OpenCost/run.sh` for what each row runs).\n\n")
@@ -206,6 +239,8 @@ def write_docs(a, body, drawn):
         if chart:
             f.write(f"\n![cost of open+close per watcher, as a multiple of nothing attached]({chart})\n")
         f.write(LEGEND)
+        if vm_blocks:
+            f.write("\n" + "\n".join(vm_blocks))
 
 
 LEGEND = """

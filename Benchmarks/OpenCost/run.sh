@@ -10,24 +10,25 @@
 # of the loop at full speed per mode counting lost events, and how long a
 # lone event takes to reach fsprobe's output (latency.py).
 #   Benchmarks/OpenCost/run.sh [--iterations N] [--rounds R] [--docs]
-#       [--vm 5.10|6.1|6.12] [--fsprobe BIN]
-# --docs writes docs/benchmarks.md and docs/benchmarks.png (host) or
-# docs/benchmarks-vm-KERNEL.png and a section printed for the docs (--vm).
+#       [--vm 5.10|6.1|6.12] [--vm-backends "fentry kprobe"] [--fsprobe BIN]
+# --docs writes docs/benchmarks.md and docs/benchmarks.png (host), or the
+# kernel's own section of it and docs/benchmarks-vm-KERNEL.png (--vm).
 # --vm measures the fentry and kprobe backends inside Debian's kernel under
 # qemu (emulated: compare rows within the VM only; no peers there).
 # Installs inotify-tools, fatrace, bpftrace and gnuplot from the distribution;
 # uses the release build (scripts/setup.sh). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-iterations="" rounds=3 docs=0 vm="" fsprobe=$PWD/.build/release/fsprobe
+iterations="" rounds=3 docs=0 vm="" vm_backends="fentry kprobe" fsprobe=$PWD/.build/release/fsprobe
 while [ $# -gt 0 ]; do
   case $1 in
     --iterations) iterations=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --docs) docs=1; shift ;;
     --vm) vm=$2; shift 2 ;;
+    --vm-backends) vm_backends=$2; shift 2 ;;
     --fsprobe) fsprobe=$(realpath "$2"); shift 2 ;;
-    *) sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "OpenCost: run as root (fsprobe and the peers load BPF programs)" >&2; exit 1; }
@@ -64,7 +65,7 @@ else
   cp Benchmarks/OpenCost/measure.sh "$work/measure.sh"
   scripts/vm/run-matrix.sh --kernels "$vm" --timeout 2400 --include "$fsprobe" --include "$loop" \
     --include "$work/measure.sh" -- /bin/sh "$work/measure.sh" --fsprobe "$fsprobe" --loop "$loop" \
-    --work /tmp/opencost --iterations "$iterations" --rounds "$rounds" --backends "fentry kprobe tracepoint" |
+    --work /tmp/opencost --iterations "$iterations" --rounds "$rounds" --backends "$vm_backends" |
     tee "$work/console"
   sed -n 's/^\[[^]]*\] \(\(RESULT\|SKIP\) .*\)$/\1/p' "$work/console" | tr -d '\r' >"$results"
   title="open+close cost, Debian $vm under qemu (emulated)"
@@ -76,7 +77,8 @@ report=(python3 Benchmarks/OpenCost/report.py "$results" --iterations "$iteratio
 if [ "$docs" = 1 ] && [ -z "$vm" ]; then
   "${report[@]}" --chart "$png" --docs docs/benchmarks.md --command "$command"
 elif [ "$docs" = 1 ]; then
-  "${report[@]}" --chart "$png" --machine "qemu TCG on $(uname -m), kernel $vm"
+  "${report[@]}" --chart "$png" --machine "qemu TCG on $(uname -m), kernel $vm" --vm "$vm" \
+    --docs docs/benchmarks.md --command "$command"
 else
   "${report[@]}"
 fi
