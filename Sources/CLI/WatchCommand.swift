@@ -60,7 +60,7 @@ struct WatchCommand: ParsableCommand {
 
     @Option(name: .customLong("perf-buffer-size"),
             help: "Kernel-to-user ring buffer size, in 4 KiB pages (a power of two).")
-    var perfBufferSize: Int = 128
+    var perfBufferSize: Int = KernelProbeOptions.defaultRingBufferPages
 
     @Flag(name: [.short, .customLong("recursive")], inversion: .prefixedNo,
           help: "Watch subdirectories to any depth (also -r=false: only immediate children).")

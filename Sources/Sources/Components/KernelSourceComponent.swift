@@ -59,7 +59,7 @@ extension ComponentType {
             OptionSpec("recursive", .bool, "watch directories recursively (default: true)"),
             OptionSpec("follow", .bool, "keep watching files moved out of a watched directory (default: true)"),
             OptionSpec("paths_filtering", .bool, "report only events on the watched paths (default: true)"),
-            OptionSpec("ring_buffer_pages", .positiveInteger, "kernel-to-user ring buffer, in 4 KiB pages, a power of two (default: 128)"),
+            OptionSpec("ring_buffer_pages", .positiveInteger, "kernel-to-user ring buffer, in 4 KiB pages, a power of two (default: \(KernelProbeOptions.defaultRingBufferPages))"),
             OptionSpec("backend", .choice(["auto"] + BackendKind.allCases.map(\.rawValue)), "hook backend (default: auto)"),
             OptionSpec("dentry_resolution_mode", .choice(ResolutionMode.allCases.map(\.rawValue)),
                        "where the paths of the directories the kernel's walks stop at are cached (default: perf_buffer)"),
