@@ -82,7 +82,7 @@ const volatile __u32 cfg_mnt_ns = 0;
  */
 const volatile bool cfg_empty_programs = false;
 /* Bytes waiting in the ring buffer that wake its reader (lib/event.bpf.h). */
-const volatile __u64 cfg_wakeup_bytes = 512 * 4096 / 4;
+const volatile __u64 cfg_wakeup_bytes = 1024 * 4096 / 4;
 /* The first statement of every program of the VFS backends. */
 #define FSP_EMPTY_EXIT()            \
 	do {                        \
@@ -106,7 +106,7 @@ __u64 fsp_watch_bits[FSP_WATCH_BITS / 64] = {};
 /* ---- maps ---- */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 512 * 4096); /* user space sets it (--perf-buffer-size) */
+	__uint(max_entries, 1024 * 4096); /* user space sets it (--perf-buffer-size) */
 } events SEC(".maps");
 
 struct {

@@ -10,12 +10,12 @@ public struct KernelProbeOptions: Sendable {
     public var recursive: Bool = true
     /// Keep watching a file or directory moved out of the watched tree.
     public var follow: Bool = true
-    /// Ring buffer size in pages of 4 KiB (a power of two). 2 MiB by
+    /// Ring buffer size in pages of 4 KiB (a power of two). 4 MiB by
     /// default: at full speed one thread's opens come about as fast as the
     /// reader turns them into JSON, and the ring must hold what piles up
     /// while the reader writes or is scheduled out (docs/performance.md).
     public var ringBufferPages: Int = defaultRingBufferPages
-    public static let defaultRingBufferPages = 512
+    public static let defaultRingBufferPages = 1024
     /// Capacity of the in-kernel map of watched inodes.
     public var maxWatchedInodes: Int = 16_384
     /// Hook backend to use; `nil` chooses the best the kernel accepts.
