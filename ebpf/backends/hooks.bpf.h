@@ -77,14 +77,14 @@ static __always_inline void fsp_hook_rename(fsp_arg old_dir, fsp_arg old_dentry,
 					    fsp_arg new_dentry, fsp_arg flags)
 {
 	fsp_on_path_pair(FSP_EVENT_RENAME, (struct dentry *)old_dentry,
-			 BPF_CORE_READ((const struct path *)old_dir, mnt), (struct dentry *)new_dentry,
-			 BPF_CORE_READ((const struct path *)new_dir, mnt), (__u32)flags);
+			 FSP_READ((const struct path *)old_dir, mnt), (struct dentry *)new_dentry,
+			 FSP_READ((const struct path *)new_dir, mnt), (__u32)flags);
 }
 
 static __always_inline void fsp_hook_link(fsp_arg old_dentry, fsp_arg new_dir, fsp_arg new_dentry)
 {
 	/* A link never crosses mounts (EXDEV is checked before this hook). */
-	struct vfsmount *mnt = BPF_CORE_READ((const struct path *)new_dir, mnt);
+	struct vfsmount *mnt = FSP_READ((const struct path *)new_dir, mnt);
 
 	fsp_on_path_pair(FSP_EVENT_LINK, (struct dentry *)old_dentry, mnt, (struct dentry *)new_dentry, mnt, 0);
 }
@@ -122,7 +122,7 @@ static __always_inline void fsp_hook_want_write(fsp_arg mnt)
 
 static __always_inline void fsp_hook_want_write_file(fsp_arg file)
 {
-	fsp_on_want_write(BPF_CORE_READ((struct file *)file, f_path.mnt));
+	fsp_on_want_write(FSP_READ((struct file *)file, f_path.mnt));
 }
 
 /* vfs_setxattr([ns,] dentry, name, value, size, flags): 5.10 has no ns. */

@@ -306,18 +306,23 @@ static __always_inline bool fsp_decode(struct pt_regs *regs, long nr, long ret, 
  * The open file of an FSP_SRC_FD source, looked up once. False to drop the
  * event: the fd is not open, it is not a regular file when need_reg, or it
  * lies in a directory known to hold nothing watched (lib/discard.bpf.h),
- * which is decided here, before anything of the event is built.
+ * which is decided here, before anything of the event is built. A call
+ * of its own (not inlined): its registers and stack stay off sys_exit's
+ * frame, which the deepest chain of calls (sys_exit, fsp_tp_build, the
+ * walk) shares with the 512 bytes of BPF stack.
  */
-static __always_inline bool fsp_src_file(struct fsp_src *src, bool need_reg)
+static __noinline bool fsp_src_file(struct fsp_src *src, bool need_reg)
 {
 	struct file *f = fsp_current_file(src->fd);
 	struct path path;
 
 	if (!f)
 		return false;
-	if (need_reg && !FSP_S_ISREG(BPF_CORE_READ(f, f_inode, i_mode)))
+	if (need_reg && !FSP_S_ISREG(FSP_READ(f, f_inode, i_mode)))
 		return false;
-	if (bpf_core_read(&path, sizeof(path), &f->f_path) < 0 || fsp_discarded(path.dentry, path.mnt))
+	path.dentry = FSP_READ(f, f_path.dentry);
+	path.mnt = FSP_READ(f, f_path.mnt);
+	if (fsp_discarded(path.dentry, path.mnt))
 		return false;
 	src->file = f;
 	return true;
@@ -327,7 +332,7 @@ static __always_inline bool fsp_src_file(struct fsp_src *src, bool need_reg)
 static __always_inline int fsp_path_fd(struct fsp_scratch *s, struct fsp_path *p, struct file *f,
 				       __u32 *off, __u32 limit)
 {
-	return fsp_path_walk_learning(s, p, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
+	return fsp_path_walk_learning(s, p, FSP_READ(f, f_path.dentry), FSP_READ(f, f_path.mnt),
 				      off, limit);
 }
 
@@ -360,20 +365,20 @@ static __always_inline int fsp_path_at(struct fsp_scratch *s, struct fsp_path *p
 	p->nlink = 0;
 
 	if (absolute) {
-		dentry = BPF_CORE_READ(task, fs, root.dentry);
-		vfsmnt = BPF_CORE_READ(task, fs, root.mnt);
+		dentry = FSP_READ(task, fs, root.dentry);
+		vfsmnt = FSP_READ(task, fs, root.mnt);
 	} else if (dirfd == FSP_AT_FDCWD) {
-		dentry = BPF_CORE_READ(task, fs, pwd.dentry);
-		vfsmnt = BPF_CORE_READ(task, fs, pwd.mnt);
+		dentry = FSP_READ(task, fs, pwd.dentry);
+		vfsmnt = FSP_READ(task, fs, pwd.mnt);
 	} else {
 		struct file *f = fsp_task_file(task, dirfd);
 
 		if (!f)
 			return -1;
-		dentry = BPF_CORE_READ(f, f_path.dentry);
-		vfsmnt = BPF_CORE_READ(f, f_path.mnt);
+		dentry = FSP_READ(f, f_path.dentry);
+		vfsmnt = FSP_READ(f, f_path.mnt);
 	}
-	p->dev = BPF_CORE_READ(dentry, d_sb, s_dev);
+	p->dev = FSP_READ(dentry, d_sb, s_dev);
 	p->mount_id = fsp_mount_id(vfsmnt);
 
 	/*

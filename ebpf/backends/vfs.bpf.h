@@ -83,22 +83,47 @@ static __always_inline bool fsp_vfs_paths(struct fsp_scratch *s, struct dentry *
 
 static __always_inline bool fsp_vfs_path_of(struct fsp_scratch *s, const struct path *path)
 {
-	return fsp_vfs_paths(s, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt), NULL, NULL);
+	return fsp_vfs_paths(s, FSP_READ(path, dentry), FSP_READ(path, mnt), NULL, NULL);
+}
+
+/* Forget the event this thread left pending, if any (in either map). */
+static __always_inline void fsp_pending_forget(__u32 tid)
+{
+	bpf_map_delete_elem(&pending_short, &tid);
+	bpf_map_delete_elem(&pending, &tid);
 }
 
 /*
- * Keep the event built in scratch until its vfs_* call returns, or, when
- * the filter dropped it, forget any event this thread left pending (an
+ * The event this thread has pending, as the fields both maps' values share
+ * (everything but the data beyond FSP_PENDING_SHORT_DATA), or NULL.
+ */
+static __always_inline struct fsp_pending_short *fsp_pending_find(__u32 tid)
+{
+	struct fsp_pending_short *p = bpf_map_lookup_elem(&pending_short, &tid);
+
+	return p ? p : (struct fsp_pending_short *)bpf_map_lookup_elem(&pending, &tid);
+}
+
+/*
+ * Keep the event built in scratch until its vfs_* call returns (in the map
+ * its data fits: a short event copies a ninth of the bytes), or, when the
+ * filter dropped it, forget any event this thread left pending (an
  * operation refused before its vfs_* call), so it cannot be reported late.
  */
 static __always_inline void fsp_vfs_stage(struct fsp_scratch *s, bool keep)
 {
 	__u32 tid = s->p.rec.ev.tid;
 
-	if (keep)
-		bpf_map_update_elem(&pending, &tid, &s->p, BPF_ANY);
-	else
+	if (!keep) {
+		fsp_pending_forget(tid);
+	} else if (s->p.rec.ev.data_len <= FSP_PENDING_SHORT_DATA) {
+		/* Its first sizeof(struct fsp_pending_short) bytes: the prefix. */
+		bpf_map_update_elem(&pending_short, &tid, &s->p, BPF_ANY);
 		bpf_map_delete_elem(&pending, &tid);
+	} else {
+		bpf_map_update_elem(&pending, &tid, &s->p, BPF_ANY);
+		bpf_map_delete_elem(&pending_short, &tid);
+	}
 }
 
 /*
@@ -113,7 +138,7 @@ static __always_inline bool fsp_vfs_discard_staged(__u32 type, struct dentry *d1
 	if (!(cfg_event_mask & (1u << type)) || !fsp_discarded(d1, m1) || (d2 && !fsp_discarded(d2, m2)))
 		return false;
 	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_delete_elem(&pending, &tid);
+	fsp_pending_forget(tid);
 	return true;
 }
 
@@ -121,11 +146,11 @@ static __always_inline bool fsp_vfs_discard_staged(__u32 type, struct dentry *d1
 static __always_inline void fsp_vfs_enter(__u32 type)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct fsp_pending_short *p = fsp_pending_find(tid);
 
 	if (type == FSP_EVENT_RMDIR)
 		fsp_epoch_enter(); /* whether or not the event is wanted: see lib/cache.bpf.h */
-	if (p && p->rec.ev.event_type == type)
+	if (p && p->ev.event_type == type)
 		p->nest++;
 }
 
@@ -147,44 +172,44 @@ static __always_inline void fsp_vfs_enter(__u32 type)
 static __always_inline void fsp_vfs_enter_setattr(struct iattr *ia)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct fsp_pending *p;
+	struct fsp_pending_short *p;
 	struct fsp_attr_values *a;
 	unsigned int valid;
 
 	fsp_vfs_enter(FSP_EVENT_SETATTR);
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p || p->rec.ev.event_type != FSP_EVENT_SETATTR || p->nest != 1 || !ia)
+	p = fsp_pending_find(tid);
+	if (!p || p->ev.event_type != FSP_EVENT_SETATTR || p->nest != 1 || !ia)
 		return;
-	a = &p->rec.ev.attr;
-	valid = BPF_CORE_READ(ia, ia_valid);
+	a = &p->ev.attr;
+	valid = FSP_READ(ia, ia_valid);
 	a->valid = 0;
 	if (valid & FSP_IA_MODE) {
-		a->mode = BPF_CORE_READ(ia, ia_mode);
+		a->mode = FSP_READ(ia, ia_mode);
 		a->valid |= FSP_ATTR_MODE;
 	}
 	if (valid & FSP_IA_UID) {
-		a->uid = BPF_CORE_READ(ia, ia_uid.val);
+		a->uid = FSP_READ(ia, ia_uid.val);
 		a->valid |= FSP_ATTR_UID;
 	}
 	if (valid & FSP_IA_GID) {
-		a->gid = BPF_CORE_READ(ia, ia_gid.val);
+		a->gid = FSP_READ(ia, ia_gid.val);
 		a->valid |= FSP_ATTR_GID;
 	}
 	if (valid & FSP_IA_SIZE) {
-		a->size = BPF_CORE_READ(ia, ia_size);
+		a->size = FSP_READ(ia, ia_size);
 		a->valid |= FSP_ATTR_SIZE;
 	}
 	/* Without *_SET, notify_change itself sets the time to "now". */
 	if (valid & FSP_IA_ATIME_SET) {
-		a->atime_sec = BPF_CORE_READ(ia, ia_atime.tv_sec);
-		a->atime_nsec = BPF_CORE_READ(ia, ia_atime.tv_nsec);
+		a->atime_sec = FSP_READ(ia, ia_atime.tv_sec);
+		a->atime_nsec = FSP_READ(ia, ia_atime.tv_nsec);
 		a->valid |= FSP_ATTR_ATIME;
 	} else if (valid & FSP_IA_ATIME) {
 		a->valid |= FSP_ATTR_ATIME_NOW;
 	}
 	if (valid & FSP_IA_MTIME_SET) {
-		a->mtime_sec = BPF_CORE_READ(ia, ia_mtime.tv_sec);
-		a->mtime_nsec = BPF_CORE_READ(ia, ia_mtime.tv_nsec);
+		a->mtime_sec = FSP_READ(ia, ia_mtime.tv_sec);
+		a->mtime_nsec = FSP_READ(ia, ia_mtime.tv_nsec);
 		a->valid |= FSP_ATTR_MTIME;
 	} else if (valid & FSP_IA_MTIME) {
 		a->valid |= FSP_ATTR_MTIME_NOW;
@@ -209,36 +234,55 @@ static __always_inline long fsp_mkdir_result(__u64 raw)
 	return cfg_mkdir_returns_dentry ? fsp_ptr_result(raw) : fsp_int_result(raw);
 }
 
-/* A vfs_* call of this type returned ret; the outermost one emits the event. */
-static __always_inline void fsp_vfs_finish(__u32 type, long ret)
+/*
+ * fsp_vfs_finish for the pending event p, found in map (whose values have
+ * max bytes of data).
+ */
+static __always_inline void fsp_vfs_finish_in(void *map, struct fsp_pending_short *p, __u32 max,
+					      __u32 tid, __u32 type, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
 	struct fsp_event *ev;
 	struct dentry *obj;
 
-	if (type == FSP_EVENT_RENAME || type == FSP_EVENT_RMDIR)
-		fsp_epoch_exit(); /* whether or not the event was wanted */
-	if (!p || p->rec.ev.event_type != type)
+	if (p->ev.event_type != type)
 		return;
 	if (p->nest > 1) {
 		p->nest--;
 		return;
 	}
-	ev = &p->rec.ev;
+	ev = &p->ev;
 	ev->retval = ret;
 	obj = p->obj; /* a local: CO-RE relocates kernel types only */
 	if (obj) {
 		/* mkdir: the dentry was negative at the hook and has its inode now. */
-		struct inode *inode = BPF_CORE_READ(obj, d_inode);
+		struct inode *inode = FSP_READ(obj, d_inode);
 
 		if (inode) {
-			ev->src.inode = BPF_CORE_READ(inode, i_ino);
-			ev->src.mode = BPF_CORE_READ(inode, i_mode);
+			ev->src.inode = FSP_READ(inode, i_ino);
+			ev->src.mode = FSP_READ(inode, i_mode);
 		}
 	}
-	fsp_emit(&p->rec);
-	bpf_map_delete_elem(&pending, &tid);
+	fsp_emit_upto((struct fsp_record *)ev, max);
+	bpf_map_delete_elem(map, &tid);
+}
+
+/* A vfs_* call of this type returned ret; the outermost one emits the event. */
+static __always_inline void fsp_vfs_finish(__u32 type, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_pending_short *p;
+	struct fsp_pending *long_p;
+
+	if (type == FSP_EVENT_RENAME || type == FSP_EVENT_RMDIR)
+		fsp_epoch_exit(); /* whether or not the event was wanted */
+	p = bpf_map_lookup_elem(&pending_short, &tid);
+	if (p) {
+		fsp_vfs_finish_in(&pending_short, p, FSP_PENDING_SHORT_DATA, tid, type, ret);
+		return;
+	}
+	long_p = bpf_map_lookup_elem(&pending, &tid);
+	if (long_p)
+		fsp_vfs_finish_in(&pending, (struct fsp_pending_short *)long_p, FSP_DATA_SIZE, tid, type, ret);
 }
 
 /* The marker of kernel-internal mounts (MNT_NS_INTERNAL, ERR_PTR(-EINVAL)). */
@@ -252,7 +296,7 @@ static __always_inline bool fsp_is_internal_mount(struct vfsmount *vfsmnt)
 {
 	struct mount *m = fsp_real_mount(vfsmnt);
 
-	return m && BPF_CORE_READ(m, mnt_ns) == FSP_MNT_NS_INTERNAL;
+	return m && FSP_READ(m, mnt_ns) == FSP_MNT_NS_INTERNAL;
 }
 
 /*
@@ -262,9 +306,9 @@ static __always_inline bool fsp_is_internal_mount(struct vfsmount *vfsmnt)
  */
 static __always_inline bool fsp_is_backing_file(struct file *f)
 {
-	if (fsp_is_internal_mount(BPF_CORE_READ(f, f_path.mnt)))
+	if (fsp_is_internal_mount(FSP_READ(f, f_path.mnt)))
 		return true;
-	return BPF_CORE_READ(f, f_inode, i_sb) != BPF_CORE_READ(f, f_path.dentry, d_sb);
+	return FSP_READ(f, f_inode, i_sb) != FSP_READ(f, f_path.dentry, d_sb);
 }
 
 /* ---- the hooks, whatever the attach mechanism ---- */
@@ -275,20 +319,20 @@ static __always_inline void fsp_on_open(const struct path *path, struct file *fi
 	struct fsp_scratch *s;
 	__u32 flags;
 
-	if (fsp_is_internal_mount(BPF_CORE_READ(path, mnt))) {
+	if (fsp_is_internal_mount(FSP_READ(path, mnt))) {
 		fsp_vfs_enter(FSP_EVENT_OPEN); /* overlayfs opening its real file */
 		return;
 	}
 	if (!(cfg_event_mask & (1u << FSP_EVENT_OPEN)) ||
-	    fsp_discarded(BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt)))
+	    fsp_discarded(FSP_READ(path, dentry), FSP_READ(path, mnt)))
 		return;
 	s = fsp_vfs_begin(FSP_EVENT_OPEN);
 	if (!s)
 		return;
 	/* As the caller passed them, as far as the file still knows: the kernel
 	 * forces O_LARGEFILE on 64-bit and keeps O_CLOEXEC with the descriptor. */
-	flags = BPF_CORE_READ(file, f_flags) & ~FSP_O_LARGEFILE;
-	if (BPF_CORE_READ(file, f_mode) & FSP_FMODE_CREATED)
+	flags = FSP_READ(file, f_flags) & ~FSP_O_LARGEFILE;
+	if (FSP_READ(file, f_mode) & FSP_FMODE_CREATED)
 		flags |= FSP_O_CREAT;
 	s->p.rec.ev.flags = flags;
 	s->p.nest = 1; /* the vfs_open call itself */
@@ -307,17 +351,17 @@ static __always_inline void fsp_on_file_permission(struct file *file, int mask)
 
 	if (!(mask & FSP_MAY_WRITE))
 		return;
-	if (!FSP_S_ISREG(BPF_CORE_READ(file, f_inode, i_mode)))
+	if (!FSP_S_ISREG(FSP_READ(file, f_inode, i_mode)))
 		return;
 	if (bpf_map_lookup_elem(&modified_files, &key))
 		return;
 	if (fsp_is_backing_file(file) ||
-	    fsp_discarded(BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt)))
+	    fsp_discarded(FSP_READ(file, f_path.dentry), FSP_READ(file, f_path.mnt)))
 		return;
 	s = fsp_vfs_begin(FSP_EVENT_MODIFY);
 	if (!s)
 		return;
-	if (!fsp_vfs_paths(s, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
+	if (!fsp_vfs_paths(s, FSP_READ(file, f_path.dentry), FSP_READ(file, f_path.mnt),
 			   NULL, NULL))
 		return;
 	bpf_map_update_elem(&modified_files, &key, &one, BPF_ANY);
@@ -339,7 +383,7 @@ static __always_inline void fsp_on_path_dentry(__u32 type, const struct path *di
 {
 	struct fsp_scratch *s;
 
-	if (fsp_vfs_discard_staged(type, dentry, BPF_CORE_READ(dir, mnt), NULL, NULL))
+	if (fsp_vfs_discard_staged(type, dentry, FSP_READ(dir, mnt), NULL, NULL))
 		return;
 	s = fsp_vfs_begin(type);
 	if (!s)
@@ -347,7 +391,7 @@ static __always_inline void fsp_on_path_dentry(__u32 type, const struct path *di
 	s->p.rec.ev.mode = mode;
 	if (type == FSP_EVENT_MKDIR)
 		s->p.obj = dentry;
-	fsp_vfs_stage(s, fsp_vfs_paths(s, dentry, BPF_CORE_READ(dir, mnt), NULL, NULL));
+	fsp_vfs_stage(s, fsp_vfs_paths(s, dentry, FSP_READ(dir, mnt), NULL, NULL));
 }
 
 /* security_path_rename / security_path_link: both paths before the change. */
@@ -376,7 +420,7 @@ static __always_inline void fsp_on_setattr(const struct path *path, __u32 kind, 
 {
 	struct fsp_scratch *s;
 
-	if (fsp_vfs_discard_staged(FSP_EVENT_SETATTR, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt),
+	if (fsp_vfs_discard_staged(FSP_EVENT_SETATTR, FSP_READ(path, dentry), FSP_READ(path, mnt),
 				   NULL, NULL))
 		return;
 	s = fsp_vfs_begin(FSP_EVENT_SETATTR);
@@ -413,17 +457,17 @@ static __always_inline void fsp_on_want_write(struct vfsmount *mnt)
 	bpf_map_update_elem(&write_mounts, &tid, &value, BPF_ANY);
 }
 
-static __always_inline bool fsp_is_xattr_event(struct fsp_pending *p)
+static __always_inline bool fsp_is_xattr_event(struct fsp_pending_short *p)
 {
-	return p->rec.ev.event_type == FSP_EVENT_SETATTR &&
-	       (p->rec.ev.flags & (FSP_SETATTR_XATTR | FSP_SETATTR_XATTR_REMOVE));
+	return p->ev.event_type == FSP_EVENT_SETATTR &&
+	       (p->ev.flags & (FSP_SETATTR_XATTR | FSP_SETATTR_XATTR_REMOVE));
 }
 
 /* vfs_setxattr / vfs_removexattr / vfs_set_acl / vfs_remove_acl entry. */
 static __always_inline void fsp_on_xattr(struct dentry *dentry, const char *name, __u32 kind)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct fsp_pending_short *p = fsp_pending_find(tid);
 	struct vfsmount *mnt;
 	struct fsp_scratch *s;
 	__u64 *remembered;
@@ -445,7 +489,7 @@ static __always_inline void fsp_on_xattr(struct dentry *dentry, const char *name
 	mnt = (struct vfsmount *)*remembered;
 	/* Used once: a later change must not find a mount left from this one. */
 	bpf_map_delete_elem(&write_mounts, &tid);
-	if (BPF_CORE_READ(mnt, mnt_sb) != BPF_CORE_READ(dentry, d_sb) || fsp_is_internal_mount(mnt))
+	if (FSP_READ(mnt, mnt_sb) != FSP_READ(dentry, d_sb) || fsp_is_internal_mount(mnt))
 		return;
 	if (fsp_vfs_discard_staged(FSP_EVENT_SETATTR, dentry, mnt, NULL, NULL))
 		return;
@@ -466,7 +510,7 @@ static __always_inline void fsp_on_xattr(struct dentry *dentry, const char *name
 static __always_inline void fsp_vfs_finish_xattr(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct fsp_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct fsp_pending_short *p = fsp_pending_find(tid);
 
 	if (p && fsp_is_xattr_event(p))
 		fsp_vfs_finish(FSP_EVENT_SETATTR, ret);

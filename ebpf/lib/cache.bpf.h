@@ -99,16 +99,16 @@ static __always_inline void fsp_epoch_exit(void)
 
 static __always_inline bool fsp_dentry_is_dir(struct dentry *d)
 {
-	struct inode *inode = d ? BPF_CORE_READ(d, d_inode) : NULL;
+	struct inode *inode = d ? FSP_READ(d, d_inode) : NULL;
 
-	return inode && FSP_S_ISDIR(BPF_CORE_READ(inode, i_mode));
+	return inode && FSP_S_ISDIR(FSP_READ(inode, i_mode));
 }
 
 /* vfs_rename(rd) entry: a directory moving, exchanged or replaced invalidates. */
 static __always_inline void fsp_epoch_rename_enter(struct renamedata *rd)
 {
-	if (fsp_dentry_is_dir(BPF_CORE_READ(rd, old_dentry)) ||
-	    fsp_dentry_is_dir(BPF_CORE_READ(rd, new_dentry)))
+	if (fsp_dentry_is_dir(FSP_READ(rd, old_dentry)) ||
+	    fsp_dentry_is_dir(FSP_READ(rd, new_dentry)))
 		fsp_epoch_enter();
 }
 

@@ -23,6 +23,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "fsprobe.h"
+#include "kread.bpf.h"
 
 /* ---- constants from uapi / kernel headers (vmlinux.h carries no macros) ---- */
 #define FSP_S_IFMT   00170000
@@ -280,14 +281,36 @@ static __always_inline char *fsp_data_at(struct fsp_record *rec, __u32 off)
 /*
  * An event of the VFS backends between the security hook that sees the
  * paths (entry) and the return of the vfs_* function that gives its result.
- * Kept per thread (the task may sleep and migrate in between).
+ * Kept per thread (the task may sleep and migrate in between). The fields
+ * of its own come first: a short event is kept from the same bytes cut
+ * after its data (struct fsp_pending_short).
  */
 struct fsp_pending {
-	struct fsp_record rec;
 	struct dentry *obj;   /* mkdir: the new dentry, whose inode the exit reads */
 	__u32 nest;           /* vfs_* calls of this type entered and not returned */
 	__u32 _pad;
+	struct fsp_record rec;
 };
+
+/*
+ * Storing an event copies the map's whole value: 9.7 KB for struct
+ * fsp_pending, for paths that mostly take some tens of bytes. An event
+ * whose data fits FSP_PENDING_SHORT_DATA is kept as this prefix of it.
+ */
+#define FSP_PENDING_SHORT_DATA 1024
+
+struct fsp_pending_short {
+	struct dentry *obj;
+	__u32 nest;
+	__u32 _pad;
+	struct fsp_event ev;
+	char data[FSP_PENDING_SHORT_DATA];
+};
+_Static_assert(offsetof(struct fsp_pending_short, ev) ==
+		       offsetof(struct fsp_pending, rec) + offsetof(struct fsp_record, ev) &&
+	       offsetof(struct fsp_pending_short, data) ==
+		       offsetof(struct fsp_pending, rec) + offsetof(struct fsp_record, data),
+	       "struct fsp_pending_short is a prefix of struct fsp_pending");
 
 /*
  * Per-CPU scratch: the event under construction (first, so it can be stored
@@ -304,13 +327,24 @@ struct fsp_scratch {
 	union fsp_cache_value value;
 };
 
-/* Pending VFS events by thread id. LRU: a thread that dies mid-operation leaks nothing. */
+/*
+ * Pending VFS events by thread id, in one map or the other by size (a
+ * thread has one at most). LRU: a thread that dies mid-operation leaks
+ * nothing.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 256);
 	__type(key, __u32);
 	__type(value, struct fsp_pending);
 } pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct fsp_pending_short);
+} pending_short SEC(".maps");
 
 /*
  * Open files (struct file addresses) already reported as modified: the VFS

@@ -15,21 +15,21 @@
 /* Inode number of a namespace (what /proc/PID/ns/NAME links to); every kind embeds ns_common. */
 static __always_inline __u32 fsp_ns_inum(struct ns_common *ns)
 {
-	return ns ? BPF_CORE_READ(ns, inum) : 0;
+	return ns ? FSP_READ(ns, inum) : 0;
 }
 #define FSP_NS_INUM(nsp) fsp_ns_inum((nsp) ? (struct ns_common *)((char *)(nsp) + bpf_core_field_offset(typeof(*(nsp)), ns)) : NULL)
 
 /* The pid namespace task's pid lives in: its pid's entry at the deepest level. */
 static __always_inline __u32 fsp_task_pid_ns(struct task_struct *task)
 {
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	struct pid *pid = FSP_READ(task, thread_pid);
 	struct upid upid = {};
 	struct pid_namespace *ns;
 	unsigned int level;
 
 	if (!pid)
 		return 0;
-	level = BPF_CORE_READ(pid, level);
+	level = FSP_READ(pid, level);
 	if (level > 32) /* MAX_PID_NS_LEVEL */
 		return 0;
 	/* numbers[] is a trailing array: its offset comes from the kernel's BTF. */
@@ -59,23 +59,23 @@ static __always_inline void fsp_context_volatile(struct fsp_task_info *ti)
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-	ti->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ti->ppid = FSP_READ(task, real_parent, tgid);
 	if (bpf_core_field_exists(task->loginuid)) {
-		ti->loginuid = BPF_CORE_READ(task, loginuid.val);
-		ti->sessionid = BPF_CORE_READ(task, sessionid);
+		ti->loginuid = FSP_READ(task, loginuid.val);
+		ti->sessionid = FSP_READ(task, sessionid);
 	}
 }
 
 /* The rest of the task's context, which holds as long as its identity (below) does. */
 static __always_inline void fsp_context_task(struct fsp_task_info *ti, struct task_struct *task)
 {
-	const struct cred *cred = BPF_CORE_READ(task, cred);
+	const struct cred *cred = FSP_READ(task, cred);
 
-	ti->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
-	ti->euid = BPF_CORE_READ(cred, euid.val);
-	ti->egid = BPF_CORE_READ(cred, egid.val);
-	struct user_namespace *user_ns = BPF_CORE_READ(cred, user_ns);
-	struct mnt_namespace *mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
+	ti->start_boottime = FSP_READ(task, group_leader, start_boottime);
+	ti->euid = FSP_READ(cred, euid.val);
+	ti->egid = FSP_READ(cred, egid.val);
+	struct user_namespace *user_ns = FSP_READ(cred, user_ns);
+	struct mnt_namespace *mnt_ns = FSP_READ(task, nsproxy, mnt_ns);
 
 	ti->user_ns = FSP_NS_INUM(user_ns);
 	ti->mnt_ns = FSP_NS_INUM(mnt_ns);
@@ -118,10 +118,10 @@ static __always_inline void fsp_current_identity(struct fsp_identity *id)
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-	id->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
-	id->exe_file = (__u64)BPF_CORE_READ(task, mm, exe_file);
-	id->cred = (__u64)BPF_CORE_READ(task, cred);
-	id->nsproxy = (__u64)BPF_CORE_READ(task, nsproxy);
+	id->start_boottime = FSP_READ(task, group_leader, start_boottime);
+	id->exe_file = (__u64)FSP_READ(task, mm, exe_file);
+	id->cred = (__u64)FSP_READ(task, cred);
+	id->nsproxy = (__u64)FSP_READ(task, nsproxy);
 }
 
 /*
@@ -145,7 +145,7 @@ static __always_inline void fsp_context_resolve(struct fsp_scratch *s, struct fs
 			ev->exe.flags = FSP_PATH_TRUNCATED;
 		return;
 	}
-	fsp_path_walk(s, &ev->exe, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt), &off,
+	fsp_path_walk(s, &ev->exe, FSP_READ(exe, f_path.dentry), FSP_READ(exe, f_path.mnt), &off,
 		      FSP_DATA_SIZE, FSP_CACHE_NONE);
 	ev->data_len = off;
 	len = off - start;

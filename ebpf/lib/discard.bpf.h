@@ -55,11 +55,11 @@ struct {
  */
 static __always_inline __u64 fsp_mounts_event(struct mount *mnt)
 {
-	struct mnt_namespace *ns = BPF_CORE_READ(mnt, mnt_ns);
+	struct mnt_namespace *ns = FSP_READ(mnt, mnt_ns);
 
 	if (!ns || (unsigned long)ns >= (unsigned long)-4095) /* NULL, or MNT_NS_INTERNAL (an error pointer) */
 		return 0;
-	return BPF_CORE_READ(ns, event);
+	return FSP_READ(ns, event);
 }
 
 /*
@@ -100,11 +100,11 @@ static __always_inline bool fsp_discarded(struct dentry *dentry, struct vfsmount
 	object = h.d_inode;
 	if (!parent || parent == dentry)
 		return false;
-	dir = BPF_CORE_READ(parent, d_inode);
+	dir = FSP_READ(parent, d_inode);
 	if (!dir)
 		return false;
 	mnt = fsp_real_mount(vfsmnt);
-	key.inode = BPF_CORE_READ(dir, i_ino);
+	key.inode = FSP_READ(dir, i_ino);
 	key.mount = (__u64)mnt;
 	/*
 	 * No discarder is ever learnt for a mount's root object's dentry
@@ -114,7 +114,7 @@ static __always_inline bool fsp_discarded(struct dentry *dentry, struct vfsmount
 	st = bpf_map_lookup_elem(&discarders, &key);
 	if (!st || st->epoch != started || st->mounts_event != fsp_mounts_event(mnt) || !st->mounts_event)
 		return false;
-	if (object && fsp_may_be_watched(BPF_CORE_READ(object, i_ino)))
+	if (object && fsp_may_be_watched(FSP_READ(object, i_ino)))
 		return false;
 	fsp_stat_inc(FSP_STAT_DISCARDED);
 	return true;

@@ -102,8 +102,12 @@ static __always_inline __u64 fsp_wakeup_flag(__u64 now)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* Write rec (header + ev.data_len bytes of data) to the ring buffer. */
-static __always_inline void fsp_emit(struct fsp_record *rec)
+/*
+ * Write rec (header + ev.data_len bytes of data) to the ring buffer. max:
+ * the data room rec has (FSP_DATA_SIZE, or less for a short pending event),
+ * a bound the verifier needs.
+ */
+static __always_inline void fsp_emit_upto(struct fsp_record *rec, __u32 max)
 {
 	__u32 len = rec->ev.data_len;
 
@@ -118,12 +122,17 @@ static __always_inline void fsp_emit(struct fsp_record *rec)
 	 * across that 32-bit copy (6.12's does) and rejects the size.
 	 */
 	barrier_var(len);
-	if (len > FSP_DATA_SIZE)
-		len = FSP_DATA_SIZE;
+	if (len > max)
+		len = max;
 	if (bpf_ringbuf_output(&events, rec, sizeof(rec->ev) + len, fsp_wakeup_flag(rec->ev.timestamp_ns)))
 		fsp_stat_inc(FSP_STAT_RINGBUF_FULL);
 	else
 		fsp_stat_inc(FSP_STAT_EMITTED);
+}
+
+static __always_inline void fsp_emit(struct fsp_record *rec)
+{
+	fsp_emit_upto(rec, FSP_DATA_SIZE);
 }
 
 #endif /* FSP_EVENT_BPF_H */

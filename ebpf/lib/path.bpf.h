@@ -63,9 +63,9 @@ static __always_inline void fsp_walk_watch(struct fsp_walk *w, __u64 ino)
 static __always_inline void fsp_walk_set_mount(struct fsp_walk *w, struct mount *mnt)
 {
 	w->mnt = mnt;
-	w->mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
-	w->sb_dev = BPF_CORE_READ(mnt, mnt.mnt_sb, s_dev);
-	w->mnt_id = BPF_CORE_READ(mnt, mnt_id);
+	w->mnt_root = FSP_READ(mnt, mnt.mnt_root);
+	w->sb_dev = FSP_READ(mnt, mnt.mnt_sb, s_dev);
+	w->mnt_id = FSP_READ(mnt, mnt_id);
 }
 
 static __always_inline void fsp_walk_stop_emit(struct fsp_walk *w)
@@ -115,7 +115,7 @@ static __always_inline int fsp_walk_cached(struct fsp_scratch *s, struct inode *
 	key.inode = ino;
 	key.mount = (__u64)w->mnt;
 	key.epoch = w->epoch;
-	generation = BPF_CORE_READ(inode, i_generation);
+	generation = FSP_READ(inode, i_generation);
 	st = fsp_cache_find(&key);
 	if (!st || !fsp_stamp_valid(w, st, generation)) {
 		if (w->seg_open && w->level < FSP_SEG_MAX) {
@@ -148,11 +148,11 @@ static __always_inline int fsp_walk_cached(struct fsp_scratch *s, struct inode *
 /* Flags for the namespace of the mount the walk ended on. */
 static __always_inline void fsp_walk_top_namespace(struct fsp_walk *w, struct mount *mnt)
 {
-	struct mnt_namespace *ns = BPF_CORE_READ(mnt, mnt_ns);
+	struct mnt_namespace *ns = FSP_READ(mnt, mnt_ns);
 
 	if (!ns)
 		w->flags |= FSP_PATH_DETACHED;
-	else if (cfg_mnt_ns && BPF_CORE_READ(ns, ns.inum) != cfg_mnt_ns)
+	else if (cfg_mnt_ns && FSP_READ(ns, ns.inum) != cfg_mnt_ns)
 		w->flags |= FSP_PATH_FOREIGN_NS;
 }
 
@@ -165,22 +165,27 @@ static __always_inline void fsp_walk_top_namespace(struct fsp_walk *w, struct mo
 static __always_inline bool fsp_walk_find_root(struct fsp_walk *w)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct fs_struct *fs = FSP_READ(task, fs);
 	struct path root = {};
 
 	w->root_seen = 0;
-	if (fs)
+	if (fs && fsp_direct_reads()) {
+		root.dentry = fsp_btf(fs)->root.dentry;
+		root.mnt = fsp_btf(fs)->root.mnt;
+	} else if (fs) {
 		bpf_core_read(&root, sizeof(root), &fs->root);
+	}
 	w->root_dentry = root.dentry;
 	w->root_mnt = fsp_real_mount(root.mnt);
-	return !root.dentry || root.dentry == BPF_CORE_READ(root.mnt, mnt_root);
+	return !root.dentry || root.dentry == FSP_READ(root.mnt, mnt_root);
 }
 
 /* One step of the walk. Returns 1 to stop. */
 static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 {
 	struct fsp_walk *w = &s->walk;
-	struct fsp_dentry_head h;
+	struct fsp_dentry_front front;
+	struct fsp_dentry_head *h = &front.head;
 	struct dentry *d, *parent;
 	struct inode *inode;
 	struct mount *mnt;
@@ -201,23 +206,24 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 		w->root_seen = 1;
 		fsp_walk_put_marker(s, FSP_ITEM_ROOT, 0);
 	}
-	fsp_read_dentry_seq(d, &h, &seq);
-	inode = h.d_inode; /* a local: CO-RE relocates accesses through kernel types only */
+	fsp_read_dentry_seq(d, &front);
+	seq = front.d_seq;
+	inode = h->d_inode; /* a local: CO-RE relocates accesses through kernel types only */
 	cache_step = w->cache_ok && w->level >= w->cache_min && inode;
 	/* The inode number, read once for the watch lookup and the cache's. */
-	ino = inode && (cache_step || fsp_walk_looks_up_watch(w)) ? BPF_CORE_READ(inode, i_ino) : 0;
+	ino = inode && (cache_step || fsp_walk_looks_up_watch(w)) ? FSP_READ(inode, i_ino) : 0;
 	fsp_walk_watch(w, ino);
 
-	parent = h.d_parent;
+	parent = h->d_parent;
 	if (d == w->mnt_root) {
-		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		struct mount *up = FSP_READ(mnt, mnt_parent);
 
 		if (w->seg_open)
 			fsp_walk_close_segment(w);
 		if (up && up != mnt) {
 			/* Cross to the mountpoint in the parent mount; no name for it. */
 			fsp_walk_put_marker(s, FSP_ITEM_MOUNT, 0);
-			w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			w->dentry = FSP_READ(mnt, mnt_mountpoint);
 			fsp_walk_set_mount(w, up);
 			w->reread = 0;
 			return 0;
@@ -247,8 +253,8 @@ static __always_inline int fsp_walk_step(struct fsp_scratch *s)
 		if (w->names >= FSP_MAX_DEPTH) {
 			fsp_walk_stop_emit(w);
 		} else {
-			const unsigned char *name = h.d_name.name;
-			__u32 len = h.d_name.len, off = w->off;
+			const unsigned char *name = h->d_name.name;
+			__u32 len = h->d_name.len, off = w->off;
 			long n;
 
 			if (len >= FSP_NAME_MAX || off + len + 1 > w->limit) {
@@ -356,7 +362,7 @@ static __always_inline __u32 fsp_mount_id(struct vfsmount *vfsmnt)
 {
 	struct mount *m = fsp_real_mount(vfsmnt);
 
-	return m ? (__u32)BPF_CORE_READ(m, mnt_id) : 0;
+	return m ? (__u32)FSP_READ(m, mnt_id) : 0;
 }
 
 /*
@@ -397,20 +403,20 @@ static __always_inline int fsp_path_walk(struct fsp_scratch *s, struct fsp_path 
 					 __u32 limit, __u32 cache_min)
 {
 	struct fsp_walk *w = &s->walk;
-	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct inode *inode = FSP_READ(dentry, d_inode);
 
-	p->inode = inode ? BPF_CORE_READ(inode, i_ino) : 0;
-	p->mode = inode ? BPF_CORE_READ(inode, i_mode) : 0;
-	p->dev = BPF_CORE_READ(dentry, d_sb, s_dev);
+	p->inode = inode ? FSP_READ(inode, i_ino) : 0;
+	p->mode = inode ? FSP_READ(inode, i_mode) : 0;
+	p->dev = FSP_READ(dentry, d_sb, s_dev);
 	p->mount_id = fsp_mount_id(vfsmnt);
 	p->offset = *off;
 	p->caller_len = 0;
 
 	/* Non-recursive: the object itself or its parent may be the watch. */
 	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1, cache_min);
-	p->nlink = inode ? BPF_CORE_READ(inode, __i_nlink) : 0;
+	p->nlink = inode ? FSP_READ(inode, __i_nlink) : 0;
 	/* Unhashed and not a root: unlinked while open, or never linked (O_TMPFILE). */
-	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
+	if (!FSP_READ(dentry, d_hash.pprev) && FSP_READ(dentry, d_parent) != dentry)
 		p->flags |= FSP_PATH_DELETED;
 
 	if (!cfg_paths_filtering || w->matched)

@@ -15,13 +15,13 @@ static __always_inline struct file *fsp_task_file(struct task_struct *task, int 
 
 	if (fd < 0)
 		return NULL;
-	fdt = BPF_CORE_READ(task, files, fdt);
+	fdt = FSP_READ(task, files, fdt);
 	if (!fdt)
 		return NULL;
-	max_fds = BPF_CORE_READ(fdt, max_fds);
+	max_fds = FSP_READ(fdt, max_fds);
 	if ((unsigned int)fd >= max_fds)
 		return NULL;
-	fda = BPF_CORE_READ(fdt, fd);
+	fda = FSP_READ(fdt, fd);
 	if (!fda)
 		return NULL;
 	/* A direct BTF read of fdt->fd[fd] is refused on 6.18: go through probe_read. */
@@ -71,7 +71,7 @@ static __always_inline struct mount *fsp_real_mount(struct vfsmount *vfsmnt)
 static __always_inline bool fsp_in_compat_syscall(struct task_struct *task)
 {
 	if (bpf_core_field_exists(task->thread_info.status)) {
-		__u32 status = BPF_CORE_READ(task, thread_info.status);
+		__u32 status = FSP_READ(task, thread_info.status);
 		return status & FSP_TS_COMPAT;
 	}
 	return false;
@@ -98,12 +98,22 @@ struct fsp_dentry_head {
 };
 
 /*
- * Read d_parent, d_name and d_inode. They have been adjacent, in this
- * order, in struct dentry for a long time (5.10 .. 6.18): then one
- * bpf_probe_read_kernel does; otherwise (checked with CO-RE) one read each.
+ * Read d_parent, d_name and d_inode: with plain loads where the kernel
+ * allows (lib/kread.bpf.h). Otherwise: they have been adjacent, in this
+ * order, in struct dentry for a long time (5.10 .. 6.18), and then one
+ * bpf_probe_read_kernel does; else (checked with CO-RE) one read each.
  */
 static __always_inline void fsp_read_dentry(struct dentry *d, struct fsp_dentry_head *h)
 {
+	if (fsp_direct_reads()) {
+		struct dentry *kd = fsp_btf(d);
+
+		h->d_parent = kd->d_parent;
+		h->d_name.hash_len = kd->d_name.hash_len;
+		h->d_name.name = kd->d_name.name;
+		h->d_inode = kd->d_inode;
+		return;
+	}
 	if (bpf_core_field_offset(struct dentry, d_name) ==
 		    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *) &&
 	    bpf_core_field_offset(struct dentry, d_inode) ==
@@ -114,9 +124,9 @@ static __always_inline void fsp_read_dentry(struct dentry *d, struct fsp_dentry_
 		__builtin_memset(h, 0, sizeof(*h));
 		return;
 	}
-	h->d_parent = BPF_CORE_READ(d, d_parent);
+	h->d_parent = FSP_READ(d, d_parent);
 	bpf_core_read(&h->d_name, sizeof(h->d_name), &d->d_name);
-	h->d_inode = BPF_CORE_READ(d, d_inode);
+	h->d_inode = FSP_READ(d, d_inode);
 }
 
 /*
@@ -127,6 +137,8 @@ static __always_inline __u32 fsp_dentry_seq(struct dentry *d)
 {
 	__u32 seq = 1;
 
+	if (fsp_direct_reads() && bpf_core_field_exists(d->d_seq.seqcount))
+		return fsp_btf(d)->d_seq.seqcount.sequence;
 	bpf_probe_read_kernel(&seq, sizeof(seq), (void *)d + bpf_core_field_offset(struct dentry, d_seq));
 	return seq;
 }
@@ -140,14 +152,20 @@ struct fsp_dentry_front {
 };
 
 /*
- * fsp_read_dentry and fsp_dentry_seq in one read where, as from 5.10 to
+ * fsp_read_dentry and fsp_dentry_seq, into f's d_seq and head: with plain
+ * loads where the kernel allows; else in one read where, as from 5.10 to
  * 6.18 without lock debugging, d_seq's counter directly follows d_flags
- * and d_hash lies between it and d_parent (checked with CO-RE).
+ * and d_hash lies between it and d_parent (checked with CO-RE). The
+ * caller's f is the read's buffer: no second copy on the small BPF stack.
  */
-static __always_inline void fsp_read_dentry_seq(struct dentry *d, struct fsp_dentry_head *h, __u32 *seq)
+static __always_inline void fsp_read_dentry_seq(struct dentry *d, struct fsp_dentry_front *f)
 {
-	struct fsp_dentry_front front;
-
+	if (fsp_direct_reads() && bpf_core_field_exists(d->d_seq.seqcount)) {
+		f->d_seq = fsp_btf(d)->d_seq.seqcount.sequence;
+		barrier(); /* the counter before the fields it guards */
+		fsp_read_dentry(d, &f->head);
+		return;
+	}
 	if (bpf_core_field_offset(struct dentry, d_flags) == 0 &&
 	    bpf_core_field_offset(struct dentry, d_seq) == offsetof(struct fsp_dentry_front, d_seq) &&
 	    bpf_core_field_offset(struct dentry, d_parent) == offsetof(struct fsp_dentry_front, head) &&
@@ -156,17 +174,14 @@ static __always_inline void fsp_read_dentry_seq(struct dentry *d, struct fsp_den
 	    bpf_core_field_offset(struct dentry, d_inode) ==
 		    offsetof(struct fsp_dentry_front, head) + offsetof(struct fsp_dentry_head, d_inode) &&
 	    bpf_core_type_size(struct qstr) == sizeof(struct qstr)) {
-		if (bpf_probe_read_kernel(&front, sizeof(front), d) == 0) {
-			*seq = front.d_seq;
-			*h = front.head;
+		if (bpf_probe_read_kernel(f, sizeof(*f), d) == 0)
 			return;
-		}
-		*seq = 1; /* odd: as if torn */
-		__builtin_memset(h, 0, sizeof(*h));
+		__builtin_memset(f, 0, sizeof(*f));
+		f->d_seq = 1; /* odd: as if torn */
 		return;
 	}
-	*seq = fsp_dentry_seq(d);
-	fsp_read_dentry(d, h);
+	f->d_seq = fsp_dentry_seq(d);
+	fsp_read_dentry(d, &f->head);
 }
 
 #endif /* FSP_TASK_BPF_H */
