@@ -48,7 +48,7 @@ struct PipelineRunner {
         ticker?.stop()
         let stats = pipeline.stats
         FileHandleStderr.write(StatsReport(stats).line + "\n")
-        FileHandleStderr.write(ShutdownReport(sources: kernelSources.map { $0.1.kernelCounters }, pipeline: stats).line + "\n")
+        try ShutdownReport(sources: kernelSources.map { $0.1.kernelCounters }, pipeline: stats).finish()
     }
 }
 

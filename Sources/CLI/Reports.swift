@@ -1,3 +1,4 @@
+import ArgumentParser
 import FSProbeCore
 import FSProbeSources
 
@@ -12,7 +13,7 @@ struct StartupReport {
         let events = EventType.allCases.filter { options.events.contains($0) }.map(\.name).joined(separator: ",")
         let skipped = source.skippedBackends.map { "\($0.backend.rawValue): \($0.reason)" }
         let scope = options.pathsFiltering
-            ? source.watched.map { String(decoding: $0.resolved, as: UTF8.self) }.joined(separator: ",")
+            ? source.watched.map { String(lineEscaping: $0.resolved) }.joined(separator: ",")
                 + (options.recursive ? " (recursive)" : " (immediate children)")
             : "the whole file system"
         return "fsprobe: ready: backend \(source.backend.rawValue)"
@@ -27,6 +28,19 @@ struct StartupReport {
 struct ShutdownReport {
     let sources: [KernelSourceCounters]
     let pipeline: PipelineStats
+
+    /// Events captured and never delivered: lost in the kernel's ring buffer,
+    /// or dropped in user space (a full buffer, a sink that failed).
+    var lostEvents: UInt64 {
+        sources.reduce(0) { $0 + $1.kernel.ringBufferFull } + pipeline.droppedTotal
+    }
+
+    /// Prints the line; then, when events were lost, ends the command with
+    /// `ExitStatus.eventsLost`, so a supervisor or a script can tell.
+    func finish() throws {
+        FileHandleStderr.write(line + "\n")
+        if lostEvents > 0 { throw ExitCode(ExitStatus.eventsLost) }
+    }
 
     var line: String {
         let received = pipeline.received
@@ -66,4 +80,13 @@ struct StatsReport {
         }
         return "fsprobe: stats: " + parts.joined(separator: "; ")
     }
+}
+
+/// fsprobe's exit statuses besides 0 (every captured event delivered), 1
+/// (what the system refused: a missing path, privileges, the kernel) and 2
+/// (a flag or value fsprobe refuses), each said in one line (README).
+enum ExitStatus {
+    /// Stopped as asked, but some events were lost: the `stopped:` line
+    /// says how many, and where (kernel ring buffer, user space).
+    static let eventsLost: Int32 = 3
 }

@@ -83,18 +83,34 @@ struct WatchCommand: ParsableCommand {
     var benchEmptyPrograms = false
 
     func validate() throws {
+        guard statsInterval >= 0 else {
+            throw ValidationError("invalid --stats-interval \(statsInterval): expected 0 or a number of seconds")
+        }
         if pipeline != nil {
             // The file describes sources and sinks; flags describing them too would be ignored silently.
             guard paths.isEmpty else {
                 throw ValidationError("--pipeline runs the file's sources: remove the paths (\(paths.map(\.lineSafe).joined(separator: " ")))")
             }
-            guard statsInterval >= 0 else {
-                throw ValidationError("invalid --stats-interval \(statsInterval): expected 0 or a number of seconds")
+            guard event.isEmpty else {
+                throw ValidationError("--pipeline runs the file's sources: remove -e/--event (a kernel source's events: option selects them)")
+            }
+            guard output == nil else {
+                throw ValidationError("--pipeline runs the file's sinks: remove -o/--output (add a file sink to the file)")
             }
             return
         }
-        guard chanSize > 0 else {
-            throw ValidationError("invalid --chan-size \(chanSize): expected a positive number of events")
+        guard statsInterval == 0 else {
+            throw ValidationError("--stats-interval applies to --pipeline runs only (the stopped line gives the counters)")
+        }
+        guard (1...BoundedBuffer<FileEvent>.maxCapacity).contains(chanSize) else {
+            throw ValidationError("invalid --chan-size \(chanSize): expected 1 to \(BoundedBuffer<FileEvent>.maxCapacity) events")
+        }
+        // The kernel source's own checks, here so that every bad flag is
+        // refused the same way (exit status 2) before anything is loaded.
+        do {
+            try probeOptions.validate()
+        } catch {
+            if case .invalidOption(let message) = error { throw ValidationError(message) }
         }
         if pathsFiltering && paths.isEmpty {
             throw ValidationError("no path to watch: give one or more paths, or --paths-filtering=false for the whole file system")
@@ -141,7 +157,7 @@ struct WatchCommand: ParsableCommand {
 
         StartupReport(source: source, options: probeOptions, paths: paths).print()
         try pipeline.run()
-        FileHandleStderr.write(ShutdownReport(sources: [source.kernelCounters], pipeline: pipeline.stats).line + "\n")
+        try ShutdownReport(sources: [source.kernelCounters], pipeline: pipeline.stats).finish()
     }
 
     func makeSink() throws -> any EventSink {

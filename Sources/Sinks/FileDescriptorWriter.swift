@@ -11,6 +11,15 @@ import FSProbeCore
 /// Batching matters: one `write(2)` per event would cost a system call per
 /// event; the buffer is written out when it passes `flushThreshold` or on
 /// `flush()`, and then reused, so steady state allocates nothing.
+///
+/// A failed write never leaves a broken line and never loses an event
+/// silently: the events it could not write are counted (`takeLostEvents`),
+/// and a line cut midway is removed from a regular file (truncated back to
+/// the last whole line) or, on a descriptor that cannot be truncated (a
+/// pipe, a terminal), finished first by the next write. A failure while
+/// `write(_:)` makes room is kept and thrown by the next `flush()`, so the
+/// event being written is never counted twice (dropped by the caller, and
+/// lost here).
 struct FileDescriptorWriter {
     /// Written out once the buffer holds this much.
     static let flushThreshold = 64 * 1024
@@ -20,14 +29,25 @@ struct FileDescriptorWriter {
     let name: String
     private var formatter: EventFormatter
     private var buffer: [UInt8] = []
+    /// Where each event held in `buffer` ends, in order (bytes before the
+    /// first are a header).
+    private var eventEnds: [Int] = []
+    /// Bytes of the first event in `buffer` that an earlier, failed, write
+    /// got out: its line was cut there, and is finished from `buffer`.
+    private var firstEventWritten = 0
     /// Bytes this writer has written to `fd` so far.
     private(set) var bytesWritten = 0
+    /// Events accepted and then not written, since the last `takeLostEvents()`.
+    private var lostEvents: UInt64 = 0
+    /// A write failure met while making room in `write(_:)`, for `flush()`.
+    private var deferredError: Error?
 
     init(fd: Int32, name: String, format: OutputFormat, clock: TableFormatter.Clock) {
         self.fd = fd
         self.name = name
         self.formatter = EventFormatter(format: format, clock: clock)
         buffer.reserveCapacity(Self.flushThreshold + 8 * 1024)
+        eventEnds.reserveCapacity(1024)
         formatter.appendHeader(into: &buffer)
     }
 
@@ -35,23 +55,57 @@ struct FileDescriptorWriter {
     /// Bytes formatted and not yet written.
     var bufferedBytes: Int { buffer.count }
 
-    mutating func write(_ event: FileEvent) throws {
+    /// Formats the event; writes the buffer out when it is full. Never
+    /// throws: a failure to write is counted and thrown by `flush()`.
+    mutating func write(_ event: FileEvent) {
         formatter.encode(event, into: &buffer)
-        if buffer.count >= Self.flushThreshold { try flush() }
+        eventEnds.append(buffer.count)
+        guard buffer.count >= Self.flushThreshold else { return }
+        do {
+            try writeBuffer()
+        } catch {
+            if deferredError == nil { deferredError = error }
+        }
     }
 
-    /// Writes out everything buffered. On failure the buffered bytes are
-    /// discarded (a full disk must not grow memory without bound) and the
-    /// error is thrown.
+    /// Writes out everything buffered, then throws the first failure since
+    /// the last flush, if any. On failure the unwritten events are dropped
+    /// (a full disk must not grow memory without bound) and counted.
     mutating func flush() throws {
-        guard !buffer.isEmpty else { return }
-        defer { buffer.removeAll(keepingCapacity: true) }
-        try buffer.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if !buffer.isEmpty {
+            do {
+                try writeBuffer()
+            } catch {
+                if deferredError == nil { deferredError = error }
+            }
+        }
+        if let error = deferredError {
+            deferredError = nil
+            throw error
+        }
+    }
+
+    /// Gives up what is buffered, unwritten (the descriptor is gone): counted lost.
+    mutating func abandon() {
+        lostEvents += UInt64(eventEnds.count)
+        buffer.removeAll(keepingCapacity: true)
+        eventEnds.removeAll(keepingCapacity: true)
+        firstEventWritten = 0
+    }
+
+    /// Events lost to failed writes since the last call.
+    mutating func takeLostEvents() -> UInt64 {
+        defer { lostEvents = 0 }
+        return lostEvents
+    }
+
+    private mutating func writeBuffer() throws {
+        var written = 0
+        let failure: Int32? = buffer.withUnsafeBytes { bytes in
+            while written < bytes.count {
+                let n = posixWrite(fd, bytes.baseAddress! + written, bytes.count - written)
                 if n >= 0 {
-                    offset += n
+                    written += n
                     bytesWritten += n
                     continue
                 }
@@ -63,9 +117,52 @@ struct FileDescriptorWriter {
                     var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
                     _ = poll(&pfd, 1, -1)
                 default:
-                    throw SinkError.writeFailed(name: name, errno: errno)
+                    return errno
                 }
             }
+            return nil
+        }
+        guard let failure else {
+            buffer.removeAll(keepingCapacity: true)
+            eventEnds.removeAll(keepingCapacity: true)
+            firstEventWritten = 0
+            return
+        }
+        dropUnwritten(written: written)
+        throw SinkError.writeFailed(name: name, errno: failure)
+    }
+
+    /// After a write failed with the first `written` bytes of the buffer out:
+    /// the events not written whole are lost, except one cut midway on a
+    /// descriptor that cannot be truncated, whose rest is kept to finish it.
+    private mutating func dropUnwritten(written: Int) {
+        let whole = eventEnds.prefix { $0 <= written }.count
+        let lineStart = whole > 0 ? eventEnds[whole - 1] : 0
+        // What of the cut line is out: this write's part, and the part of an
+        // earlier one when it is the kept first event.
+        let cut = whole < eventEnds.count ? written - lineStart + (whole == 0 ? firstEventWritten : 0) : 0
+        var keepRest = false
+        if cut > 0 {
+            var status = stat()
+            if fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+                && ftruncate(fd, status.st_size - off_t(cut)) == 0 {
+                bytesWritten -= cut
+            } else {
+                keepRest = true
+            }
+        }
+        lostEvents += UInt64(eventEnds.count - whole - (keepRest ? 1 : 0))
+        if keepRest {
+            let restEnd = eventEnds[whole]
+            buffer.removeSubrange(restEnd...)
+            buffer.removeSubrange(0..<written)
+            eventEnds.removeAll(keepingCapacity: true)
+            eventEnds.append(buffer.count)
+            firstEventWritten = cut
+        } else {
+            buffer.removeAll(keepingCapacity: true)
+            eventEnds.removeAll(keepingCapacity: true)
+            firstEventWritten = 0
         }
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
+import Synchronization
 
 /// Appends events to a file (`-o/--output`).
 ///
@@ -55,6 +56,11 @@ public final class FileSink: EventSink, @unchecked Sendable {
     /// Size of the file when this writer opened it (it is appended to).
     private var sizeAtOpen = 0
     private var isOpen = true
+    /// Events accepted and then lost to failed writes (`undelivered`).
+    private let lost = Atomic<UInt64>(0)
+    /// A rotation's failure, thrown by the next `flush()`: thrown by
+    /// `write(_:)`, it would count the event it wrote as dropped too.
+    private var rotationError: Error?
 
     /// Opens (creating if needed) `path`.
     /// - Throws: `SinkError.cannotOpen`, whose description names the path
@@ -86,24 +92,52 @@ public final class FileSink: EventSink, @unchecked Sendable {
 
     public var format: OutputFormat { writer.format }
 
+    /// Events `write` accepted that a failed write then lost (a full disk):
+    /// the pipeline counts them as dropped with reason `sink_error`.
+    public var undelivered: UInt64 { lost.load(ordering: .relaxed) }
+
+    /// Never throws for this event: a failure to write it (or the events
+    /// before it) is counted in `undelivered` and thrown by `flush()`.
     public func write(_ event: FileEvent) throws {
-        try writer.write(event)
-        if let rotation, sizeAtOpen + writer.bytesWritten + writer.bufferedBytes >= rotation.maxBytes {
-            try rotate(keeping: rotation.keep)
+        guard isOpen else {
+            // A rotation that could not open the new file: nothing to write to.
+            lost.add(1, ordering: .relaxed)
+            return
         }
+        writer.write(event)
+        if let rotation, sizeAtOpen + writer.bytesWritten + writer.bufferedBytes >= rotation.maxBytes {
+            do {
+                try rotate(keeping: rotation.keep)
+            } catch {
+                if rotationError == nil { rotationError = error }
+            }
+        }
+        countLost()
     }
 
     public func flush() throws {
+        defer { countLost() }
+        if let error = rotationError {
+            rotationError = nil
+            try? writer.flush()
+            throw error
+        }
         try writer.flush()
         if sync == .everyFlush && fdatasync(writer.fd) != 0 {
             throw SinkError.writeFailed(name: path, errno: errno)
         }
     }
 
+    private func countLost() {
+        let newlyLost = writer.takeLostEvents()
+        if newlyLost > 0 { lost.add(newlyLost, ordering: .relaxed) }
+    }
+
     /// Writes out and closes the current file, shifts the old ones
     /// (PATH.1 -> PATH.2...) and starts a new PATH.
     private func rotate(keeping keep: Int) throws {
-        try flush()
+        try writer.flush()
+        countLost()
         _ = closeDescriptor(writer.fd)
         isOpen = false
         for index in stride(from: keep - 1, through: 1, by: -1) {
@@ -118,9 +152,17 @@ public final class FileSink: EventSink, @unchecked Sendable {
 
     /// Flushes, then closes the file; the file is closed even if the flush fails.
     public func close() throws {
-        guard isOpen else { return }
+        guard isOpen else {
+            // A rotation that could not open the new file: nothing to write to.
+            writer.abandon()
+            countLost()
+            return
+        }
         isOpen = false
-        defer { _ = closeDescriptor(writer.fd) }
+        defer {
+            _ = closeDescriptor(writer.fd)
+            countLost()
+        }
         try writer.flush()
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
+import Synchronization
 
 /// Writes events to standard output (or any already-open descriptor).
 ///
@@ -17,6 +18,8 @@ import FSProbeCore
 public final class StdoutSink: EventSink, @unchecked Sendable {
     public let name: String
     private var writer: FileDescriptorWriter
+    /// Events accepted and then lost to failed writes (`undelivered`).
+    private let lost = Atomic<UInt64>(0)
 
     /// - Parameters:
     ///   - fd: the descriptor to write to; standard output unless a test or
@@ -30,15 +33,28 @@ public final class StdoutSink: EventSink, @unchecked Sendable {
 
     public var format: OutputFormat { writer.format }
 
+    /// Events `write` accepted that a failed write then lost (a closed
+    /// pipe, a full disk behind a redirection): dropped, reason `sink_error`.
+    public var undelivered: UInt64 { lost.load(ordering: .relaxed) }
+
+    /// Never throws for this event: a failure to write it is counted in
+    /// `undelivered` and thrown by `flush()`.
     public func write(_ event: FileEvent) throws {
-        try writer.write(event)
+        writer.write(event)
+        countLost()
     }
 
     public func flush() throws {
+        defer { countLost() }
         try writer.flush()
     }
 
     public func close() throws {
-        try writer.flush()
+        try flush()
+    }
+
+    private func countLost() {
+        let newlyLost = writer.takeLostEvents()
+        if newlyLost > 0 { lost.add(newlyLost, ordering: .relaxed) }
     }
 }

@@ -112,7 +112,9 @@ import Testing
         let sink = StdoutSink(format: .json, fd: writeEnd)
         try sink.write(makeEvent())
         #expect(throws: SinkError.writeFailed(name: "stdout", errno: EPIPE)) { try sink.flush() }
+        #expect(sink.undelivered == 1)  // accepted, then lost: the pipeline counts it as sink_error
         try sink.flush()  // the failed bytes were discarded, nothing left to write
+        #expect(sink.undelivered == 1)
         close(writeEnd)
     }
 

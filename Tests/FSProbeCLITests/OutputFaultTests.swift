@@ -1,0 +1,48 @@
+import Foundation
+import XCTest
+
+/// What fsprobe says when its output fails or a watched name is hostile:
+/// nothing of the kernel is at stake, so these run on the host only (see
+/// HOST_ONLY in scripts/vm/per-backend.sh), not once more per emulated kernel.
+final class OutputFaultTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        guard geteuid() == 0 else { throw NotRoot() }
+        dir = try makeScratch(name)
+    }
+
+    override func tearDown() {
+        if let dir { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    func testEventsTheOutputCouldNotTakeAreCountedAndTheExitStatusSaysSo() throws {
+        let probe = try FSProbeProcess([dir, "-e", "open", "--format", "json", "-o", "/dev/full"])
+        probe.waitUntilReady()
+        for i in 0..<20 { close(open("\(dir!)/f\(i)", O_CREAT | O_WRONLY, 0o644)) }
+        XCTAssertEqual(probe.terminate(), 3, "exit status 3: events were lost; \(probe.errors)")
+        let stopped = probe.errors.split(separator: "\n").first { $0.hasPrefix("fsprobe: stopped:") } ?? ""
+        func count(_ label: String) -> Int? {
+            guard let range = stopped.range(of: #"(\d+) "# + label, options: .regularExpression) else { return nil }
+            return Int(stopped[range].split(separator: " ")[0])
+        }
+        let received = count("events received") ?? -1
+        XCTAssertGreaterThanOrEqual(received, 20, String(stopped))
+        XCTAssertEqual(count("delivered"), 0, String(stopped))
+        XCTAssertEqual(count("dropped in user space"), received, "every event received is counted lost: \(stopped)")
+        XCTAssertTrue(probe.errors.contains("No space left on device"), probe.errors)
+    }
+
+    func testAWatchedPathCannotForgeALineOfTheReports() throws {
+        let hostile = "\(dir!)/fake\nfsprobe: stopped: 0 events received\u{1b}[31m"
+        try FileManager.default.createDirectory(atPath: hostile, withIntermediateDirectories: true)
+        let probe = try FSProbeProcess([hostile, "--format", "json"])
+        probe.waitUntilReady()
+        XCTAssertEqual(probe.terminate(), 0, probe.errors)
+        let lines = probe.errors.split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.hasPrefix("fsprobe: stopped:") }.count, 1, probe.errors)
+        XCTAssertFalse(probe.errors.contains("\u{1b}"), "a raw escape sequence reached stderr")
+        let ready = lines.first { $0.hasPrefix("fsprobe: ready:") } ?? ""
+        XCTAssertTrue(ready.contains("fake\\nfsprobe: stopped: 0 events received\\x1b[31m"), String(ready))
+    }
+}
