@@ -14,13 +14,30 @@ enum ArgumentCompatibility {
         var description: String { "invalid value '\(value)' for \(flag): expected true or false" }
     }
 
+    /// Options taking a number. The parser reads `-s -1` as `-s` missing its
+    /// value followed by an option `-1`; joined as `--chan-size=-1`, the
+    /// value reaches the option's own check, which says what is accepted.
+    static let numericOptions: [(long: String, short: String?)] = [
+        ("chan-size", "s"), ("kernel-cache-size", nil), ("path-cache-size", nil),
+        ("perf-buffer-size", nil), ("stats-interval", nil),
+    ]
+
     static func rewrite(_ arguments: [String]) throws(InvalidValue) -> [String] {
         var result: [String] = []
         var passthrough = false
-        for argument in arguments {
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            index += 1
             if passthrough || argument == "--" {
                 passthrough = true
                 result.append(argument)
+                continue
+            }
+            if index < arguments.endIndex, arguments[index].hasPrefix("-"), Int(arguments[index]) != nil,
+               let option = numericOptions.first(where: { argument == "--\($0.long)" || $0.short.map { argument == "-\($0)" } ?? false }) {
+                result.append("--\(option.long)=\(arguments[index])")
+                index += 1
                 continue
             }
             result.append(try rewriteOne(argument))

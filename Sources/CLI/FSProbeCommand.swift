@@ -43,11 +43,21 @@ struct FSProbeCommand: ParsableCommand {
                 Glibc.exit(0)
             }
             // An ExitCode thrown by a command has already said what it had to say.
-            let message = error is ExitCode ? "" : message(for: error)
-                .split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            let message = error is ExitCode ? "" : Self.oneLine(message(for: error))
             if !message.isEmpty { FileHandleStderr.write("fsprobe: \(Self.strippingErrorPrefix(message))\n") }
             Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
+    }
+
+    /// The parser's message on one line: a list it puts below ("Please
+    /// provide one of the following:" and one "- value" per line) joins the
+    /// first line, comma-separated; other lines after the first are dropped.
+    static func oneLine(_ message: String) -> String {
+        let lines = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let first = lines.first else { return message }
+        guard first.hasSuffix(":") else { return first }
+        let items = lines.dropFirst().prefix { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
+        return items.isEmpty ? first : first + " " + items.joined(separator: ", ")
     }
 
     static func strippingErrorPrefix(_ message: String) -> String {

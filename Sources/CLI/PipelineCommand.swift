@@ -16,9 +16,25 @@ struct PipelineCommand: ParsableCommand {
         try PipelineDocument(file: path, text: read(path), environment: ProcessInfo.processInfo.environment)
     }
 
+    /// Pipeline files are small: a larger one is a mistake (a log, a device).
+    static let maxFileBytes = 1 << 20
+
     static func read(_ path: String) throws -> String {
+        func refuse(_ reason: String) -> ValidationError {
+            ValidationError("cannot read pipeline file \(path.lineSafe): \(reason)")
+        }
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw refuse(String(cString: strerror(errno))) }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw refuse("is a directory (expected a YAML file)")
+        default: throw refuse("not a regular file (expected a YAML file)")
+        }
+        guard status.st_size <= maxFileBytes else {
+            throw refuse("\(status.st_size) bytes (expected a YAML file of at most \(maxFileBytes) bytes)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read pipeline file \(path.lineSafe): \(String(cString: strerror(errno)))")
+            throw refuse(String(cString: strerror(errno)))
         }
         return String(decoding: data, as: UTF8.self)
     }

@@ -23,10 +23,10 @@ public enum SinkError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .cannotOpen(path, code): "cannot open output file '\(path)': \(Self.message(code))"
-        case let .writeFailed(name, code): "cannot write to '\(name)': \(Self.message(code))"
-        case let .closeFailed(name, code): "cannot close '\(name)': \(Self.message(code))"
-        case let .databaseFailed(path, action, reason): "cannot \(action) database '\(path)': \(reason)"
+        case let .cannotOpen(path, code): "cannot open output file '\(path.lineSafe)': \(Self.message(code))"
+        case let .writeFailed(name, code): "cannot write to '\(name.lineSafe)': \(Self.message(code))"
+        case let .closeFailed(name, code): "cannot close '\(name.lineSafe)': \(Self.message(code))"
+        case let .databaseFailed(path, action, reason): "cannot \(action) database '\(path.lineSafe)': \(reason.lineSafe)"
         case let .deliveryFailed(name, count, first): "sink '\(name)': \(count) message\(count == 1 ? "" : "s") not delivered (first error: \(first))"
         case let .kafkaFailed(name, reason): "sink '\(name)': \(reason)"
         }

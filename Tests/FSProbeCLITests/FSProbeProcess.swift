@@ -128,3 +128,20 @@ func makeScratch(_ name: String) throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+extension XCTestCase {
+    /// fsprobe run with `arguments` fails with one line on stderr, prefixed
+    /// `fsprobe: `, holding every string of `expected`, and nothing on stdout.
+    func assertOneLineError(_ arguments: [String], mentions expected: [String], environment: [String: String] = [:],
+                            prefix: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try FSProbeProcess.run(arguments, environment: environment, prefix: prefix)
+        XCTAssertNotEqual(result.status, 0, "exit status for \(arguments)", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line on stderr for \(arguments), got: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("fsprobe: "), result.stderr, file: file, line: line)
+        for word in expected {
+            XCTAssertTrue(result.stderr.contains(word), "'\(word)' missing from: \(result.stderr)", file: file, line: line)
+        }
+        XCTAssertEqual(result.stdout, "", file: file, line: line)
+    }
+}

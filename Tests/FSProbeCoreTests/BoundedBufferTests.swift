@@ -12,6 +12,23 @@ import Testing
         #expect(buffer.tryPop() == nil)
     }
 
+    @Test func storageGrowsOnDemandKeepingFIFOOrderAcrossTheWrap() {
+        // The largest capacity allocates nothing up front; the ring grows
+        // past its first slots while its head is mid-array.
+        let buffer = BoundedBuffer<Int>(capacity: BoundedBuffer<Int>.maxCapacity)
+        var next = 0, expected = 0
+        for _ in 0..<700 { buffer.push(next); next += 1 }
+        for _ in 0..<500 { #expect(buffer.pop() == expected); expected += 1 }
+        for _ in 0..<5000 { buffer.push(next); next += 1 }  // wraps, then grows twice
+        #expect(buffer.count == next - expected)
+        while let value = buffer.tryPop() { #expect(value == expected); expected += 1 }
+        #expect(expected == next)
+
+        let small = BoundedBuffer<Int>(capacity: 3000, policy: .dropNewest)  // grows to its capacity, no further
+        for i in 0..<3500 { small.push(i) }
+        #expect(small.count == 3000 && small.counts.dropped == 500)
+    }
+
     @Test func blockPolicyMakesProducerWaitForConsumer() {
         let buffer = BoundedBuffer<Int>(capacity: 1, policy: .block)
         #expect(buffer.push(1) == .accepted)

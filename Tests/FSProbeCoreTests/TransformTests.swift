@@ -478,6 +478,13 @@ import Testing
             "p.yaml:22:5: option 'rate' of 'some': expected a positive integer, got '0'",
             "p.yaml:27:5: 'shaped' (fields): option 'add': 'team' is not name=value",
         ]
+
+        // A buffer size that once passed validation and crashed the run.
+        let huge = yaml.replacingOccurrences(of: "buffer_size: 1024", with: "buffer_size: 4611686018427387904")
+        let sizeProblems = validator.problems(in: PipelineDocument(file: "p.yaml", text: huge, environment: ["ENV": "prod"]))
+            .map(\.description)
+        #expect(sizeProblems.count == 1 && sizeProblems[0].contains("buffer_size")
+                    && sizeProblems[0].contains("expected 1 to 16777216 events, got 4611686018427387904"), "\(sizeProblems)")
         #expect(problems.count == expected.count, "\(problems)")
         for (problem, prefix) in zip(problems, expected) { #expect(problem.hasPrefix(prefix), "\(problem)") }
     }

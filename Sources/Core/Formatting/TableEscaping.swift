@@ -67,3 +67,15 @@ extension Array where Element == UInt8 {
         append(0xA6)
     }
 }
+
+extension String {
+    /// Raw bytes (a path, a name) for a one-line message, escaped as in the
+    /// table (`appendTableEscaped`): no name can break the line, forge
+    /// another, or send escape sequences to a terminal.
+    public init(lineEscaping bytes: [UInt8]) {
+        var escaped: [UInt8] = []
+        escaped.reserveCapacity(bytes.count)
+        bytes.withUnsafeBufferPointer { escaped.appendTableEscaped($0) }
+        self.init(decoding: escaped, as: UTF8.self)
+    }
+}

@@ -33,11 +33,20 @@ public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
         public var rejected: UInt64 = 0
     }
 
+    /// The largest capacity a buffer may be given (`-s/--chan-size`,
+    /// `buffer_size:`), in elements. Storage grows on demand up to the
+    /// capacity, so a large one costs memory only while it fills.
+    public static var maxCapacity: Int { 16_777_216 }
+    /// Slots allocated at first; doubled whenever the ring is full and
+    /// below `capacity`.
+    static var initialSlots: Int { 1024 }
+
     public let capacity: Int
     public let policy: OverflowPolicy
 
     private let lock = ConditionLock()
-    // Ring storage: `count` elements starting at `head`. Guarded by `lock`.
+    // Ring storage: `stored` elements starting at `head`, in `slots.count`
+    // (<= capacity) slots. Guarded by `lock`.
     private var slots: [Element?]
     private var head = 0
     private var stored = 0
@@ -47,10 +56,10 @@ public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
     private var tally = Counts()
 
     public init(capacity: Int, policy: OverflowPolicy = .block) {
-        precondition(capacity > 0, "BoundedBuffer capacity must be positive")
+        precondition(capacity > 0 && capacity <= Self.maxCapacity, "BoundedBuffer capacity out of range")
         self.capacity = capacity
         self.policy = policy
-        self.slots = Array(repeating: nil, count: capacity)
+        self.slots = Array(repeating: nil, count: min(capacity, Self.initialSlots))
     }
 
     /// Adds `element` at the end. With `.block`, waits while the buffer is
@@ -190,8 +199,9 @@ public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
 
     // Lock held by callers.
     private func append(_ element: Element) {
+        if stored == slots.count { grow() }  // callers checked stored < capacity
         var tail = head + stored
-        if tail >= capacity { tail -= capacity }
+        if tail >= slots.count { tail -= slots.count }
         slots[tail] = element
         stored += 1
     }
@@ -199,8 +209,23 @@ public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
     private func removeFirst() -> Element {
         let element = slots[head].take()!
         head += 1
-        if head == capacity { head = 0 }
+        if head == slots.count { head = 0 }
         stored -= 1
         return element
+    }
+
+    /// Twice the slots (at most `capacity`), the elements moved to the front in order.
+    private func grow() {
+        let count = min(capacity, slots.count * 2)
+        var grown: [Element?] = []
+        grown.reserveCapacity(count)
+        for offset in 0..<stored {
+            var index = head + offset
+            if index >= slots.count { index -= slots.count }
+            grown.append(slots[index].take())
+        }
+        grown.append(contentsOf: repeatElement(nil, count: count - stored))
+        slots = grown
+        head = 0
     }
 }

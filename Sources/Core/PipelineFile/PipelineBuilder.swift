@@ -71,6 +71,10 @@ struct EdgeOptions: ComponentOptionsDecodable {
 
     init(_ options: ComponentOptions) throws(ComponentOptionError) {
         bufferSize = try options.integer("buffer_size")
+        if let size = bufferSize, !(1...BoundedBuffer<FileEvent>.maxCapacity).contains(size) {
+            throw ComponentOptionError(option: "buffer_size",
+                                       "expected 1 to \(BoundedBuffer<FileEvent>.maxCapacity) events, got \(size)")
+        }
         whenFull = try options.choice("when_full", as: OverflowPolicy.self) ?? .block
         switch try options.string("buffer_type") ?? "memory" {
         case "memory":
@@ -96,7 +100,7 @@ struct DiskBufferSettings: Sendable {
     init(_ options: ComponentOptions, whenFull: OverflowPolicy) throws(ComponentOptionError) {
         path = try options.required("buffer_path", options.string("buffer_path"))
         guard path.hasPrefix("/") else {
-            throw ComponentOptionError(option: "buffer_path", "expected an absolute directory path, got '\(path)'")
+            throw ComponentOptionError(option: "buffer_path", "expected an absolute directory path, got '\(path.lineSafe)'")
         }
         if let maxBytes = try options.integer("buffer_max_bytes", in: (1 << 20)...Int.max) { buffer.maxBytes = maxBytes }
         buffer.segmentBytes = min(buffer.segmentBytes, max(buffer.maxBytes / 4, 64 << 10))

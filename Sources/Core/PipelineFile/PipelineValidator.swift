@@ -52,6 +52,9 @@ public struct PipelineValidator: Sendable {
         if problems.isEmpty {
             do {
                 try type.check(component.componentOptions)
+                // The buffer in front of it, decoded as the run decodes it:
+                // validate and run accept and refuse the same values.
+                if component.role != .source { _ = try EdgeOptions(component.componentOptions) }
             } catch {
                 let location = component.options.first { $0.name == error.option }?.location ?? component.location
                 problems.append(PipelineProblem(location, "'\(component.name)' (\(typeName)): \(error)"))

@@ -22,7 +22,7 @@ public struct WatchedPath: Sendable, Hashable {
 public struct WatchError: Error, CustomStringConvertible, Equatable {
     public let path: String
     public let reason: String
-    public var description: String { "cannot watch '\(path)': \(reason)" }
+    public var description: String { "cannot watch '\(path.lineSafe)': \(reason)" }
 }
 
 public enum WatchResolver {

@@ -863,11 +863,11 @@ public enum DiskBufferError: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case let .system(operation, path, code):
-            "disk buffer: \(operation) '\(path)' failed: \(String(cString: strerror(code))) (\(ErrnoName.name(Int64(code))))"
+            "disk buffer: \(operation) '\(path.lineSafe)' failed: \(String(cString: strerror(code))) (\(ErrnoName.name(Int64(code))))"
         case let .inUse(directory):
             "disk buffer: '\(directory)' is in use by another disk buffer"
         case let .foreignFile(path, reason):
-            "disk buffer: '\(path)': \(reason)"
+            "disk buffer: '\(path.lineSafe)': \(reason)"
         case .closed:
             "disk buffer: closed"
         case let .eventTooLarge(bytes):
