@@ -272,7 +272,7 @@ import Testing
         let reader = try openReader(path)
         try reader.write { db in
             try db.execute(sql: """
-                CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.pid = 1015
+                CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.pid IN (1015, 1025)
                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
                 """)
         }
@@ -280,16 +280,18 @@ import Testing
         for seq in 0..<10 { try sink.write(makeEvent(seq: seq)) }  // batch 1: stored
         for seq in 10..<20 { try sink.write(makeEvent(seq: seq)) }  // batch 2: fails at its 6th event
         #expect(sink.undelivered == 10)
-        for seq in 20..<23 { try sink.write(makeEvent(seq: seq)) }
+        for seq in 20..<30 { try sink.write(makeEvent(seq: seq)) }  // batch 3: fails too
+        #expect(sink.undelivered == 20)
+        for seq in 30..<33 { try sink.write(makeEvent(seq: seq)) }
         #expect {
             try sink.flush()
-        } throws: { "\($0)" == "cannot write to database '\(path)': refused by the test (10 events not stored)" }
+        } throws: { "\($0)" == "cannot write to database '\(path)': refused by the test (20 events not stored)" }
         try sink.flush()  // reported once
         let stored: [Int64] = try reader.read { try Int64.fetchAll($0, sql: "SELECT pid FROM events ORDER BY id") }
-        let expected: [Int64] = Array(1000..<1010) + Array(1020..<1023)
+        let expected: [Int64] = Array(1000..<1010) + Array(1030..<1033)
         #expect(stored == expected)
         try sink.close()
-        #expect(sink.undelivered == 10)
+        #expect(sink.undelivered == 20)
     }
 
     // MARK: Queries

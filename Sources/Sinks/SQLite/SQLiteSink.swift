@@ -55,6 +55,9 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     /// The first failure met inside `write`, which `flush` reports: `write`
     /// throws only for its own event, and a failed batch is many events.
     private var deferredError: SinkError?
+    /// Events of the batches that failed since the last error was reported:
+    /// the report says how many, not just the first batch's.
+    private var notStoredSinceReport = 0
     private let lostEvents = Atomic<UInt64>(0)
 
     /// Retention runs at most this often, so a busy sink does not search the
@@ -135,7 +138,16 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
         } catch {
             failure = failure ?? Self.wrap(error, path: path, action: "write to")
         }
-        if let failure { throw failure }
+        if let failure { throw counted(failure) }
+    }
+
+    /// failure, saying how many events failed batches lost since the last report.
+    private func counted(_ failure: Error) -> Error {
+        defer { notStoredSinceReport = 0 }
+        guard notStoredSinceReport > 0, case let .databaseFailed(path, action, reason)? = failure as? SinkError else {
+            return failure
+        }
+        return SinkError.databaseFailed(path: path, action: action, reason: reason + " (\(notStoredSinceReport) events not stored)")
     }
 
     /// Commits the batch, applies retention (always, once), and closes the
@@ -157,7 +169,7 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
         } catch {
             failure = failure ?? Self.wrap(error, path: path, action: "close")
         }
-        if let failure { throw failure }
+        if let failure { throw counted(failure) }
     }
 
     /// The value of a PRAGMA on the sink's own connection (for tests:
@@ -185,8 +197,8 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
             }
         } catch {
             lostEvents.add(UInt64(batch.count), ordering: .relaxed)
-            throw SinkError.databaseFailed(path: path, action: "write to",
-                                           reason: Self.reason(error) + " (\(batch.count) events not stored)")
+            notStoredSinceReport += batch.count
+            throw SinkError.databaseFailed(path: path, action: "write to", reason: Self.reason(error))
         }
     }
 
