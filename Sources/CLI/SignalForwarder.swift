@@ -20,13 +20,25 @@ final class SignalForwarder {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
     }
 
-    /// Calls `handler` (on a dedicated thread) each time one of the signals arrives.
+    /// Calls `handler` (on a dedicated thread) when the first of the signals
+    /// arrives, saying on stderr that fsprobe is stopping. A second one ends
+    /// the process at once, with `ExitStatus.eventsLost`: an operator's way
+    /// out when delivering what was captured hangs (an output that stalls).
     func forward(to handler: @escaping @Sendable () -> Void) {
         let signals = self.signals
         _ = WorkerThread {
             var set = signals
             var received: Int32 = 0
-            while sigwait(&set, &received) == 0 { handler() }
+            var stopping = false
+            while sigwait(&set, &received) == 0 {
+                if stopping {
+                    FileHandleStderr.write("fsprobe: second signal: stopped at once; events not yet delivered are lost\n")
+                    _exit(ExitStatus.eventsLost)
+                }
+                stopping = true
+                FileHandleStderr.write("fsprobe: stopping: delivering the events already captured (a second signal stops at once)\n")
+                handler()
+            }
         }
     }
 }

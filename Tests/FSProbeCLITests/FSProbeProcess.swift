@@ -26,7 +26,10 @@ final class FSProbeProcess: @unchecked Sendable {
     /// Subcommands that take no --backend (they load nothing, or every backend).
     static let commandsWithoutBackend: Set = ["kernel-info", "pipeline", "components", "run", "--pipeline"]
 
-    init(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws {
+    /// - Parameter readingStdout: false leaves standard output a pipe nobody
+    ///   reads (a consumer that stalls): fsprobe blocks once it is full.
+    init(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = [],
+         readingStdout: Bool = true) throws {
         var arguments = arguments
         if let backend = Self.testBackend, !arguments.contains("--backend"),
            !Self.commandsWithoutBackend.contains(arguments.first ?? "") {
@@ -46,7 +49,11 @@ final class FSProbeProcess: @unchecked Sendable {
         try process.run()
         // One reader thread per pipe: blocking reads see EOF reliably, which
         // readabilityHandler does not on every platform.
-        Thread { [self] in drain(stdoutPipe.fileHandleForReading, isStdout: true) }.start()
+        if readingStdout {
+            Thread { [self] in drain(stdoutPipe.fileHandleForReading, isStdout: true) }.start()
+        } else {
+            stdoutClosed = true
+        }
         Thread { [self] in drain(stderrPipe.fileHandleForReading, isStdout: false) }.start()
     }
 
@@ -78,12 +85,18 @@ final class FSProbeProcess: @unchecked Sendable {
 
     /// Waits until fsprobe says it is ready (programs attached, watches set).
     func waitUntilReady(timeout: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line) {
+        waitForStderr(containing: "fsprobe: ready", timeout: timeout, file: file, line: line)
+    }
+
+    /// Waits until stderr holds `text` (fails the test after `timeout`).
+    func waitForStderr(containing text: String, timeout: TimeInterval = 30, file: StaticString = #filePath,
+                       line: UInt = #line) {
         let deadline = Date(timeIntervalSinceNow: timeout)
         lock.lock()
         defer { lock.unlock() }
-        while !stderrText.contains("fsprobe: ready") {
+        while !stderrText.contains(text) {
             if stderrClosed || !lock.wait(until: deadline) {
-                XCTFail("fsprobe did not become ready; stderr: \(stderrText)", file: file, line: line)
+                XCTFail("fsprobe never wrote '\(text)'; stderr: \(stderrText)", file: file, line: line)
                 return
             }
         }

@@ -45,4 +45,16 @@ final class OutputFaultTests: XCTestCase {
         let ready = lines.first { $0.hasPrefix("fsprobe: ready:") } ?? ""
         XCTAssertTrue(ready.contains("fake\\nfsprobe: stopped: 0 events received\\x1b[31m"), String(ready))
     }
+
+    func testASecondSignalStopsAtOnceWhenDeliveryHangs() throws {
+        // Standard output is a pipe nobody reads: once it is full, delivering
+        // the captured events blocks for ever.
+        let probe = try FSProbeProcess([dir, "-e", "open"], readingStdout: false)
+        probe.waitUntilReady()
+        for i in 0..<5_000 { close(open("\(dir!)/f\(i % 10)", O_CREAT | O_WRONLY, 0o644)) }
+        kill(probe.process.processIdentifier, SIGTERM)
+        probe.waitForStderr(containing: "fsprobe: stopping:")
+        XCTAssertEqual(probe.terminate(), 3, probe.errors)
+        XCTAssertTrue(probe.errors.contains("fsprobe: second signal: stopped at once"), probe.errors)
+    }
 }
