@@ -80,8 +80,12 @@ public final class FileSink: EventSink, @unchecked Sendable {
     }
 
     private static func openForAppend(_ path: String, permissions: mode_t) throws -> (fd: Int32, size: Int) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, permissions)
+        // Non-blocking open: a FIFO nobody reads fails at once (ENXIO) rather
+        // than blocking start-up, signals included, until a reader comes.
+        // Writes then block again, as on any file.
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, permissions)
         guard fd >= 0 else { throw SinkError.cannotOpen(path: path, errno: errno) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var status = stat()
         return (fd, fstat(fd, &status) == 0 ? Int(status.st_size) : 0)
     }

@@ -23,6 +23,8 @@ public enum SinkError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .cannotOpen(path, code) where code == ENXIO:
+            "cannot open output file '\(path.lineSafe)': a FIFO with no reader (start its reader first)"
         case let .cannotOpen(path, code): "cannot open output file '\(path.lineSafe)': \(Self.message(code))"
         case let .writeFailed(name, code): "cannot write to '\(name.lineSafe)': \(Self.message(code))"
         case let .closeFailed(name, code): "cannot close '\(name.lineSafe)': \(Self.message(code))"

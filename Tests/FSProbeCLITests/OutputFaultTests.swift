@@ -57,4 +57,10 @@ final class OutputFaultTests: XCTestCase {
         XCTAssertEqual(probe.terminate(), 3, probe.errors)
         XCTAssertTrue(probe.errors.contains("fsprobe: second signal: stopped at once"), probe.errors)
     }
+
+    func testAFIFOWithNoReaderIsRefusedAtOnce() throws {
+        let fifo = "\(dir!)/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        try assertOneLineError([dir, "-o", fifo], mentions: ["cannot open output file", fifo, "FIFO with no reader"])
+    }
 }
