@@ -19,7 +19,7 @@ enum ArgumentCompatibility {
     /// value reaches the option's own check, which says what is accepted.
     static let numericOptions: [(long: String, short: String?)] = [
         ("chan-size", "s"), ("kernel-cache-size", nil), ("path-cache-size", nil),
-        ("perf-buffer-size", nil), ("stats-interval", nil),
+        ("perf-buffer-size", nil), ("stats-interval", nil), ("shutdown-timeout", nil),
     ]
 
     static func rewrite(_ arguments: [String]) throws(InvalidValue) -> [String] {

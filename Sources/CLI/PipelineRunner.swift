@@ -16,6 +16,8 @@ struct PipelineRunner {
     let file: String
     /// Seconds between stats lines on stderr; 0 for none.
     let statsInterval: Int
+    /// Seconds a stop may take (`SignalForwarder.forward`); 0 for no limit.
+    let shutdownTimeout: Int
 
     func run() throws {
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
@@ -35,7 +37,7 @@ struct PipelineRunner {
         let reaction = SinkFailureReaction()
         let pipeline = try Pipeline(topology: built.topology, errorHandler: reaction.handle)
         reaction.pipeline = pipeline
-        signals.forward { pipeline.stop() }
+        signals.forward(deadline: shutdownTimeout) { pipeline.stop() }
 
         for (name, source) in kernelSources {
             let report = StartupReport(source: source, options: source.options,

@@ -90,3 +90,16 @@ enum ExitStatus {
     /// says how many, and where (kernel ring buffer, user space).
     static let eventsLost: Int32 = 3
 }
+
+/// `--shutdown-timeout`: how long a stop may take delivering what was
+/// captured, well under the 90 s after which systemd kills a service.
+enum ShutdownTimeout {
+    static let defaultSeconds = 30
+    static let maxSeconds = 3600
+
+    static func check(_ seconds: Int) throws {
+        guard (0...maxSeconds).contains(seconds) else {
+            throw ValidationError("invalid --shutdown-timeout \(seconds): expected 0 (no limit) to \(maxSeconds) seconds")
+        }
+    }
+}

@@ -21,10 +21,12 @@ final class SignalForwarder {
     }
 
     /// Calls `handler` (on a dedicated thread) when the first of the signals
-    /// arrives, saying on stderr that fsprobe is stopping. A second one ends
-    /// the process at once, with `ExitStatus.eventsLost`: an operator's way
-    /// out when delivering what was captured hangs (an output that stalls).
-    func forward(to handler: @escaping @Sendable () -> Void) {
+    /// arrives, saying on stderr that fsprobe is stopping. Stopping is
+    /// bounded: a second signal, or `deadline` seconds passing (0: none),
+    /// end the process at once with `ExitStatus.eventsLost` — so delivering
+    /// what was captured cannot hold a service's stop for ever (an output
+    /// that stalls, a broker that never answers).
+    func forward(deadline: Int, to handler: @escaping @Sendable () -> Void) {
         let signals = self.signals
         _ = WorkerThread {
             var set = signals
@@ -36,9 +38,20 @@ final class SignalForwarder {
                     _exit(ExitStatus.eventsLost)
                 }
                 stopping = true
-                FileHandleStderr.write("fsprobe: stopping: delivering the events already captured (a second signal stops at once)\n")
+                let bound = deadline > 0 ? "at most \(deadline) s, " : ""
+                FileHandleStderr.write("fsprobe: stopping: delivering the events already captured (\(bound)a second signal stops at once)\n")
+                if deadline > 0 { Self.stopAfter(seconds: deadline) }
                 handler()
             }
+        }
+    }
+
+    private static func stopAfter(seconds: Int) {
+        _ = WorkerThread {
+            var request = timespec(tv_sec: seconds, tv_nsec: 0), remaining = timespec()
+            while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+            FileHandleStderr.write("fsprobe: still stopping after \(seconds) s (--shutdown-timeout): stopped; events not yet delivered are lost\n")
+            _exit(ExitStatus.eventsLost)
         }
     }
 }

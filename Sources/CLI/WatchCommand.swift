@@ -76,6 +76,10 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("stats-interval"), help: "With --pipeline: print per-component counters on stderr every N seconds.")
     var statsInterval: Int = 0
 
+    @Option(name: .customLong("shutdown-timeout"),
+            help: "Seconds SIGINT/SIGTERM may take delivering the events already captured; then fsprobe stops anyway, exit status 3 (0: no limit).")
+    var shutdownTimeout: Int = ShutdownTimeout.defaultSeconds
+
     /// The benchmarks' floor (Benchmarks/OpenCost): the same hooks, each
     /// program returning at once. Hidden: it reports nothing.
     @Flag(name: .customLong("bench-empty-programs"),
@@ -83,6 +87,7 @@ struct WatchCommand: ParsableCommand {
     var benchEmptyPrograms = false
 
     func validate() throws {
+        try ShutdownTimeout.check(shutdownTimeout)
         guard statsInterval >= 0 else {
             throw ValidationError("invalid --stats-interval \(statsInterval): expected 0 or a number of seconds")
         }
@@ -141,7 +146,7 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         if let pipeline {
-            try PipelineRunner(file: pipeline, statsInterval: statsInterval).run()
+            try PipelineRunner(file: pipeline, statsInterval: statsInterval, shutdownTimeout: shutdownTimeout).run()
             return
         }
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
@@ -153,7 +158,7 @@ struct WatchCommand: ParsableCommand {
         let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize,
                                 errorHandler: reaction.handle)
         reaction.pipeline = pipeline
-        signals.forward { pipeline.stop() }
+        signals.forward(deadline: shutdownTimeout) { pipeline.stop() }
 
         StartupReport(source: source, options: probeOptions, paths: paths).print()
         try pipeline.run()

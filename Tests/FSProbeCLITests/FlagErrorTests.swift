@@ -14,6 +14,8 @@ final class FlagErrorTests: XCTestCase {
             (["/tmp", "-s", "16777217"], ["--chan-size", "1 to 16777216"]),
             (["/tmp", "--stats-interval", "-1"], ["--stats-interval", "-1"]),
             (["/tmp", "--stats-interval", "5"], ["--stats-interval", "--pipeline"]),
+            (["/tmp", "--shutdown-timeout", "-1"], ["--shutdown-timeout", "-1", "0 (no limit) to 3600"]),
+            (["run", "pipelines/none.yaml", "--shutdown-timeout", "3601"], ["--shutdown-timeout", "3601"]),
             (["/tmp", "--kernel-cache-size", "-5"], ["--kernel-cache-size", "-5", "1 to"]),
             (["/tmp", "--perf-buffer-size", "0"], ["--perf-buffer-size", "power of two"]),
             (["--pipeline", "pipelines/none.yaml", "-e", "mkdir"], ["--pipeline", "-e/--event"]),

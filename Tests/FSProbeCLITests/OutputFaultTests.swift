@@ -63,4 +63,13 @@ final class OutputFaultTests: XCTestCase {
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         try assertOneLineError([dir, "-o", fifo], mentions: ["cannot open output file", fifo, "FIFO with no reader"])
     }
+
+    func testAStopThatHangsEndsAtTheShutdownTimeout() throws {
+        let probe = try FSProbeProcess([dir, "-e", "open", "--shutdown-timeout", "1"], readingStdout: false)
+        probe.waitUntilReady()
+        for i in 0..<5_000 { close(open("\(dir!)/f\(i % 10)", O_CREAT | O_WRONLY, 0o644)) }
+        XCTAssertEqual(probe.terminate(), 3, probe.errors)  // one signal only
+        XCTAssertTrue(probe.errors.contains("at most 1 s"), probe.errors)
+        XCTAssertTrue(probe.errors.contains("fsprobe: still stopping after 1 s (--shutdown-timeout): stopped"), probe.errors)
+    }
 }
