@@ -65,9 +65,9 @@ else
   cp Benchmarks/OpenCost/measure.sh "$work/measure.sh"
   scripts/vm/run-matrix.sh --kernels "$vm" --timeout 2400 --include "$fsprobe" --include "$loop" \
     --include "$work/measure.sh" -- /bin/sh "$work/measure.sh" --fsprobe "$fsprobe" --loop "$loop" \
-    --work /tmp/opencost --iterations "$iterations" --rounds "$rounds" --backends "$vm_backends" |
+    --work /tmp/opencost --iterations "$iterations" --rounds "$rounds" --backends "$vm_backends" --bpf-time |
     tee "$work/console"
-  sed -n 's/^\[[^]]*\] \(\(RESULT\|SKIP\) .*\)$/\1/p' "$work/console" | tr -d '\r' >"$results"
+  sed -n 's/^\[[^]]*\] \(\(RESULT\|SKIP\|BPFTIME\) .*\)$/\1/p' "$work/console" | tr -d '\r' >"$results"
   title="open+close cost, Debian $vm under qemu (emulated)"
   png=docs/benchmarks-vm-$vm.png
 fi
