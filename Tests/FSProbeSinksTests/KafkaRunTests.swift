@@ -50,7 +50,8 @@ import Testing
     /// The kernel's ring buffer (8 MiB) holds the whole 2,000-open burst, so
     /// what is measured is the sink's buffering: a slow disk under the spool
     /// may hold the pipeline back, but must not make the kernel drop events.
-    func runThroughAnOutage(sinkOptions: String, in dir: URL) throws -> (expected: [String], consumed: [String], stats: String) {
+    /// - Parameter status: fsprobe's exit status expected at the end: 0, or 3 when the scenario loses events.
+    func runThroughAnOutage(sinkOptions: String, in dir: URL, status: Int32 = 0) throws -> (expected: [String], consumed: [String], stats: String) {
         let proxyPort = try KafkaTestBroker.freeLoopbackPort()
         let broker = try KafkaTestBroker(advertisedPort: proxyPort)
         defer { broker.stop() }
@@ -94,7 +95,7 @@ import Testing
         Thread.sleep(forTimeInterval: max(0, Double((outageEnd - ContinuousClock.now).components.seconds)))
         try proxy.restore()
         try open(100)
-        #expect(run.terminate() == 0, "\(run.errors)")
+        #expect(run.terminate() == status, "\(run.errors)")
 
         // Ask for one message more than the sink says it delivered: the
         // short wait for it shows that nothing beyond was produced.
@@ -129,7 +130,7 @@ import Testing
             librdkafka: [queue.buffering.max.messages=100]
             buffer_size: 100
             when_full: drop_newest
-            """, in: dir)
+            """, in: dir, status: 3)  // 3: events were lost, as the scenario wants
         let stats = result.stats
         // One sink and no transform: the line's only "dropped buffer_full" is the sink's.
         let dropped = try #require(Self.number(after: "dropped buffer_full ", in: stats))
