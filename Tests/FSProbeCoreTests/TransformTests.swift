@@ -489,6 +489,23 @@ import Testing
         for (problem, prefix) in zip(problems, expected) { #expect(problem.hasPrefix(prefix), "\(problem)") }
     }
 
+    @Test func valuesFromTheEnvironmentAreNeverEchoed() {
+        let yaml = """
+            sources:
+              k: {type: kernel, paths: [/]}
+            transforms:
+              some: {type: sample, inputs: [k], rate: "${RATE}"}
+            sinks:
+              out: {type: stdout, inputs: [some], format: "${FORMAT}"}
+            """
+        let environment = ["RATE": "Hunter2-S3cr3t", "FORMAT": "xml-S3cr3t"]
+        let problems = PipelineValidator(registry: Self.registry)
+            .problems(in: PipelineDocument(file: "p.yaml", text: yaml, environment: environment)).map(\.description)
+        #expect(problems.count == 2, "\(problems)")
+        #expect(problems.allSatisfy { !$0.contains("S3cr3t") }, "a secret in \(problems)")
+        #expect(problems.contains { $0.contains("'${RATE}'") } && problems.contains { $0.contains("'${FORMAT}'") }, "\(problems)")
+    }
+
     @Test func transformsBuiltFromAFileFilterAPipeline() throws {
         let yaml = """
             sources:

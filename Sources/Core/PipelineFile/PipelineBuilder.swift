@@ -32,7 +32,8 @@ public struct PipelineBuilder: Sendable {
                 component = try registry.type(named: declaration.type ?? "")!.build(options, context: ComponentContext(name: declaration.name))
             } catch {
                 Self.closeSinks(built)
-                let problem = PipelineProblem(declaration.location, "cannot start '\(declaration.name)' (\(declaration.type ?? "")): \(error)")
+                let problem = PipelineProblem(declaration.location,
+                                              document.redacted("cannot start '\(declaration.name)' (\(declaration.type ?? "")): \(error)"))
                 throw PipelineBuildError(problems: [problem])
             }
             built.append((declaration.name, component))

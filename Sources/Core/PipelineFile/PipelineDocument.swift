@@ -29,6 +29,9 @@ public struct PipelineDocument: Sendable {
     public let file: String
     public private(set) var components: [ComponentDeclaration] = []
     public private(set) var problems: [PipelineProblem] = []
+    /// Values that came from the environment, with the text they replaced
+    /// (`${NAME}`): messages show that text, never the value (a secret).
+    public private(set) var environmentValues: [(value: String, written: String)] = []
 
     /// Parses YAML text; never throws: a syntax error is a problem too.
     public init(file: String, text: String, environment: [String: String]) {
@@ -125,7 +128,9 @@ public struct PipelineDocument: Sendable {
             var text = scalar.string
             if let interpolation {
                 do {
-                    text = try interpolation.interpolate(text)
+                    let written = text
+                    text = try interpolation.interpolate(written)
+                    if text != written && !text.isEmpty { environmentValues.append((text, written)) }
                 } catch {
                     problems.append(PipelineProblem(location(of: item), error.description))
                 }
@@ -133,6 +138,18 @@ public struct PipelineDocument: Sendable {
             result.append((text, location(of: item)))
         }
         return result
+    }
+
+    /// message with every value that came from the environment shown as the
+    /// text it replaced: quoted ('value') always, bare when it is long enough
+    /// (6 characters) not to be mistaken for a number or a word of the message.
+    public func redacted(_ message: String) -> String {
+        var text = message
+        for (value, written) in environmentValues.sorted(by: { $0.value.count > $1.value.count }) {
+            text = text.replacing("'\(value)'", with: "'\(written)'")
+            if value.count >= 6 { text = text.replacing(value, with: written) }
+        }
+        return text
     }
 
     private func location(of node: Node?) -> SourceLocation {

@@ -23,7 +23,9 @@ public struct PipelineValidator: Sendable {
         if !document.components.contains(where: { $0.role == .sink }) && document.problems.isEmpty {
             problems.append(PipelineProblem(SourceLocation(file: document.file, line: 1, column: 1), "the pipeline has no sink"))
         }
-        return problems.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+        return problems
+            .map { PipelineProblem($0.location, document.redacted($0.message)) }
+            .sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
     }
 
     private func typeProblems(_ component: ComponentDeclaration) -> [PipelineProblem] {
