@@ -78,6 +78,17 @@ import Testing
         #expect(found.first?.hasPrefix("p.yaml:3:1: YAML syntax: ") == true, "\(found)")
     }
 
+    @Test func bytesYAMLRefusesAreLocatedWithoutQuotingTheLine() {
+        let found = problems("sinks:\n  s: {type: stdout, inputs: [k], format: \"json\u{1}sasl.password=Hunter2\"}\n")
+        #expect(found == ["p.yaml:2:47: YAML: control characters are not allowed (character U+1)"], "\(found)")
+    }
+
+    @Test func nestedListsAndEmptyVariableNamesAreNamedForWhatTheyAre() {
+        let found = problems("sources:\n  k: {type: kernel, paths: [[/tmp]]}\nsinks:\n  s: {type: stdout, inputs: [k], format: \"${}\"}\n")
+        #expect(found.contains("p.yaml:2:28: a list of values holds single values, not lists or mappings"), "\(found)")
+        #expect(found.contains("p.yaml:4:42: '${}' names no variable: expected ${NAME}"), "\(found)")
+    }
+
     @Test func examplePipelinesAreValid() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../pipelines").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }

@@ -11,11 +11,13 @@ public struct EnvironmentInterpolation: Sendable {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case unset(String)
         case unterminated
+        case emptyName
 
         public var description: String {
             switch self {
-            case .unset(let name): "environment variable \(name) is not set"
+            case .unset(let name): "environment variable \(name.lineSafe) is not set"
             case .unterminated: "'${' without a closing '}'"
+            case .emptyName: "'${}' names no variable: expected ${NAME}"
             }
         }
     }
@@ -33,6 +35,7 @@ public struct EnvironmentInterpolation: Sendable {
             } else if after < rest.endIndex, rest[after] == "{" {
                 guard let close = rest[after...].firstIndex(of: "}") else { throw .unterminated }
                 let name = String(rest[rest.index(after: after)..<close])
+                guard !name.isEmpty else { throw .emptyName }
                 guard let value = environment[name] else { throw .unset(name) }
                 result += value
                 rest = rest[rest.index(after: close)...]

@@ -111,7 +111,11 @@ public struct PipelineDocument: Sendable {
             problems.append(PipelineProblem(location(of: node), "an option value is a single value or a list of values"))
             return nil
         }
-        return strings(node, interpolation: interpolation).map { .list($0.map(\.0)) }
+        guard let items = strings(node, interpolation: interpolation) else {
+            problems.append(PipelineProblem(location(of: node), "a list of values holds single values, not lists or mappings"))
+            return nil
+        }
+        return .list(items.map(\.0))
     }
 
     /// The scalar strings of a scalar or a sequence of scalars, with locations.
@@ -156,10 +160,30 @@ public struct PipelineDocument: Sendable {
         SourceLocation(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
     }
 
+    /// 1-based line and column of byte `offset` of `text`.
+    private static func lineAndColumn(ofByte offset: Int, in text: String) -> (Int, Int) {
+        var line = 1, column = 1
+        for byte in text.utf8.prefix(max(0, offset)) {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+
     private static func syntaxProblem(_ error: Error, file: String) -> PipelineProblem {
         switch error as? YamlError {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return PipelineProblem(SourceLocation(file: file, line: mark.line, column: mark.column), "YAML syntax: \(problem)")
+        case .reader(let problem, let offset, let value, let yaml):
+            // Bytes YAML does not allow (a control character, invalid UTF-8):
+            // located from the offset, never quoting the line (it may hold a secret).
+            let (line, column) = lineAndColumn(ofByte: offset ?? 0, in: yaml)
+            return PipelineProblem(SourceLocation(file: file, line: line, column: column),
+                                   "YAML: \(problem) (character U+\(String(UInt32(bitPattern: value), radix: 16, uppercase: true)))")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return PipelineProblem(SourceLocation(file: file, line: context.mark.line, column: context.mark.column),
                                    "duplicate keys: " + duplicates.joined(separator: ", "))
