@@ -47,8 +47,12 @@ struct PipelineCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            let document = try PipelineCommand.load(file)
-            let problems = PipelineValidator(registry: .standard).problems(in: document)
+            let text = try PipelineCommand.read(file)
+            let document = PipelineDocument(file: file, text: text, environment: ProcessInfo.processInfo.environment)
+            // The tests section too: what `pipeline test` would refuse, validate refuses.
+            let (_, caseProblems) = PipelineTester(registry: .standard).cases(in: document, text: text)
+            let problems = (PipelineValidator(registry: .standard).problems(in: document) + caseProblems)
+                .sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
             guard problems.isEmpty else {
                 FileHandleStderr.write(problems.map { "\($0)\n" }.joined())
                 throw ExitCode(1)

@@ -34,4 +34,24 @@ final class FlagErrorTests: XCTestCase {
         try assertOneLineError([forged], mentions: ["a\\u{a}fsprobe: stopped: 0 events received\\u{1b}[2J", "No such file"])
         try assertOneLineError(["/tmp", "-o", forged], mentions: ["cannot open output file", "a\\u{a}fsprobe", "No such file"])
     }
+
+    func testValidateRefusesWhatPipelineTestRefuses() throws {
+        let file = NSTemporaryDirectory() + "fsprobe-validate-\(getpid()).yaml"
+        defer { unlink(file) }
+        try """
+            sources:
+              k: {type: kernel, paths: [/tmp]}
+            sinks:
+              out: {type: stdout, inputs: [k]}
+            tests:
+              - name: a case without expectations
+                events: [{type: open, src_filename: /tmp/x}]
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let validate = try FSProbeProcess.run(["pipeline", "validate", file])
+        let test = try FSProbeProcess.run(["pipeline", "test", file])
+        XCTAssertEqual(validate.status, 1, validate.stderr)
+        XCTAssertEqual(test.status, 1, test.stderr)
+        XCTAssertFalse(validate.stderr.isEmpty)
+        XCTAssertEqual(validate.stderr, test.stderr, "the same problems, in the same words")
+    }
 }
