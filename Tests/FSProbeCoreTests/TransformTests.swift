@@ -489,6 +489,23 @@ import Testing
         for (problem, prefix) in zip(problems, expected) { #expect(problem.hasPrefix(prefix), "\(problem)") }
     }
 
+    @Test func everyBadOptionOfAComponentIsReportedAtOnce() {
+        let yaml = """
+            sources:
+              k: {type: kernel, paths: [/]}
+            transforms:
+              f: {type: filter, inputs: [k], path_glob: "/etc/[a", comm: [a-name-of-16-bytes], buffer_size: 0}
+            sinks:
+              out: {type: stdout, inputs: [f]}
+            """
+        let problems = PipelineValidator(registry: Self.registry)
+            .problems(in: PipelineDocument(file: "p.yaml", text: yaml, environment: [:])).map(\.description)
+        #expect(problems.count == 3, "\(problems)")
+        for option in ["path_glob", "comm", "buffer_size"] {
+            #expect(problems.contains { $0.contains("option '\(option)'") }, "\(option) missing from \(problems)")
+        }
+    }
+
     @Test func valuesFromTheEnvironmentAreNeverEchoed() {
         let yaml = """
             sources:

@@ -35,31 +35,50 @@ public struct PipelineValidator: Sendable {
             return [PipelineProblem(component.typeLocation, "unknown \(component.role.rawValue) type '\(typeName)': expected one of \(known)")]
         }
         var problems: [PipelineProblem] = []
+        // Options of the right name and shape, for the decoding below.
+        var values = component.componentOptions.values
         for option in component.options {
             guard let spec = type.option(named: option.name) else {
                 let known = type.options.map(\.name).joined(separator: ", ")
                 problems.append(PipelineProblem(option.location, "unknown option '\(option.name)' for \(typeName): expected \(known.isEmpty ? "none" : known)"))
+                values.removeValue(forKey: option.name)
                 continue
             }
             if let complaint = Self.check(option.value, against: spec.kind) {
                 problems.append(PipelineProblem(option.location, "option '\(option.name)' of '\(component.name)': \(complaint)"))
+                values.removeValue(forKey: option.name)
             }
         }
-        for spec in type.options where spec.required && !component.options.contains(where: { $0.name == spec.name }) {
+        let missing = type.options.filter { spec in spec.required && !component.options.contains(where: { $0.name == spec.name }) }
+        for spec in missing {
             problems.append(PipelineProblem(component.location, "'\(component.name)' (\(typeName)) needs option '\(spec.name)': \(spec.summary)"))
         }
         // Values of the right shape may still be wrong together or in
         // meaning (a bad glob, an out-of-range rate): the component's own
         // options decoding says so, without I/O.
-        if problems.isEmpty {
-            do {
-                try type.check(component.componentOptions)
-                // The buffer in front of it, decoded as the run decodes it:
-                // validate and run accept and refuse the same values.
-                if component.role != .source { _ = try EdgeOptions(component.componentOptions) }
-            } catch {
-                let location = component.options.first { $0.name == error.option }?.location ?? component.location
-                problems.append(PipelineProblem(location, "'\(component.name)' (\(typeName)): \(error)"))
+        if missing.isEmpty {
+            // Decoding stops at its first bad option: decode again without
+            // it, for the next, so that every bad option is reported at once.
+            // An error about an option that is not there (a missing one, or
+            // one set aside) is reported only when nothing was set aside: it
+            // could be an effect of setting the others aside.
+            var setAsideAny = values.count < component.options.count
+            while true {
+                do {
+                    let options = ComponentOptions(component: component.name, values: values)
+                    try type.check(options)
+                    // The buffer in front of it, decoded as the run decodes it:
+                    // validate and run accept and refuse the same values.
+                    if component.role != .source { _ = try EdgeOptions(options) }
+                    break
+                } catch {
+                    let declared = component.options.first { $0.name == error.option }
+                    let setAside = values.removeValue(forKey: error.option) != nil
+                    if !setAside && setAsideAny { break }
+                    problems.append(PipelineProblem(declared?.location ?? component.location, "'\(component.name)' (\(typeName)): \(error)"))
+                    if !setAside { break }
+                    setAsideAny = true
+                }
             }
         }
         return problems
