@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
+import Synchronization
 
 /// Formats events into one reusable byte buffer and writes it to a file
 /// descriptor with `write(2)` in large chunks.
@@ -13,7 +14,7 @@ import FSProbeCore
 /// `flush()`, and then reused, so steady state allocates nothing.
 ///
 /// A failed write never leaves a broken line and never loses an event
-/// silently: the events it could not write are counted (`takeLostEvents`),
+/// silently: the events it could not write are counted (`lost`),
 /// and a line cut midway is removed from a regular file (truncated back to
 /// the last whole line) or, on a descriptor that cannot be truncated (a
 /// pipe, a terminal), finished first by the next write. A failure while
@@ -37,13 +38,16 @@ struct FileDescriptorWriter {
     private var firstEventWritten = 0
     /// Bytes this writer has written to `fd` so far.
     private(set) var bytesWritten = 0
-    /// Events accepted and then not written, since the last `takeLostEvents()`.
-    private var lostEvents: UInt64 = 0
+    /// Events accepted and then not written: the sink's count, which it
+    /// reports from any thread (`EventSink.undelivered`).
+    private let lost: LostEventCount
     /// A write failure met while making room in `write(_:)`, for `flush()`.
     private var deferredError: Error?
 
-    init(fd: Int32, name: String, format: OutputFormat, clock: TableFormatter.Clock) {
+    init(fd: Int32, name: String, format: OutputFormat, clock: TableFormatter.Clock,
+         lost: LostEventCount) {
         self.fd = fd
+        self.lost = lost
         self.name = name
         self.formatter = EventFormatter(format: format, clock: clock)
         buffer.reserveCapacity(Self.flushThreshold + 8 * 1024)
@@ -87,16 +91,10 @@ struct FileDescriptorWriter {
 
     /// Gives up what is buffered, unwritten (the descriptor is gone): counted lost.
     mutating func abandon() {
-        lostEvents += UInt64(eventEnds.count)
+        lost.add(eventEnds.count)
         buffer.removeAll(keepingCapacity: true)
         eventEnds.removeAll(keepingCapacity: true)
         firstEventWritten = 0
-    }
-
-    /// Events lost to failed writes since the last call.
-    mutating func takeLostEvents() -> UInt64 {
-        defer { lostEvents = 0 }
-        return lostEvents
     }
 
     private mutating func writeBuffer() throws {
@@ -151,7 +149,7 @@ struct FileDescriptorWriter {
                 keepRest = true
             }
         }
-        lostEvents += UInt64(eventEnds.count - whole - (keepRest ? 1 : 0))
+        lost.add(eventEnds.count - whole - (keepRest ? 1 : 0))
         if keepRest {
             let restEnd = eventEnds[whole]
             buffer.removeSubrange(restEnd...)
@@ -164,6 +162,17 @@ struct FileDescriptorWriter {
             eventEnds.removeAll(keepingCapacity: true)
             firstEventWritten = 0
         }
+    }
+}
+
+/// Events a sink accepted and then could not write, readable from any thread.
+final class LostEventCount: Sendable {
+    private let count = Atomic<UInt64>(0)
+
+    var value: UInt64 { count.load(ordering: .relaxed) }
+
+    func add(_ events: Int) {
+        if events > 0 { count.add(UInt64(events), ordering: .relaxed) }
     }
 }
 

@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
-import Synchronization
 
 /// Appends events to a file (`-o/--output`).
 ///
@@ -53,11 +52,11 @@ public final class FileSink: EventSink, @unchecked Sendable {
     private let permissions: mode_t
     private let clock: TableFormatter.Clock
     private var writer: FileDescriptorWriter
+    /// Events accepted and then lost to failed writes, by every file's writer.
+    private let lost = LostEventCount()
     /// Size of the file when this writer opened it (it is appended to).
     private var sizeAtOpen = 0
     private var isOpen = true
-    /// Events accepted and then lost to failed writes (`undelivered`).
-    private let lost = Atomic<UInt64>(0)
     /// A rotation's failure, thrown by the next `flush()`: thrown by
     /// `write(_:)`, it would count the event it wrote as dropped too.
     private var rotationError: Error?
@@ -76,7 +75,7 @@ public final class FileSink: EventSink, @unchecked Sendable {
         self.permissions = permissions
         self.clock = clock
         self.sizeAtOpen = size
-        self.writer = FileDescriptorWriter(fd: fd, name: path, format: format, clock: clock)
+        self.writer = FileDescriptorWriter(fd: fd, name: path, format: format, clock: clock, lost: lost)
     }
 
     private static func openForAppend(_ path: String, permissions: mode_t) throws -> (fd: Int32, size: Int) {
@@ -98,14 +97,14 @@ public final class FileSink: EventSink, @unchecked Sendable {
 
     /// Events `write` accepted that a failed write then lost (a full disk):
     /// the pipeline counts them as dropped with reason `sink_error`.
-    public var undelivered: UInt64 { lost.load(ordering: .relaxed) }
+    public var undelivered: UInt64 { lost.value }
 
     /// Never throws for this event: a failure to write it (or the events
     /// before it) is counted in `undelivered` and thrown by `flush()`.
     public func write(_ event: FileEvent) throws {
         guard isOpen else {
             // A rotation that could not open the new file: nothing to write to.
-            lost.add(1, ordering: .relaxed)
+            lost.add(1)
             return
         }
         writer.write(event)
@@ -116,11 +115,9 @@ public final class FileSink: EventSink, @unchecked Sendable {
                 if rotationError == nil { rotationError = error }
             }
         }
-        countLost()
     }
 
     public func flush() throws {
-        defer { countLost() }
         if let error = rotationError {
             rotationError = nil
             try? writer.flush()
@@ -132,16 +129,10 @@ public final class FileSink: EventSink, @unchecked Sendable {
         }
     }
 
-    private func countLost() {
-        let newlyLost = writer.takeLostEvents()
-        if newlyLost > 0 { lost.add(newlyLost, ordering: .relaxed) }
-    }
-
     /// Writes out and closes the current file, shifts the old ones
     /// (PATH.1 -> PATH.2...) and starts a new PATH.
     private func rotate(keeping keep: Int) throws {
         try writer.flush()
-        countLost()
         _ = closeDescriptor(writer.fd)
         isOpen = false
         for index in stride(from: keep - 1, through: 1, by: -1) {
@@ -149,7 +140,7 @@ public final class FileSink: EventSink, @unchecked Sendable {
         }
         guard rename(path, "\(path).1") == 0 else { throw SinkError.writeFailed(name: path, errno: errno) }
         let (fd, size) = try Self.openForAppend(path, permissions: permissions)
-        writer = FileDescriptorWriter(fd: fd, name: path, format: writer.format, clock: clock)
+        writer = FileDescriptorWriter(fd: fd, name: path, format: writer.format, clock: clock, lost: lost)
         sizeAtOpen = size
         isOpen = true
     }
@@ -159,14 +150,10 @@ public final class FileSink: EventSink, @unchecked Sendable {
         guard isOpen else {
             // A rotation that could not open the new file: nothing to write to.
             writer.abandon()
-            countLost()
             return
         }
         isOpen = false
-        defer {
-            _ = closeDescriptor(writer.fd)
-            countLost()
-        }
+        defer { _ = closeDescriptor(writer.fd) }
         try writer.flush()
     }
 }

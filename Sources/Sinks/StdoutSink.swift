@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
-import Synchronization
 
 /// Writes events to standard output (or any already-open descriptor).
 ///
@@ -18,8 +17,8 @@ import Synchronization
 public final class StdoutSink: EventSink, @unchecked Sendable {
     public let name: String
     private var writer: FileDescriptorWriter
-    /// Events accepted and then lost to failed writes (`undelivered`).
-    private let lost = Atomic<UInt64>(0)
+    /// Events accepted and then lost to failed writes.
+    private let lost = LostEventCount()
 
     /// - Parameters:
     ///   - fd: the descriptor to write to; standard output unless a test or
@@ -28,33 +27,26 @@ public final class StdoutSink: EventSink, @unchecked Sendable {
     public init(format: OutputFormat, fd: Int32 = STDOUT_FILENO, name: String = "stdout",
                 clock: TableFormatter.Clock = .local) {
         self.name = name
-        self.writer = FileDescriptorWriter(fd: fd, name: name, format: format, clock: clock)
+        self.writer = FileDescriptorWriter(fd: fd, name: name, format: format, clock: clock, lost: lost)
     }
 
     public var format: OutputFormat { writer.format }
 
     /// Events `write` accepted that a failed write then lost (a closed
     /// pipe, a full disk behind a redirection): dropped, reason `sink_error`.
-    public var undelivered: UInt64 { lost.load(ordering: .relaxed) }
+    public var undelivered: UInt64 { lost.value }
 
     /// Never throws for this event: a failure to write it is counted in
     /// `undelivered` and thrown by `flush()`.
     public func write(_ event: FileEvent) throws {
         writer.write(event)
-        countLost()
     }
 
     public func flush() throws {
-        defer { countLost() }
         try writer.flush()
     }
 
     public func close() throws {
         try flush()
-    }
-
-    private func countLost() {
-        let newlyLost = writer.takeLostEvents()
-        if newlyLost > 0 { lost.add(newlyLost, ordering: .relaxed) }
     }
 }
