@@ -33,6 +33,9 @@ struct PipelineRunner {
             guard case .source(let source) = entry.component, let kernel = source as? KernelEventSource else { return nil }
             return (entry.name, kernel)
         }
+        for case (let name, .sink(let sink as DiskBufferedSink)) in built.components {
+            for line in DiskBufferRecoveryReport(sinkName: name, buffer: sink.buffer).lines { FileHandleStderr.write(line + "\n") }
+        }
         signal(SIGPIPE, SIG_IGN)
         let reaction = SinkFailureReaction()
         let pipeline = try Pipeline(topology: built.topology, errorHandler: reaction.handle)

@@ -35,11 +35,12 @@ struct ShutdownReport {
         sources.reduce(0) { $0 + $1.kernel.ringBufferFull } + pipeline.droppedTotal
     }
 
-    /// Prints the line; then, when events were lost, ends the command with
+    /// Prints the line; then, when events were lost (these, or a disk
+    /// buffer's from an earlier run: corrupt, or set aside), ends the command with
     /// `ExitStatus.eventsLost`, so a supervisor or a script can tell.
     func finish() throws {
         FileHandleStderr.write(line + "\n")
-        if lostEvents > 0 { throw ExitCode(ExitStatus.eventsLost) }
+        if lostEvents > 0 || pipeline.diskBuffers.lostAny { throw ExitCode(ExitStatus.eventsLost) }
     }
 
     var line: String {
@@ -59,6 +60,12 @@ struct ShutdownReport {
             + "\(truncated) truncated paths, \(unresolved) unresolved paths; "
             + "directory cache: \(hits) hits, \(misses) misses, \(bypassed) bypassed; "
             + "discarders: \(discarders) directories, \(discarded) events dropped early"
+            + (pipeline.sinks.contains { $0.diskBuffer != nil } ? "; " + Self.diskBufferSummary(pipeline.diskBuffers) : "")
+    }
+
+    static func diskBufferSummary(_ disk: PipelineStats.DiskBufferStats) -> String {
+        "disk buffers: \(disk.replayed) events replayed from an earlier run, \(disk.droppedCorrupt) lost to corruption, "
+            + "\(disk.segmentsSetAside) segments set aside"
     }
 }
 
@@ -76,9 +83,33 @@ struct StatsReport {
         }
         for sink in stats.sinks {
             parts.append("\(sink.name.lineSafe): delivered \(sink.delivered), dropped buffer_full \(sink.droppedBufferFull), "
-                + "dropped sink_error \(sink.droppedSinkError), queued \(sink.queued)")
+                + "dropped sink_error \(sink.droppedSinkError), queued \(sink.queued)"
+                + (sink.diskBuffer.map { ", replayed \($0.replayed), dropped corrupt \($0.droppedCorrupt), set aside \($0.segmentsSetAside)" } ?? ""))
         }
         return "fsprobe: stats: " + parts.joined(separator: "; ")
+    }
+}
+
+/// What opening a sink's disk buffer found, said once at start-up so an
+/// operator knows about events from an earlier run and any that were lost.
+struct DiskBufferRecoveryReport {
+    let sinkName: String
+    let buffer: DiskBuffer
+
+    var lines: [String] {
+        let recovery = buffer.recovery
+        let prefix = "fsprobe: sink \(sinkName.lineSafe): disk buffer '\(buffer.directory.lineSafe)': "
+        var lines: [String] = []
+        if recovery.replayedEvents > 0 || recovery.discardedRecords > 0 {
+            lines.append(prefix + "\(recovery.replayedEvents) events from an earlier run to deliver"
+                + (recovery.discardedRecords > 0
+                    ? ", \(recovery.discardedRecords) lost to corruption (\(recovery.discardedBytes) bytes stepped over)" : "")
+                + (recovery.stateMissing ? "; no valid state file, so everything on disk is replayed" : ""))
+        }
+        for segment in recovery.setAside {
+            lines.append(prefix + "segment set aside as '\(segment.path.lineSafe)': \(segment.reason); its events are not delivered")
+        }
+        return lines
     }
 }
 

@@ -173,6 +173,9 @@ public final class Pipeline: Sendable {
                 stats.droppedBufferFull += disk.droppedFull
                 stats.droppedSinkError += disk.undelivered - disk.droppedFull
                 stats.queued += disk.queuedEvents
+                stats.diskBuffer = PipelineStats.DiskBufferStats(
+                    replayed: disk.buffer.recovery.replayedEvents, droppedCorrupt: UInt64(disk.buffer.discardedRecords),
+                    segmentsSetAside: disk.buffer.recovery.setAside.count)
             } else {
                 let undelivered = stage.sink.undelivered
                 let written = stage.counters.delivered.value

@@ -55,6 +55,31 @@ public struct PipelineStats: Sendable, Hashable {
         public var flushErrors: UInt64
         /// Events accepted into the sink's buffer and not yet written.
         public var queued: Int
+        /// What the sink's disk buffer found when it was opened (nil: no disk buffer).
+        public var diskBuffer: DiskBufferStats? = nil
+    }
+
+    /// A disk buffer's account of what an earlier run left in it.
+    public struct DiskBufferStats: Sendable, Hashable {
+        /// Events queued by an earlier run, delivered (or queued) in this one.
+        public var replayed: Int
+        /// Records lost to corruption: found when opening, or while reading.
+        public var droppedCorrupt: UInt64
+        /// Segment files that could not be read and were renamed aside.
+        public var segmentsSetAside: Int
+
+        /// Whether events were lost for good (those of a segment set aside
+        /// are kept in its file, but not delivered).
+        public var lostAny: Bool { droppedCorrupt > 0 || segmentsSetAside > 0 }
+    }
+
+    /// Over every sink's disk buffer (zeros without one).
+    public var diskBuffers: DiskBufferStats {
+        sinks.compactMap(\.diskBuffer).reduce(into: DiskBufferStats(replayed: 0, droppedCorrupt: 0, segmentsSetAside: 0)) {
+            $0.replayed += $1.replayed
+            $0.droppedCorrupt += $1.droppedCorrupt
+            $0.segmentsSetAside += $1.segmentsSetAside
+        }
     }
 
     /// Counters of one transform.

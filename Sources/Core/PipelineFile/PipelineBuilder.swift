@@ -13,7 +13,8 @@ public struct PipelineBuilder: Sendable {
     }
 
     /// The topology, and the built components by name (callers report on
-    /// their sources, e.g. which kernel backend runs).
+    /// their sources, e.g. which kernel backend runs; a sink with a disk
+    /// buffer is its `DiskBufferedSink`).
     /// - Parameter onDeliveryError: errors of disk-buffered sinks' delivery
     ///   threads (the pipeline reports the others); called from those threads.
     public func build(_ document: PipelineDocument,
@@ -43,9 +44,11 @@ public struct PipelineBuilder: Sendable {
             case .transform(let transform): node = .transform(transform)
             case .sink(let sink):
                 do {
-                    node = .sink(try edge.disk.map { try $0.wrap(sink, onDeliveryError: onDeliveryError) } ?? sink)
+                    let outer = try edge.disk.map { try $0.wrap(sink, onDeliveryError: onDeliveryError) } ?? sink
+                    node = .sink(outer)
+                    // Callers see the disk buffer (what it recovered, its counters).
+                    built[built.count - 1].component = .sink(outer)
                 } catch {
-                    built.append((declaration.name, component))
                     Self.closeSinks(built)
                     let problem = PipelineProblem(declaration.location, "cannot start the disk buffer of '\(declaration.name)': \(error)")
                     throw PipelineBuildError(problems: [problem])

@@ -10,16 +10,14 @@ import Darwin
 ///
 /// Files in the directory:
 ///
-///     00000000000000000001.seg   segments, oldest first, each a 16-byte header
-///     00000000000000000002.seg   ("FSPQ", u32 version 1, u64 segment number)
-///     ...                        then records: u32 CRC32C, u32 length, payload
+///     00000000000000000001.seg   segments, oldest first: a header, then
+///     00000000000000000002.seg   records (`SegmentFormat`), each holding one
+///     ...                        event (a `FileEventCodec` encoding)
 ///     state                      the acknowledged position (read position)
 ///     lock                       flock(2)ed while open: one user at a time
+///     *.seg.set-aside[.N]        segments this format cannot read, kept for a person
 ///
-/// A record's CRC covers its length word and its payload (a
-/// `FileEventCodec` encoding); integers are little-endian. The state file is
-/// "FSPS", u32 version 1, u64 segment, u64 offset, u32 CRC32C of the 24
-/// bytes before; it is replaced atomically (written to `state.tmp`, renamed).
+/// The state file is replaced atomically (written to `state.tmp`, renamed).
 ///
 /// Reading: `readBatch` returns events from the oldest unacknowledged one;
 /// `acknowledge()` marks what the last `readBatch` returned as done,
@@ -27,11 +25,14 @@ import Darwin
 /// batch read but not acknowledged is returned again by the next
 /// `readBatch`, and after a restart: delivery is at-least-once.
 ///
-/// Recovery (on open): every record after the acknowledged position is
-/// checked; the first torn or corrupt one (a crash in the middle of a
-/// write) and whatever follows it in that segment are truncated away and
-/// counted (`recovery`); the rest is replayed. With no (valid) state file,
-/// everything still on disk is replayed.
+/// Recovery (on open): every record is checked. A corrupt stretch (bytes
+/// changed on disk) is stepped over to the next good record, found by its
+/// marker and CRC; the gap in sequence numbers counts the records lost in
+/// it. A torn tail (a crash in the middle of a write) is cut off the last
+/// segment. A segment whose header this format cannot read is renamed
+/// `*.seg.set-aside` and reported, not deleted. Records after the
+/// acknowledged position are replayed; lost ones after it are counted in
+/// `recovery`. With no (valid) state file, everything on disk is replayed.
 ///
 /// Bounds: `append` accepts events while the unacknowledged records take at
 /// most `maxBytes` (`queuedBytes`); the caller decides whether to wait for
@@ -75,38 +76,59 @@ public final class DiskBuffer: @unchecked Sendable {
     public struct Recovery: Sendable, Hashable {
         /// Events after the acknowledged position, to be read again.
         public var replayedEvents = 0
-        /// Torn or corrupt tails truncated away (each may hold one or more records).
+        /// Records lost after the acknowledged position: the gaps in
+        /// sequence numbers around corrupt stretches, plus one for a torn
+        /// tail of the last segment (a lower bound: how many records a cut
+        /// file lost at its end cannot be known).
         public var discardedRecords = 0
+        /// Bytes stepped over or cut off.
         public var discardedBytes = 0
         /// Segments existed but the state file was missing or invalid, so
         /// every event on disk is replayed.
         public var stateMissing = false
+        /// Segment files renamed aside (path after renaming, and why).
+        public var setAside: [SetAsideSegment] = []
+    }
+
+    public struct SetAsideSegment: Sendable, Hashable {
+        public var path: String
+        public var reason: String
     }
 
     public let directory: String
     public let options: Options
     public let recovery: Recovery
 
-    static let headerSize = 16
-    static let frameSize = 8
-    private static let segmentMagic: UInt32 = 0x5150_5346  // "FSPQ" little-endian
-    private static let stateMagic: UInt32 = 0x5350_5346  // "FSPS" little-endian
-    private static let formatVersion: UInt32 = 1
-    private static let stateSize = 28
+    static let headerSize = SegmentFormat.headerSize
+    static let frameSize = SegmentFormat.frameSize
     private static let readChunk = 256 << 10
 
     private struct Segment {
         let id: UInt64
         /// End of the last complete record (the file's valid size).
         var end: Int
+        /// Valid records in it.
         var records: Int
+        /// Corrupt stretches recovery found, in order; the reader steps over them.
+        var holes: [Hole] = []
     }
 
-    /// A record boundary: `record` records of `segment` lie before `offset`.
+    /// Bytes between two good records that are not records.
+    private struct Hole {
+        var start: Int
+        var end: Int
+        /// The sequence number of the record at `end`.
+        var nextSequence: UInt64
+    }
+
+    /// A record boundary: `record` valid records of `segment` lie before
+    /// `offset`; `sequence` is the next record's sequence number (as far as
+    /// known: after a skipped corrupt tail, the last one seen plus one).
     private struct Position {
         var segment: UInt64
         var offset: Int
         var record: Int
+        var sequence: UInt64
     }
 
     private let lock = ConditionLock()
@@ -133,6 +155,7 @@ public final class DiskBuffer: @unchecked Sendable {
     // Writer-owned.
     private var writeFD: Int32
     private var writeSegment: UInt64
+    private var nextSequence: UInt64
     private var encodeBuffer: [UInt8] = []
     private var encoder = FileEventCodec()
     /// Size of the record the last `append` could not fit.
@@ -165,6 +188,7 @@ public final class DiskBuffer: @unchecked Sendable {
         acked = found.acked
         writeFD = found.writeFD
         writeSegment = found.segments[found.segments.count - 1].id
+        nextSequence = found.nextSequence
         storedBytes = found.segments.reduce(0) { $0 + $1.end - Self.headerSize }
         storedRecords = records
         readBuffer = Array(repeating: 0, count: Self.readChunk)
@@ -200,7 +224,7 @@ public final class DiskBuffer: @unchecked Sendable {
         neededRoom = 0
         for event in events {
             let start = encodeBuffer.count
-            try appendRecord(event)
+            try appendRecord(event, sequence: nextSequence + UInt64(encodedRecords))
             let size = encodeBuffer.count - start
             if size > room && !(wasEmpty && accepted == 0) {
                 encodeBuffer.removeSubrange(start...)
@@ -249,21 +273,25 @@ public final class DiskBuffer: @unchecked Sendable {
         try Self.dataSync(writeFD, path: segmentPath(writeSegment))
     }
 
-    /// Frame (CRC, length) + payload at the end of `encodeBuffer`.
-    private func appendRecord(_ event: FileEvent) throws {
-        let start = encodeBuffer.count
-        encodeBuffer.append(contentsOf: repeatElement(0, count: Self.frameSize))
+    /// Closes the current segment and starts the next one although it is
+    /// not full (tests lay out segments with it). The writer's thread.
+    func startNewSegment() throws {
+        lock.lock()
+        var segment = segments[segments.count - 1]
+        lock.unlock()
+        try rotate(&segment)
+    }
+
+    /// Frame + payload at the end of `encodeBuffer`, numbered `sequence`.
+    private func appendRecord(_ event: FileEvent, sequence: UInt64) throws {
+        let start = SegmentFormat.openFrame(in: &encodeBuffer)
         encoder.encode(event, into: &encodeBuffer)
         let length = encodeBuffer.count - start - Self.frameSize
         guard length <= Int(UInt32.max) else {
             encodeBuffer.removeSubrange(start...)
             throw DiskBufferError.eventTooLarge(bytes: length)
         }
-        encodeBuffer.withUnsafeMutableBytes { raw in
-            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: start + 4, as: UInt32.self)
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 4)...]))
-            raw.storeBytes(of: crc.littleEndian, toByteOffset: start, as: UInt32.self)
-        }
+        SegmentFormat.sealFrame(at: start, sequence: sequence, in: &encodeBuffer)
     }
 
     /// Writes the first `bytes` of `encodeBuffer` at the end of `segment`
@@ -280,6 +308,7 @@ public final class DiskBuffer: @unchecked Sendable {
         }
         segment.end += bytes
         segment.records += records
+        nextSequence += UInt64(records)
         lock.lock()
         segments[segments.count - 1] = segment
         storedBytes += bytes
@@ -292,7 +321,8 @@ public final class DiskBuffer: @unchecked Sendable {
     private func rotate(_ segment: inout Segment) throws {
         if options.sync == .everyBatch { try Self.dataSync(writeFD, path: segmentPath(segment.id)) }
         let next = Segment(id: segment.id + 1, end: Self.headerSize, records: 0)
-        let fd = try Self.createSegment(next.id, in: directory, sync: options.sync)
+        let fd = try Self.createSegment(SegmentFormat.Header(segment: next.id, firstSequence: nextSequence),
+                                        in: directory, sync: options.sync)
         closeFile(writeFD)
         writeFD = fd
         writeSegment = next.id
@@ -309,12 +339,13 @@ public final class DiskBuffer: @unchecked Sendable {
     /// may append none. Returns false, appending nothing, once the buffer is
     /// closed or `stopReading()` was called.
     ///
-    /// A record that fails its CRC or cannot be decoded is skipped and
-    /// counted in `discardedRecords` (with a CRC failure, the rest of its
-    /// segment, whose framing can no longer be trusted).
+    /// A corrupt stretch found on open is stepped over (its records were
+    /// counted then). A record that cannot be decoded is skipped and counted
+    /// in `discardedRecords`; so is the rest of a segment changed on disk
+    /// while open (a record that now fails its CRC).
     public func readBatch(into batch: inout [FileEvent], max maxCount: Int, wait: Bool = true) throws -> Bool {
         precondition(maxCount > 0, "readBatch needs a positive maximum")
-        enum Problem { case rest, record(size: Int) }
+        enum Problem { case rest, record(size: Int, sequence: UInt64), hole(Hole) }
         while true {
             lock.lock()
             var found: (segment: Segment, start: Position)?
@@ -325,7 +356,8 @@ public final class DiskBuffer: @unchecked Sendable {
                 }
                 // The first segment with unread bytes; those before are exhausted.
                 for (index, segment) in segments.enumerated() {
-                    let start = index == 0 ? acked : Position(segment: segment.id, offset: Self.headerSize, record: 0)
+                    let start = index == 0 ? acked
+                        : Position(segment: segment.id, offset: Self.headerSize, record: 0, sequence: acked.sequence)
                     if start.offset < segment.end {
                         found = (segment, start)
                         break
@@ -342,56 +374,59 @@ public final class DiskBuffer: @unchecked Sendable {
                 }
             }
             let (segment, start) = found!
-            let available = segment.end - start.offset
-            let count = min(available, readBuffer.count)
-            do {
-                let fd = try openForReading(segment.id)
-                try readBuffer.withUnsafeMutableBytes { raw in
-                    try Self.readFully(fd, raw.baseAddress!, count, at: start.offset, path: segmentPath(segment.id))
-                }
-            } catch {
-                lock.unlock()
-                throw error
-            }
-            lock.unlock()
-
-            var position = 0, taken = 0, neededBuffer = 0
             var problem: Problem?
-            readBuffer.withUnsafeBytes { raw in
-                while taken < maxCount && position < count {
-                    guard available - position >= Self.frameSize else {
-                        problem = .rest
-                        break
+            // Records run to the segment's end or to the next corrupt stretch.
+            var limit = segment.end
+            for hole in segment.holes where hole.end > start.offset {
+                if hole.start <= start.offset { problem = .hole(hole) } else { limit = hole.start }
+                break
+            }
+            var position = 0, taken = 0, neededBuffer = 0
+            var sequence = start.sequence
+            if problem == nil {
+                let available = limit - start.offset
+                let count = min(available, readBuffer.count)
+                do {
+                    let fd = try openForReading(segment.id)
+                    try readBuffer.withUnsafeMutableBytes { raw in
+                        try Self.readFully(fd, raw.baseAddress!, count, at: start.offset, path: segmentPath(segment.id))
                     }
-                    if count - position < Self.frameSize { break }  // cut by the chunk
-                    let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt32.self))
-                    let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self)))
-                    let size = Self.frameSize + length
-                    guard length > 0, size <= available - position else {
-                        problem = .rest
-                        break
-                    }
-                    guard size <= count - position else {
-                        if taken == 0 { neededBuffer = size }
-                        break
-                    }
-                    guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(position + 4)..<(position + size)])) == stored else {
-                        problem = .rest
-                        break
-                    }
-                    do {
-                        batch.append(try decoder.decode(UnsafeRawBufferPointer(rebasing: raw[(position + Self.frameSize)..<(position + size)])))
-                    } catch {
-                        problem = .record(size: size)
-                        break
-                    }
-                    taken += 1
-                    position += size
+                } catch {
+                    lock.unlock()
+                    throw error
                 }
+                lock.unlock()
+
+                readBuffer.withUnsafeBytes { raw in
+                    while taken < maxCount && position < count {
+                        let rest = UnsafeRawBufferPointer(rebasing: raw[position..<count])
+                        switch SegmentFormat.frame(rest, remaining: available - position) {
+                        case .cut(let size):
+                            if taken == 0 { neededBuffer = size }
+                            return
+                        case .bad:
+                            problem = .rest
+                            return
+                        case let .record(recordSequence, size):
+                            do {
+                                batch.append(try decoder.decode(SegmentFormat.payload(rest, size: size)))
+                            } catch {
+                                problem = .record(size: size, sequence: recordSequence)
+                                return
+                            }
+                            taken += 1
+                            position += size
+                            sequence = recordSequence &+ 1
+                        }
+                    }
+                }
+            } else {
+                lock.unlock()
             }
             if taken > 0 {
                 lock.lock()
-                pendingRead = Position(segment: segment.id, offset: start.offset + position, record: start.record + taken)
+                pendingRead = Position(segment: segment.id, offset: start.offset + position,
+                                       record: start.record + taken, sequence: sequence)
                 lock.unlock()
                 return true
             }
@@ -399,16 +434,20 @@ public final class DiskBuffer: @unchecked Sendable {
                 readBuffer = Array(repeating: 0, count: neededBuffer)
                 continue
             }
-            // The first unread record is bad: skip it (or the rest of its
-            // segment), persistently, and read on.
+            // The first unread record is bad or a corrupt stretch: step over
+            // it (or the rest of its segment), persistently, and read on.
             let skipTo: Position
-            let skipped: Int
+            var skipped = 0
             switch problem {
-            case .record(let size):
-                skipTo = Position(segment: segment.id, offset: start.offset + size, record: start.record + 1)
+            case let .hole(hole):
+                // Counted when the buffer was opened.
+                skipTo = Position(segment: segment.id, offset: hole.end, record: start.record, sequence: hole.nextSequence)
+            case let .record(size, recordSequence):
+                skipTo = Position(segment: segment.id, offset: start.offset + size, record: start.record + 1,
+                                  sequence: recordSequence &+ 1)
                 skipped = 1
             case .rest, nil:
-                skipTo = Position(segment: segment.id, offset: segment.end, record: segment.records)
+                skipTo = Position(segment: segment.id, offset: segment.end, record: segment.records, sequence: start.sequence)
                 skipped = segment.records - start.record
             }
             lock.lock()
@@ -417,7 +456,7 @@ public final class DiskBuffer: @unchecked Sendable {
                 return false
             }
             runtimeDiscardedRecords += skipped
-            runtimeDiscardedBytes += skipTo.offset - start.offset
+            if skipped > 0 { runtimeDiscardedBytes += skipTo.offset - start.offset }
             pendingRead = nil
             let removed = advance(to: skipTo)
             let state = acked
@@ -476,7 +515,7 @@ public final class DiskBuffer: @unchecked Sendable {
         acked = end
         if acked.offset == segments[0].end && segments.count > 1 {
             dropFirst()
-            acked = Position(segment: segments[0].id, offset: Self.headerSize, record: 0)
+            acked = Position(segment: segments[0].id, offset: Self.headerSize, record: 0, sequence: end.sequence)
         }
         if readFD >= 0 && removed.contains(readFDSegment) {
             closeFile(readFD)
@@ -569,6 +608,7 @@ extension DiskBuffer {
         var segments: [Segment]
         var acked: Position
         var writeFD: Int32
+        var nextSequence: UInt64
         var recovery: Recovery
     }
 
@@ -584,11 +624,21 @@ extension DiskBuffer {
         } else if !ids.isEmpty {
             recovery.stateMissing = true
         }
+        // Records numbered below this were delivered: losing them loses nothing.
+        let ackedSequence = state?.sequence ?? 0
+        func lost(_ range: Range<UInt64>) -> Int {
+            range.upperBound > ackedSequence ? Int(clamping: range.upperBound - max(range.lowerBound, ackedSequence)) : 0
+        }
 
         var segments: [Segment] = []
         var acked: Position?
         var writeFD: Int32 = -1
         var scratch: [UInt8] = []
+        // The sequence number after the previous segment's last good record
+        // (nil after a segment set aside: its records are kept, not lost),
+        // and after the last good record of any segment.
+        var expected: UInt64? = state?.sequence
+        var following = ackedSequence
         for (index, id) in ids.enumerated() {
             let isLast = index == ids.count - 1
             let path = segmentPath(id, in: directory)
@@ -597,78 +647,180 @@ extension DiskBuffer {
             var keep = false
             defer { if !keep { closeFile(fd) } }
             let size = try fileSize(fd, path: path)
-            if size < headerSize {
+            let header: SegmentFormat.Header
+            if size < headerSize && isLast {
                 // Created, but the header never reached the disk: it holds nothing.
                 recovery.discardedBytes += size
-                guard isLast else {
-                    _ = unlink(path)
+                header = SegmentFormat.Header(segment: id, firstSequence: following)
+                try truncate(fd, to: 0, path: path)
+                try writeHeader(fd, header, path: path)
+            } else {
+                switch try readHeader(fd, size: size, path: path) {
+                case .success(let found) where found.segment == id:
+                    header = found
+                case .success(let found):
+                    recovery.setAside.append(try setAside(path, reason: "its header says segment \(found.segment)"))
+                    expected = nil
+                    continue
+                case .failure(let problem):
+                    recovery.setAside.append(try setAside(path, reason: problem.description))
+                    expected = nil
                     continue
                 }
-                try truncate(fd, to: 0, path: path)
-                try writeHeader(fd, id: id, path: path)
-                segments.append(Segment(id: id, end: headerSize, records: 0))
-            } else {
-                try checkHeader(fd, id: id, path: path)
-                let mark = state?.segment == id ? state?.offset : nil
-                let scan = try scanRecords(fd, size: size, path: path, mark: mark, scratch: &scratch)
-                if scan.end < size {
-                    try truncate(fd, to: scan.end, path: path)
-                    recovery.discardedRecords += 1
-                    recovery.discardedBytes += size - scan.end
-                }
-                segments.append(Segment(id: id, end: scan.end, records: scan.records))
-                if let marked = scan.marked { acked = Position(segment: id, offset: marked.offset, record: marked.record) }
             }
+            let mark = state?.segment == id ? state?.offset : nil
+            var reader = ChunkReader(fd: fd, size: size, path: path, scratch: scratch)
+            let scan = try scanRecords(&reader, header: header, mark: mark, lost: lost)
+            scratch = reader.scratch
+            // Records cut off the end of the previous segment, or in segment
+            // files that are gone.
+            if let previous = expected, scan.firstSequence > previous {
+                recovery.discardedRecords += lost(previous..<scan.firstSequence)
+            }
+            recovery.discardedRecords += scan.lost
+            recovery.discardedBytes += scan.holes.reduce(0) { $0 + $1.end - $1.start } + size - scan.end
+            if scan.end < size && isLast {
+                // Appends go on from the last whole record. What the cut
+                // lost is unknown (no later header tells): one at least.
+                try truncate(fd, to: scan.end, path: path)
+                let afterAck = state.map { id > $0.segment || (id == $0.segment && scan.end >= $0.offset) } ?? true
+                if afterAck { recovery.discardedRecords += 1 }
+            }
+            segments.append(Segment(id: id, end: scan.end, records: scan.records, holes: scan.holes))
+            expected = scan.nextSequence
+            following = max(following, scan.nextSequence)
+            if let marked = scan.marked { acked = marked }
             if isLast {
                 keep = true
                 writeFD = fd
             }
         }
-        if segments.isEmpty {
-            let id = max(state?.segment ?? 1, 1)
-            writeFD = try createSegment(id, in: directory, sync: options.sync)
-            segments.append(Segment(id: id, end: headerSize, records: 0))
+        if writeFD < 0 {
+            // No segment, or the last was set aside: a new one after them all.
+            let header = SegmentFormat.Header(segment: max((ids.last ?? 0) + 1, state?.segment ?? 1), firstSequence: following)
+            writeFD = try createSegment(header, in: directory, sync: options.sync)
+            segments.append(Segment(id: header.segment, end: headerSize, records: 0))
         }
-        let start = acked ?? Position(segment: segments[0].id, offset: headerSize, record: 0)
-        return Recovered(segments: segments, acked: start, writeFD: writeFD, recovery: recovery)
+        let start = acked ?? Position(segment: segments[0].id, offset: headerSize, record: 0,
+                                      sequence: max(ackedSequence, segments[0].holes.first?.nextSequence ?? 0))
+        return Recovered(segments: segments, acked: start, writeFD: writeFD, nextSequence: following, recovery: recovery)
     }
 
-    /// Walks the records of a segment, checking lengths and CRCs. Returns
-    /// the end of the last valid one, how many there are, and the first
-    /// record boundary at or after `mark` (the acknowledged offset).
-    private static func scanRecords(_ fd: Int32, size: Int, path: String, mark: Int?,
-                                    scratch: inout [UInt8]) throws -> (end: Int, records: Int, marked: (offset: Int, record: Int)?) {
-        var offset = headerSize, records = 0
-        var marked: (offset: Int, record: Int)?
-        var loadedStart = 0, loadedCount = 0
-        // Makes file bytes [start, start + count) available in `scratch`.
-        func load(_ start: Int, _ count: Int) throws -> Int {
-            if start >= loadedStart && start + count <= loadedStart + loadedCount { return start - loadedStart }
-            let length = min(max(count, readChunk), size - start)
-            if scratch.count < length { scratch = Array(repeating: 0, count: length) }
-            try scratch.withUnsafeMutableBytes { try readFully(fd, $0.baseAddress!, length, at: start, path: path) }
-            loadedStart = start
-            loadedCount = length
-            return 0
-        }
-        while offset < size {
-            if let mark, marked == nil, offset >= mark { marked = (offset, records) }
-            guard size - offset >= frameSize else { break }
-            var at = try load(offset, frameSize)
-            let (stored, length) = scratch.withUnsafeBytes { raw in
-                (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)),
-                 Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self))))
+    private struct Scan {
+        /// End of the last good record.
+        var end: Int
+        var records: Int
+        var holes: [Hole]
+        /// Where the segment's numbering starts: its first record's number
+        /// when that one is good (the header's is not covered by a CRC).
+        var firstSequence: UInt64
+        /// Sequence number after the last good record.
+        var nextSequence: UInt64
+        /// Records lost in holes, after the acknowledged position.
+        var lost: Int
+        /// The first record boundary at or after the mark.
+        var marked: Position?
+    }
+
+    /// Walks a segment's records, checking marker, length and CRC, stepping
+    /// over corrupt stretches to the next good record. A record whose number
+    /// goes backwards is not good (bytes left from an earlier write).
+    private static func scanRecords(_ reader: inout ChunkReader, header: SegmentFormat.Header, mark: Int?,
+                                    lost: (Range<UInt64>) -> Int) throws -> Scan {
+        var scan = Scan(end: headerSize, records: 0, holes: [], firstSequence: header.firstSequence,
+                        nextSequence: header.firstSequence, lost: 0)
+        var offset = headerSize
+        while offset < reader.size {
+            if let mark, scan.marked == nil, offset >= mark {
+                scan.marked = Position(segment: header.segment, offset: offset, record: scan.records, sequence: scan.nextSequence)
             }
-            let recordSize = frameSize + length
-            guard length > 0, recordSize <= size - offset else { break }
-            at = try load(offset, recordSize)
-            let crc = scratch.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(at + 4)..<(at + recordSize)])) }
-            guard crc == stored else { break }
-            offset += recordSize
-            records += 1
+            let frame = try reader.frame(at: offset)
+            if case let .record(sequence, _) = frame, offset == headerSize {
+                scan.firstSequence = sequence
+                scan.nextSequence = sequence
+            }
+            if case let .record(sequence, size) = frame, sequence >= scan.nextSequence {
+                scan.lost += lost(scan.nextSequence..<sequence)
+                scan.records += 1
+                scan.nextSequence = sequence &+ 1
+                offset += size
+                scan.end = offset
+                continue
+            }
+            guard let next = try resynchronize(&reader, after: offset, from: scan.nextSequence) else { break }
+            scan.holes.append(Hole(start: offset, end: next.offset, nextSequence: next.sequence))
+            offset = next.offset
         }
-        if mark != nil && marked == nil { marked = (offset, records) }
-        return (offset, records, marked)
+        if mark != nil && scan.marked == nil {
+            scan.marked = Position(segment: header.segment, offset: scan.end, record: scan.records, sequence: scan.nextSequence)
+        }
+        return scan
+    }
+
+    /// The first good record after `offset` numbered `sequence` or more,
+    /// and no more than the bytes stepped over could have held (so a record
+    /// image inside a payload, a crafted filename say, cannot claim a
+    /// number far ahead and make every later record look stale).
+    private static func resynchronize(_ reader: inout ChunkReader, after offset: Int,
+                                      from sequence: UInt64) throws -> (offset: Int, sequence: UInt64)? {
+        var from = offset + 1
+        while reader.size - from >= frameSize {
+            let (candidate, searched) = try reader.withBytes(at: from, atLeast: frameSize) { raw in
+                (SegmentFormat.nextMarker(in: raw, from: 0), raw.count)
+            }
+            guard let candidate else {
+                // The marker may straddle the end of what was searched.
+                from += max(1, searched - 3)
+                continue
+            }
+            let at = from + candidate
+            if case let .record(found, _) = try reader.frame(at: at), found >= sequence,
+               found - sequence <= UInt64((at - offset) / (frameSize + 1)) {
+                return (at, found)
+            }
+            from += candidate + 1
+        }
+        return nil
+    }
+
+    /// Reads a file through a buffer of `readChunk` or more bytes.
+    private struct ChunkReader {
+        let fd: Int32
+        let size: Int
+        let path: String
+        var scratch: [UInt8]
+        private var loadedStart = 0
+        private var loadedCount = 0
+
+        init(fd: Int32, size: Int, path: String, scratch: [UInt8]) {
+            self.fd = fd
+            self.size = size
+            self.path = path
+            self.scratch = scratch
+        }
+
+        /// Calls `body` with the file's bytes from `offset` on: at least
+        /// `atLeast` of them (fewer only at the end of the file).
+        mutating func withBytes<T>(at offset: Int, atLeast: Int, _ body: (UnsafeRawBufferPointer) -> T) throws -> T {
+            let wanted = min(atLeast, size - offset)
+            if offset < loadedStart || offset + wanted > loadedStart + loadedCount {
+                let length = min(max(wanted, readChunk), size - offset)
+                if scratch.count < length { scratch = Array(repeating: 0, count: length) }
+                try scratch.withUnsafeMutableBytes { try readFully(fd, $0.baseAddress!, length, at: offset, path: path) }
+                loadedStart = offset
+                loadedCount = length
+            }
+            let start = offset - loadedStart
+            return scratch.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<loadedCount])) }
+        }
+
+        /// The frame at `offset`, reading the whole record when it could be one.
+        mutating func frame(at offset: Int) throws -> SegmentFormat.Frame {
+            let remaining = size - offset
+            let first = try withBytes(at: offset, atLeast: frameSize) { SegmentFormat.frame($0, remaining: remaining) }
+            guard case .cut(let needed) = first else { return first }
+            return try withBytes(at: offset, atLeast: needed) { SegmentFormat.frame($0, remaining: remaining) }
+        }
     }
 
     private static func listSegments(in directory: String) throws -> [UInt64] {
@@ -687,37 +839,37 @@ extension DiskBuffer {
         return ids.sorted()
     }
 
-    private static func checkHeader(_ fd: Int32, id: UInt64, path: String) throws {
-        var header = [UInt8](repeating: 0, count: headerSize)
-        try header.withUnsafeMutableBytes { try readFully(fd, $0.baseAddress!, headerSize, at: 0, path: path) }
-        let (magic, version, stored) = header.withUnsafeBytes { raw in
-            (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
-             UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
-             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-        }
-        // Refused rather than repaired: it may be someone else's data.
-        guard magic == segmentMagic else { throw DiskBufferError.foreignFile(path: path, reason: "not a disk buffer segment") }
-        guard version == formatVersion else {
-            throw DiskBufferError.foreignFile(path: path, reason: "segment format version \(version), expected \(formatVersion)")
-        }
-        guard stored == id else { throw DiskBufferError.foreignFile(path: path, reason: "header says segment \(stored)") }
+    private static func readHeader(_ fd: Int32, size: Int, path: String) throws -> Result<SegmentFormat.Header, SegmentFormat.HeaderProblem> {
+        var header = [UInt8](repeating: 0, count: min(size, headerSize))
+        try header.withUnsafeMutableBytes { try readFully(fd, $0.baseAddress!, $0.count, at: 0, path: path) }
+        return header.withUnsafeBytes { SegmentFormat.parseHeader($0) }
     }
 
-    private static func writeHeader(_ fd: Int32, id: UInt64, path: String) throws {
-        var header: [UInt8] = []
-        header.reserveCapacity(headerSize)
-        withUnsafeBytes(of: segmentMagic.littleEndian) { header.append(contentsOf: $0) }
-        withUnsafeBytes(of: formatVersion.littleEndian) { header.append(contentsOf: $0) }
-        withUnsafeBytes(of: id.littleEndian) { header.append(contentsOf: $0) }
-        try header.withUnsafeBytes { try writeFully(fd, $0.baseAddress!, headerSize, at: 0, path: path) }
+    /// Renames a segment this format cannot read out of the way, to the
+    /// first free `*.set-aside[.N]` name: it may hold someone's events, so
+    /// it is kept for a person to look at, not deleted.
+    private static func setAside(_ path: String, reason: String) throws -> SetAsideSegment {
+        var target = path + ".set-aside"
+        var attempt = 0
+        var status = stat()
+        while lstat(target, &status) == 0 {
+            attempt += 1
+            target = path + ".set-aside.\(attempt)"
+        }
+        guard rename(path, target) == 0 else { throw DiskBufferError.system(operation: "rename", path: path, errno: errno) }
+        return SetAsideSegment(path: target, reason: reason)
     }
 
-    private static func createSegment(_ id: UInt64, in directory: String, sync: SyncPolicy) throws -> Int32 {
-        let path = segmentPath(id, in: directory)
+    private static func writeHeader(_ fd: Int32, _ header: SegmentFormat.Header, path: String) throws {
+        try SegmentFormat.header(header).withUnsafeBytes { try writeFully(fd, $0.baseAddress!, headerSize, at: 0, path: path) }
+    }
+
+    private static func createSegment(_ header: SegmentFormat.Header, in directory: String, sync: SyncPolicy) throws -> Int32 {
+        let path = segmentPath(header.segment, in: directory)
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DiskBufferError.system(operation: "create", path: path, errno: errno) }
         do {
-            try writeHeader(fd, id: id, path: path)
+            try writeHeader(fd, header, path: path)
             if sync == .everyBatch { try syncDirectory(directory) }
         } catch {
             closeFile(fd)
@@ -728,41 +880,24 @@ extension DiskBuffer {
 
     // MARK: State file
 
-    private static func readState(in directory: String) -> (segment: UInt64, offset: Int)? {
+    private static func readState(in directory: String) -> SegmentFormat.State? {
         let fd = open(directory + "/state", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { closeFile(fd) }
-        var bytes = [UInt8](repeating: 0, count: stateSize + 1)
+        var bytes = [UInt8](repeating: 0, count: SegmentFormat.stateSize + 1)
         let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-        guard count == stateSize else { return nil }
-        return bytes.withUnsafeBytes { raw -> (UInt64, Int)? in
-            let magic = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-            let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-            let segment = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-            let offset = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-            let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
-            guard magic == stateMagic, version == formatVersion,
-                  stored == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<24])),
-                  offset >= UInt64(headerSize), offset <= UInt64(Int.max) else { return nil }
-            return (segment, Int(offset))
-        }
+        guard count >= 0 else { return nil }
+        return bytes.withUnsafeBytes { SegmentFormat.parseState(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
     }
 
-    private static func writeState(_ state: Position, in directory: String, sync: SyncPolicy) throws {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(stateSize)
-        withUnsafeBytes(of: stateMagic.littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: formatVersion.littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: state.segment.littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt64(state.offset).littleEndian) { bytes.append(contentsOf: $0) }
-        let crc = bytes.withUnsafeBytes { CRC32C.checksum($0) }
-        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
-
+    private static func writeState(_ position: Position, in directory: String, sync: SyncPolicy) throws {
+        let bytes = SegmentFormat.state(SegmentFormat.State(segment: position.segment, offset: position.offset,
+                                                            sequence: position.sequence))
         let temporary = directory + "/state.tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DiskBufferError.system(operation: "create", path: temporary, errno: errno) }
         do {
-            try bytes.withUnsafeBytes { try writeFully(fd, $0.baseAddress!, stateSize, at: 0, path: temporary) }
+            try bytes.withUnsafeBytes { try writeFully(fd, $0.baseAddress!, $0.count, at: 0, path: temporary) }
             // Without this a crash could leave an empty state after the rename.
             if sync == .everyBatch && fsync(fd) != 0 {
                 throw DiskBufferError.system(operation: "fsync", path: temporary, errno: errno)
