@@ -83,7 +83,7 @@ struct StatsReport {
         }
         for sink in stats.sinks {
             parts.append("\(sink.name.lineSafe): delivered \(sink.delivered), dropped buffer_full \(sink.droppedBufferFull), "
-                + "dropped sink_error \(sink.droppedSinkError), queued \(sink.queued)"
+                + "dropped sink_error \(sink.droppedSinkError), queued \(sink.queued), in flight \(sink.inFlight)"
                 + (sink.diskBuffer.map { ", replayed \($0.replayed), dropped corrupt \($0.droppedCorrupt), set aside \($0.segmentsSetAside)" } ?? ""))
         }
         return "fsprobe: stats: " + parts.joined(separator: "; ")

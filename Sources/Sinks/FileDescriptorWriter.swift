@@ -14,7 +14,7 @@ import Synchronization
 /// `flush()`, and then reused, so steady state allocates nothing.
 ///
 /// A failed write never leaves a broken line and never loses an event
-/// silently: the events it could not write are counted (`lost`),
+/// silently: the events it could not write are counted (`SinkDeliveryCount`),
 /// and a line cut midway is removed from a regular file (truncated back to
 /// the last whole line) or, on a descriptor that cannot be truncated (a
 /// pipe, a terminal), finished first by the next write. A failure while
@@ -38,16 +38,16 @@ struct FileDescriptorWriter {
     private var firstEventWritten = 0
     /// Bytes this writer has written to `fd` so far.
     private(set) var bytesWritten = 0
-    /// Events accepted and then not written: the sink's count, which it
-    /// reports from any thread (`EventSink.undelivered`).
-    private let lost: LostEventCount
+    /// Events written out whole (`EventSink.confirmed`), and accepted then
+    /// not written (`undelivered`): the sink's counts, read from any thread.
+    private let count: SinkDeliveryCount
     /// A write failure met while making room in `write(_:)`, for `flush()`.
     private var deferredError: Error?
 
     init(fd: Int32, name: String, format: OutputFormat, clock: TableFormatter.Clock,
-         lost: LostEventCount) {
+         count: SinkDeliveryCount) {
         self.fd = fd
-        self.lost = lost
+        self.count = count
         self.name = name
         self.formatter = EventFormatter(format: format, clock: clock)
         buffer.reserveCapacity(Self.flushThreshold + 8 * 1024)
@@ -91,7 +91,7 @@ struct FileDescriptorWriter {
 
     /// Gives up what is buffered, unwritten (the descriptor is gone): counted lost.
     mutating func abandon() {
-        lost.add(eventEnds.count)
+        count.lose(eventEnds.count)
         buffer.removeAll(keepingCapacity: true)
         eventEnds.removeAll(keepingCapacity: true)
         firstEventWritten = 0
@@ -121,6 +121,7 @@ struct FileDescriptorWriter {
             return nil
         }
         guard let failure else {
+            count.confirm(eventEnds.count)
             buffer.removeAll(keepingCapacity: true)
             eventEnds.removeAll(keepingCapacity: true)
             firstEventWritten = 0
@@ -149,7 +150,8 @@ struct FileDescriptorWriter {
                 keepRest = true
             }
         }
-        lost.add(eventEnds.count - whole - (keepRest ? 1 : 0))
+        count.confirm(whole)
+        count.lose(eventEnds.count - whole - (keepRest ? 1 : 0))
         if keepRest {
             let restEnd = eventEnds[whole]
             buffer.removeSubrange(restEnd...)
@@ -162,17 +164,6 @@ struct FileDescriptorWriter {
             eventEnds.removeAll(keepingCapacity: true)
             firstEventWritten = 0
         }
-    }
-}
-
-/// Events a sink accepted and then could not write, readable from any thread.
-final class LostEventCount: Sendable {
-    private let count = Atomic<UInt64>(0)
-
-    var value: UInt64 { count.load(ordering: .relaxed) }
-
-    func add(_ events: Int) {
-        if events > 0 { count.add(UInt64(events), ordering: .relaxed) }
     }
 }
 

@@ -52,8 +52,8 @@ public final class FileSink: EventSink, @unchecked Sendable {
     private let permissions: mode_t
     private let clock: TableFormatter.Clock
     private var writer: FileDescriptorWriter
-    /// Events accepted and then lost to failed writes, by every file's writer.
-    private let lost = LostEventCount()
+    /// Events written out, and accepted then lost to failed writes, by every file's writer.
+    private let count = SinkDeliveryCount()
     /// Size of the file when this writer opened it (it is appended to).
     private var sizeAtOpen = 0
     private var isOpen = true
@@ -75,7 +75,7 @@ public final class FileSink: EventSink, @unchecked Sendable {
         self.permissions = permissions
         self.clock = clock
         self.sizeAtOpen = size
-        self.writer = FileDescriptorWriter(fd: fd, name: path, format: format, clock: clock, lost: lost)
+        self.writer = FileDescriptorWriter(fd: fd, name: path, format: format, clock: clock, count: count)
     }
 
     private static func openForAppend(_ path: String, permissions: mode_t) throws -> (fd: Int32, size: Int) {
@@ -97,14 +97,16 @@ public final class FileSink: EventSink, @unchecked Sendable {
 
     /// Events `write` accepted that a failed write then lost (a full disk):
     /// the pipeline counts them as dropped with reason `sink_error`.
-    public var undelivered: UInt64 { lost.value }
+    public var undelivered: UInt64 { count.lost }
+    /// Events whose line was written out whole.
+    public var confirmed: UInt64? { count.confirmed }
 
     /// Never throws for this event: a failure to write it (or the events
     /// before it) is counted in `undelivered` and thrown by `flush()`.
     public func write(_ event: FileEvent) throws {
         guard isOpen else {
             // A rotation that could not open the new file: nothing to write to.
-            lost.add(1)
+            count.lose(1)
             return
         }
         writer.write(event)
@@ -140,7 +142,7 @@ public final class FileSink: EventSink, @unchecked Sendable {
         }
         guard rename(path, "\(path).1") == 0 else { throw SinkError.writeFailed(name: path, errno: errno) }
         let (fd, size) = try Self.openForAppend(path, permissions: permissions)
-        writer = FileDescriptorWriter(fd: fd, name: path, format: writer.format, clock: clock, lost: lost)
+        writer = FileDescriptorWriter(fd: fd, name: path, format: writer.format, clock: clock, count: count)
         sizeAtOpen = size
         isOpen = true
     }

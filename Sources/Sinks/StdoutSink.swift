@@ -17,8 +17,8 @@ import FSProbeCore
 public final class StdoutSink: EventSink, @unchecked Sendable {
     public let name: String
     private var writer: FileDescriptorWriter
-    /// Events accepted and then lost to failed writes.
-    private let lost = LostEventCount()
+    /// Events written out, and accepted then lost to failed writes.
+    private let count = SinkDeliveryCount()
 
     /// - Parameters:
     ///   - fd: the descriptor to write to; standard output unless a test or
@@ -27,14 +27,16 @@ public final class StdoutSink: EventSink, @unchecked Sendable {
     public init(format: OutputFormat, fd: Int32 = STDOUT_FILENO, name: String = "stdout",
                 clock: TableFormatter.Clock = .local) {
         self.name = name
-        self.writer = FileDescriptorWriter(fd: fd, name: name, format: format, clock: clock, lost: lost)
+        self.writer = FileDescriptorWriter(fd: fd, name: name, format: format, clock: clock, count: count)
     }
 
     public var format: OutputFormat { writer.format }
 
     /// Events `write` accepted that a failed write then lost (a closed
     /// pipe, a full disk behind a redirection): dropped, reason `sink_error`.
-    public var undelivered: UInt64 { lost.value }
+    public var undelivered: UInt64 { count.lost }
+    /// Events whose line was written out whole.
+    public var confirmed: UInt64? { count.confirmed }
 
     /// Never throws for this event: a failure to write it is counted in
     /// `undelivered` and thrown by `flush()`.

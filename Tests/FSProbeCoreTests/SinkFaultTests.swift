@@ -50,6 +50,7 @@ import Testing
         #expect(!pids.isEmpty)
         #expect(pids == Array(1000..<(1000 + pids.count)), "lines out of order or repeated")
         #expect(UInt64(pids.count) + sink.undelivered == UInt64(total))
+        #expect(sink.confirmed == UInt64(pids.count), "delivered means written out whole")
     }
 
     @Test func spaceComingBackNeverMergesACutLineWithTheNext() throws {
@@ -75,6 +76,7 @@ import Testing
         let pids = try linePIDs(path)
         #expect(sink.undelivered == lostWhileFull, "nothing is lost once there is room")
         #expect(UInt64(pids.count) + sink.undelivered == UInt64(whileFull + afterwards))
+        #expect(sink.confirmed == UInt64(pids.count))
         #expect(pids.suffix(afterwards) == Array((1000 + whileFull)..<(1000 + whileFull + afterwards)))
     }
 
@@ -84,5 +86,6 @@ import Testing
         #expect(throws: SinkError.writeFailed(name: "/dev/full", errno: ENOSPC)) { try sink.flush() }
         try? sink.close()
         #expect(sink.undelivered == 500)
+        #expect(sink.confirmed == 0)
     }
 }

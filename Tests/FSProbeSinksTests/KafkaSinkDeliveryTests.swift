@@ -85,6 +85,7 @@ import Testing
                                                            messageTimeoutMs: 500),
                                  name: "kafka-down")
         for event in KafkaTestEvents.events(count: 7) { try sink.write(event) }
+        #expect(sink.confirmed == 0, "queued is not delivered")
 
         let clock = ContinuousClock()
         let started = clock.now
@@ -137,6 +138,38 @@ import Testing
         #expect(count == 5)
         #expect(sink.failed == 5)
         #expect(sink.delivered == 0)
+        #expect(sink.confirmed == 0)
+    }
+
+    /// The pipeline's counters while a broker never answers: what was
+    /// produced is in flight, not delivered; at the end it is dropped, and
+    /// no counter ever went down.
+    @Test func aPipelineCountsUnacknowledgedMessagesInFlightNotDelivered() throws {
+        let port = try KafkaTestBroker.freeLoopbackPort()
+        let sink = try KafkaSink(options: KafkaSinkOptions(brokers: ["127.0.0.1:\(port)"], topic: "unreachable",
+                                                           messageTimeoutMs: 120_000, flushTimeoutMs: 100),
+                                 name: "kafka-silent")
+        let source = HeldSource(KafkaTestEvents.events(count: 20))
+        let pipeline = Pipeline(source: source, sinks: [sink])
+        let runner = Thread { try? pipeline.run() }
+        runner.start()
+        var samples: [PipelineStats.SinkStats] = []
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            samples.append(pipeline.stats.sinks[0])
+            if samples.last?.inFlight == 20 && samples.count >= 20 { break }
+            usleep(5_000)
+        }
+        #expect(samples.last?.inFlight == 20, "\(String(describing: samples.last))")
+        #expect(samples.allSatisfy { $0.delivered == 0 && $0.droppedSinkError == 0 })
+        pipeline.stop()
+        #expect(source.finished.wait(timeout: .now() + 30) == .success)
+        while !runner.isFinished { usleep(1_000) }
+        let final = pipeline.stats.sinks[0]
+        #expect(final.delivered == 0)
+        #expect(final.droppedSinkError == 20, "purged at close: lost, and counted")
+        #expect(final.inFlight == 0)
+        #expect(final.queued == 0)
     }
 
     @Test func fullLocalQueueBlocksWritesInsteadOfDroppingEvents() throws {
@@ -174,4 +207,24 @@ import Testing
         #expect(error.description.contains("SASL mechanism"), "librdkafka's reason is kept: \(error)")
         #expect(!error.description.contains("hunter2"), "\(error)")
     }
+}
+
+/// Emits its events, then waits for `stop()` (a source that is still
+/// running while its sink's counters are sampled).
+final class HeldSource: EventSource, @unchecked Sendable {
+    private let events: [FileEvent]
+    private let stopped = DispatchSemaphore(value: 0)
+    let finished = DispatchSemaphore(value: 0)
+
+    init(_ events: [FileEvent]) { self.events = events }
+
+    func run(emit: (FileEvent) -> Void) throws {
+        defer { finished.signal() }
+        for event in events { emit(event) }
+        stopped.wait()
+    }
+
+    func stop() { stopped.signal() }
+
+    var counters: SourceCounters { SourceCounters() }
 }

@@ -278,8 +278,10 @@ import Testing
         }
 
         for seq in 0..<10 { try sink.write(makeEvent(seq: seq)) }  // batch 1: stored
+        #expect(sink.confirmed == 10)
         for seq in 10..<20 { try sink.write(makeEvent(seq: seq)) }  // batch 2: fails at its 6th event
         #expect(sink.undelivered == 10)
+        #expect(sink.confirmed == 10, "a batch rolled back is not delivered, and delivered does not go down")
         for seq in 20..<30 { try sink.write(makeEvent(seq: seq)) }  // batch 3: fails too
         #expect(sink.undelivered == 20)
         for seq in 30..<33 { try sink.write(makeEvent(seq: seq)) }
@@ -292,6 +294,7 @@ import Testing
         #expect(stored == expected)
         try sink.close()
         #expect(sink.undelivered == 20)
+        #expect(sink.confirmed == 13)
     }
 
     // MARK: Queries

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Where events end up: a terminal, a file, later SQLite or Kafka.
 ///
 /// The pipeline gives every sink its own bounded buffer and its own thread,
@@ -27,9 +29,38 @@ public protocol EventSink: AnyObject, Sendable {
     /// deliver (a broker's delivery reports). The pipeline counts them as
     /// dropped with reason `sink_error`. Read from any thread.
     var undelivered: UInt64 { get }
+
+    /// Events the destination has taken: bytes written out, a transaction
+    /// committed, a broker's acknowledgement. The pipeline reports this as
+    /// `delivered`, and what `write` accepted but is neither confirmed nor
+    /// undelivered as in flight. Never goes down. nil: a `write` that
+    /// returns is the delivery. Read from any thread.
+    var confirmed: UInt64? { get }
 }
 
 extension EventSink {
     /// Sinks that deliver within `write`/`flush` lose nothing after accepting.
     public var undelivered: UInt64 { 0 }
+    public var confirmed: UInt64? { nil }
+}
+
+/// A sink's own delivery counters, updated by its thread and read by the
+/// pipeline's statistics from any other: events the destination took
+/// (`EventSink.confirmed`) and events accepted then lost (`undelivered`).
+public final class SinkDeliveryCount: Sendable {
+    private let confirmedCount = Atomic<UInt64>(0)
+    private let lostCount = Atomic<UInt64>(0)
+
+    public init() {}
+
+    public var confirmed: UInt64 { confirmedCount.load(ordering: .relaxed) }
+    public var lost: UInt64 { lostCount.load(ordering: .relaxed) }
+
+    public func confirm(_ events: Int) {
+        if events > 0 { confirmedCount.add(UInt64(events), ordering: .relaxed) }
+    }
+
+    public func lose(_ events: Int) {
+        if events > 0 { lostCount.add(UInt64(events), ordering: .relaxed) }
+    }
 }

@@ -177,9 +177,16 @@ public final class Pipeline: Sendable {
                     replayed: disk.buffer.recovery.replayedEvents, droppedCorrupt: UInt64(disk.buffer.discardedRecords),
                     segmentsSetAside: disk.buffer.recovery.setAside.count)
             } else {
+                // Read before what was written, so in flight is never negative.
+                let confirmed = stage.sink.confirmed
                 let undelivered = stage.sink.undelivered
                 let written = stage.counters.delivered.value
-                stats.delivered = written - min(written, undelivered)
+                if let confirmed {
+                    stats.delivered = confirmed
+                    stats.inFlight = Int(clamping: written - min(written, confirmed + undelivered))
+                } else {
+                    stats.delivered = written - min(written, undelivered)
+                }
                 stats.droppedSinkError += undelivered
             }
             return stats

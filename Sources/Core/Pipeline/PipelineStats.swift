@@ -43,8 +43,10 @@ public struct PipelineStats: Sendable, Hashable {
     /// Counters of one sink.
     public struct SinkStats: Sendable, Hashable {
         public var name: String
-        /// Events whose `write` succeeded, less those the sink later reported
-        /// undeliverable (`EventSink.undelivered`).
+        /// Events the destination took (`EventSink.confirmed`: written out,
+        /// committed, acknowledged); for a sink without confirmations, events
+        /// whose `write` succeeded, less those it later reported undeliverable.
+        /// Never goes down.
         public var delivered: UInt64
         /// Events lost because this sink's buffer was full.
         public var droppedBufferFull: UInt64
@@ -55,6 +57,10 @@ public struct PipelineStats: Sendable, Hashable {
         public var flushErrors: UInt64
         /// Events accepted into the sink's buffer and not yet written.
         public var queued: Int
+        /// Events the sink accepted and its destination has not yet
+        /// confirmed (messages awaiting a broker's acknowledgement, a batch
+        /// not yet committed): delivered or dropped later.
+        public var inFlight: Int = 0
         /// What the sink's disk buffer found when it was opened (nil: no disk buffer).
         public var diskBuffer: DiskBufferStats? = nil
     }

@@ -77,6 +77,9 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
     public var failed: Int { tracker.failed.load(ordering: .relaxed) }
     /// `failed`, for the pipeline's dropped-event statistics (`EventSink`).
     public var undelivered: UInt64 { UInt64(failed) }
+    /// `delivered`: a message counts once the broker acknowledged it, not
+    /// when it is queued (`EventSink`).
+    public var confirmed: UInt64? { UInt64(delivered) }
     /// Times a write found librdkafka's queue full and waited for room
     /// (`queue.buffering.max.messages`/`.kbytes`): back-pressure, not loss.
     public var backPressureWaits: Int { queueFullWaits.load(ordering: .relaxed) }

@@ -34,7 +34,7 @@ import Synchronization
 /// writes, seeing the last commit without blocking it.
 ///
 /// Called from one thread (see `EventSink`), hence `@unchecked Sendable`
-/// and no locking of its own; only `undelivered` is read from elsewhere.
+/// and no locking of its own; only its counts are read from elsewhere.
 public final class SQLiteSink: EventSink, @unchecked Sendable {
     /// Wall-clock time: what retention compares event timestamps with.
     public typealias Clock = @Sendable () -> EventTimestamp
@@ -58,7 +58,8 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     /// Events of the batches that failed since the last error was reported:
     /// the report says how many, not just the first batch's.
     private var notStoredSinceReport = 0
-    private let lostEvents = Atomic<UInt64>(0)
+    /// Events committed, and events of batches that failed to commit.
+    private let count = SinkDeliveryCount()
 
     /// Retention runs at most this often, so a busy sink does not search the
     /// time index after every batch.
@@ -111,7 +112,9 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     }
 
     /// Events of batches that failed to commit after `write` accepted them.
-    public var undelivered: UInt64 { lostEvents.load(ordering: .relaxed) }
+    public var undelivered: UInt64 { count.lost }
+    /// Events committed: a batch counts once its COMMIT returned.
+    public var confirmed: UInt64? { count.confirmed }
 
     public func write(_ event: FileEvent) throws {
         guard database != nil else {
@@ -195,8 +198,9 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
                     return .commit
                 }
             }
+            count.confirm(batch.count)
         } catch {
-            lostEvents.add(UInt64(batch.count), ordering: .relaxed)
+            count.lose(batch.count)
             notStoredSinceReport += batch.count
             throw SinkError.databaseFailed(path: path, action: "write to", reason: Self.reason(error))
         }
