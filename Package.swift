@@ -70,6 +70,11 @@ let package = Package(
         // Test helper: performs file operations through io_uring (raw syscalls,
         // no liburing) so tests can check they are observed. Not a product.
         .executableTarget(name: "fsprobe-uring", path: "Sources/UringTool"),
+        // Fuzzing (scripts/fuzz.sh): the targets, and a driver that is
+        // libFuzzer's entry point when built with -sanitize=fuzzer -DFUZZING,
+        // a replayer of input files otherwise. Not products.
+        .target(name: "FSProbeFuzzTargets", dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks"], path: "Fuzz/Targets"),
+        .executableTarget(name: "fsprobe-fuzz", dependencies: ["FSProbeFuzzTargets"], path: "Fuzz/Driver"),
         .testTarget(name: "FSProbeCoreTests", dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks"], path: "Tests/FSProbeCoreTests"),
         .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources"], path: "Tests/FSProbeSourcesTests"),
         .testTarget(
@@ -79,6 +84,8 @@ let package = Package(
         ),
         // Sinks against real services: a SQLite file, a Kafka broker on loopback (host only).
         .testTarget(name: "FSProbeSinksTests", dependencies: ["FSProbeCore", "FSProbeSinks", "CRDKafka"], path: "Tests/FSProbeSinksTests"),
+        // Every input the fuzzers once failed on (Fuzz/Regressions), replayed.
+        .testTarget(name: "FSProbeFuzzRegressionTests", dependencies: ["FSProbeFuzzTargets"], path: "Tests/FSProbeFuzzRegressionTests"),
         // Runs the built fsprobe binary as a user would (FSPROBE_BIN, or .build/debug/fsprobe).
         .testTarget(name: "FSProbeCLITests", path: "Tests/FSProbeCLITests"),
     ]

@@ -1,4 +1,5 @@
 import FSProbeCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,42 +9,64 @@ import Glibc
 ///
 /// The signals are blocked in the calling thread before any other thread
 /// exists, so every thread inherits the mask and the kernel can only hand
-/// them to `sigwait` on the forwarding thread: none is lost, even one that
-/// arrives while the BPF programs are still loading.
-final class SignalForwarder {
-    private var signals = sigset_t()
+/// them to `sigwait` on the forwarding thread: none is lost. The thread
+/// waits from the start: a signal during start-up (loading BPF programs,
+/// opening thousands of sinks) ends the process at once, as nothing has
+/// been captured yet; once `forward` is called, it stops the pipeline.
+final class SignalForwarder: Sendable {
+    private let state = Mutex<State>(State())
 
-    /// Blocks `numbers`; call first thing, before any thread is started.
+    private struct State {
+        var handler: (@Sendable () -> Void)?
+        var deadline = 0
+        var stopping = false
+    }
+
+    /// Blocks `numbers` and starts waiting for them; call first thing,
+    /// before any other thread is started.
     init(blocking numbers: [Int32]) {
+        var signals = sigset_t()
         sigemptyset(&signals)
         for number in numbers { sigaddset(&signals, number) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
+        // The thread keeps the forwarder: it lives as long as the process.
+        _ = WorkerThread { [self, signals] in
+            var set = signals
+            var received: Int32 = 0
+            while sigwait(&set, &received) == 0 { handle(received) }
+        }
     }
 
-    /// Calls `handler` (on a dedicated thread) when the first of the signals
-    /// arrives, saying on stderr that fsprobe is stopping. Stopping is
+    /// From now on the first signal calls `handler` (on the forwarding
+    /// thread), saying on stderr that fsprobe is stopping. Stopping is
     /// bounded: a second signal, or `deadline` seconds passing (0: none),
     /// end the process at once with `ExitStatus.eventsLost` — so delivering
     /// what was captured cannot hold a service's stop for ever (an output
     /// that stalls, a broker that never answers).
     func forward(deadline: Int, to handler: @escaping @Sendable () -> Void) {
-        let signals = self.signals
-        _ = WorkerThread {
-            var set = signals
-            var received: Int32 = 0
-            var stopping = false
-            while sigwait(&set, &received) == 0 {
-                if stopping {
-                    FileHandleStderr.write("fsprobe: second signal: stopped at once; events not yet delivered are lost\n")
-                    _exit(ExitStatus.eventsLost)
-                }
-                stopping = true
-                let bound = deadline > 0 ? "at most \(deadline) s, " : ""
-                FileHandleStderr.write("fsprobe: stopping: delivering the events already captured (\(bound)a second signal stops at once)\n")
-                if deadline > 0 { Self.stopAfter(seconds: deadline) }
-                handler()
-            }
+        state.withLock {
+            $0.handler = handler
+            $0.deadline = deadline
         }
+    }
+
+    private func handle(_ signal: Int32) {
+        let (handler, deadline, wasStopping) = state.withLock { state in
+            defer { state.stopping = true }
+            return (state.handler, state.deadline, state.stopping)
+        }
+        guard let handler else {
+            FileHandleStderr.write("fsprobe: \(String(cString: strsignal(signal))) during start-up: stopped before capturing anything\n")
+            _exit(0)
+        }
+        if wasStopping {
+            FileHandleStderr.write("fsprobe: second signal: stopped at once; events not yet delivered are lost\n")
+            _exit(ExitStatus.eventsLost)
+        }
+        let bound = deadline > 0 ? "at most \(deadline) s, " : ""
+        FileHandleStderr.write("fsprobe: stopping: delivering the events already captured (\(bound)a second signal stops at once)\n")
+        if deadline > 0 { Self.stopAfter(seconds: deadline) }
+        handler()
     }
 
     private static func stopAfter(seconds: Int) {

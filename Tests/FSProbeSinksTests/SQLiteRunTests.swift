@@ -5,6 +5,55 @@ import Testing
 /// `fsprobe run` with the sqlite sink against the machine's kernel: the
 /// archive holds exactly the events generated, and survives SIGKILL.
 @Suite(.serialized) struct SQLiteRunTests {
+    /// Start-up may wait (here for a database another process keeps
+    /// locked, up to the 5 s busy timeout): SIGTERM then stops it at once.
+    @Test func aSignalDuringStartUpStopsAtOnce() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let database = dir.appendingPathComponent("events.db").path
+        var holding = Configuration()
+        holding.allowsUnsafeTransactions = true  // the transaction stays open across accesses, on purpose
+        let holder = try DatabaseQueue(path: database, configuration: holding)
+        try holder.writeWithoutTransaction { try $0.execute(sql: "CREATE TABLE held(x); BEGIN EXCLUSIVE; INSERT INTO held VALUES (1)") }
+        defer { try? holder.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") } }
+        let pipeline = dir.appendingPathComponent("pipeline.yaml")
+        try """
+            sources:
+              files: {type: kernel, paths: [\(dir.path)], events: [open]}
+            sinks:
+              archive: {type: sqlite, inputs: [files], path: \(database)}
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: FSProbeRun.binary)
+        process.arguments = ["run", pipeline.path]
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Once SIGTERM is blocked, fsprobe waits for it on its own thread.
+        let terminateBit: UInt64 = 1 << (UInt64(SIGTERM) - 1)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline, (Self.blockedSignals(process.processIdentifier) ?? 0) & terminateBit == 0 {
+            usleep(1_000)
+        }
+        let signalled = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(ContinuousClock.now - signalled < .seconds(3), "start-up held the signal off: \(errors)")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(errors)")
+        #expect(errors.contains("fsprobe: Terminated during start-up: stopped before capturing anything"), "\(errors)")
+        #expect(!errors.contains("ready"))
+    }
+
+    /// The main thread's blocked-signal mask (SigBlk in /proc/PID/status).
+    static func blockedSignals(_ pid: Int32) -> UInt64? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigBlk:") }) else { return nil }
+        return UInt64(line.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+    }
+
     @Test func theArchiveHoldsExactlyTheGeneratedEventsAfterSIGTERM() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -224,7 +224,7 @@ public final class DiskBuffer: @unchecked Sendable {
         neededRoom = 0
         for event in events {
             let start = encodeBuffer.count
-            try appendRecord(event, sequence: nextSequence + UInt64(encodedRecords))
+            try appendRecord(event, sequence: nextSequence &+ UInt64(encodedRecords))
             let size = encodeBuffer.count - start
             if size > room && !(wasEmpty && accepted == 0) {
                 encodeBuffer.removeSubrange(start...)
@@ -308,7 +308,7 @@ public final class DiskBuffer: @unchecked Sendable {
         }
         segment.end += bytes
         segment.records += records
-        nextSequence += UInt64(records)
+        nextSequence &+= UInt64(records)  // numbers wrap: a corrupt header may start them anywhere
         lock.lock()
         segments[segments.count - 1] = segment
         storedBytes += bytes
