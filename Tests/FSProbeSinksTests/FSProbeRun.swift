@@ -77,6 +77,17 @@ final class FSProbeRun: @unchecked Sendable {
         return stderrText
     }
 
+    /// Waits (up to `timeout`) until stderr holds `text`; returns whether it does.
+    func waitForStderr(containing text: String, timeout: Duration = .seconds(30)) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds))
+        condition.lock()
+        defer { condition.unlock() }
+        while !stderrText.contains(text) {
+            if stderrClosed || !condition.wait(until: deadline) { return stderrText.contains(text) }
+        }
+        return true
+    }
+
     /// The last `fsprobe: stats:` line.
     var finalStats: String { errors.split(separator: "\n").last { $0.hasPrefix("fsprobe: stats:") }.map(String.init) ?? "" }
 }

@@ -143,6 +143,32 @@ import Testing
         #expect(stats.contains("kernel lost 0"), "\(stats)")
     }
 
+    /// librdkafka's log lines (a broker that refuses connections) never
+    /// show a value that came from the environment, nor a pass-through value.
+    @Test func librdkafkaLogLinesShowVariablesNotTheirValues() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let brokers = "127.0.0.1:\(try KafkaTestBroker.freeLoopbackPort())"  // nothing listens
+        let secret = "Hunter2-S3cr3t"
+        let run = try FSProbeRun(yaml: """
+            sources:
+              files: {type: kernel, paths: [\(dir.path)], events: [open]}
+            sinks:
+              stream:
+                type: kafka
+                inputs: [files]
+                brokers: "${BROKERS}"
+                topic: t
+                librdkafka: [security.protocol=sasl_plaintext, sasl.mechanism=PLAIN, "sasl.username=${SECRET}", sasl.password=literal-pass]
+            """, in: dir, environment: ["BROKERS": brokers, "SECRET": secret])
+        #expect(run.waitForStderr(containing: "${BROKERS}"), "no librdkafka line naming the broker: \(run.errors)")
+        _ = run.terminate()
+        let errors = run.errors
+        #expect(errors.contains("fsprobe: sink stream: librdkafka "), "\(errors)")
+        #expect(!errors.contains(brokers) && !errors.contains(secret) && !errors.contains("literal-pass"), "\(errors)")
+        #expect(errors.split(separator: "\n").allSatisfy { $0.hasPrefix("fsprobe: ") }, "a line fsprobe did not write: \(errors)")
+    }
+
     static func number(after label: String, in text: String) -> Int? {
         guard let range = text.range(of: label) else { return nil }
         return Int(text[range.upperBound...].prefix { $0.isNumber })

@@ -93,8 +93,15 @@ public protocol ComponentOptionsDecodable: Sendable {
 public struct ComponentContext: Sendable {
     /// The component's name in the pipeline file (sinks report under it).
     public let name: String
+    /// Shows every value that came from the environment (`${VAR}`) as the
+    /// text it replaced: for messages the component prints on its own, such
+    /// as a library's log lines, which may quote a secret.
+    public let redact: @Sendable (String) -> String
 
-    public init(name: String) { self.name = name }
+    public init(name: String, redact: @escaping @Sendable (String) -> String = { $0 }) {
+        self.name = name
+        self.redact = redact
+    }
 }
 
 /// A constructed component, ready to be wired into a pipeline.

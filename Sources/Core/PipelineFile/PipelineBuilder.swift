@@ -30,7 +30,7 @@ public struct PipelineBuilder: Sendable {
             do {
                 // The validator accepted both; decoding again cannot fail.
                 edge = try EdgeOptions(options)
-                component = try registry.type(named: declaration.type ?? "")!.build(options, context: ComponentContext(name: declaration.name))
+                component = try registry.type(named: declaration.type ?? "")!.build(options, context: ComponentContext(name: declaration.name) { [document] in document.redacted($0) })
             } catch {
                 Self.closeSinks(built)
                 let problem = PipelineProblem(declaration.location,

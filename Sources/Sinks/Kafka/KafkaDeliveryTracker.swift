@@ -1,4 +1,8 @@
 import CRDKafka
+import FSProbeCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Counts librdkafka's delivery reports: one per produced message, success
@@ -31,14 +35,48 @@ final class KafkaDeliveryTracker: @unchecked Sendable {
         defer { failedSinceReport = 0 }
         return (failedSinceReport, String(cString: rd_kafka_err2str(firstError)))
     }
+}
 
-    /// Registers the callback and this tracker on a configuration; the
-    /// caller keeps the tracker alive as long as the producer.
+/// What librdkafka calls back into, for one producer: its delivery reports
+/// (`tracker`) and its log lines. librdkafka's own logger would print
+/// lines that may quote a broker address or a SASL user name taken from
+/// the environment; these are written with every such value shown as the
+/// `${VAR}` it came from, and every pass-through value hidden.
+final class KafkaCallbacks: @unchecked Sendable {
+    let tracker = KafkaDeliveryTracker()
+    private let sinkName: String
+    private let redact: @Sendable (String) -> String
+
+    /// - Parameter secrets: values never to print (the `librdkafka:` entries').
+    init(sinkName: String, secrets: [String], redact: @escaping @Sendable (String) -> String) {
+        self.sinkName = sinkName
+        let hidden = secrets.filter { $0.count >= 3 }.sorted { $0.count > $1.count }
+        self.redact = { text in
+            var text = redact(text)
+            for value in hidden { text = text.replacing(value, with: "(not shown)") }
+            return text
+        }
+    }
+
+    /// A librdkafka message made safe to print: no secret, one line.
+    func safe(_ text: String) -> String { redact(text).lineSafe }
+
+    /// Registers both callbacks and this object on a configuration; the
+    /// caller keeps it alive as long as the producer.
     func install(on conf: OpaquePointer) {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
             guard let message, let opaque else { return }
-            Unmanaged<KafkaDeliveryTracker>.fromOpaque(opaque).takeUnretainedValue().record(message.pointee.err)
+            Unmanaged<KafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue().tracker.record(message.pointee.err)
+        }
+        // Called from librdkafka's threads: one write(2) per line.
+        rd_kafka_conf_set_log_cb(conf) { handle, level, facility, message in
+            guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
+            let callbacks = Unmanaged<KafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+            let text = message.map { String(cString: $0) } ?? ""
+            let area = facility.map { String(cString: $0) } ?? ""
+            let line = "fsprobe: sink \(callbacks.sinkName.lineSafe): librdkafka \(area.lineSafe) (level \(level)): \(callbacks.safe(text))\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
         }
     }
 }

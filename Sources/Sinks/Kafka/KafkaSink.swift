@@ -21,7 +21,8 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
     public let topic: String
     private var producer: OpaquePointer?
     private let topicHandle: OpaquePointer
-    private let tracker = KafkaDeliveryTracker()
+    private let callbacks: KafkaCallbacks
+    private var tracker: KafkaDeliveryTracker { callbacks.tracker }
     private let key: KafkaMessageKey
     private let flushTimeoutMs: Int32
     private let encoder = JSONLineEncoder()
@@ -33,8 +34,11 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
     /// unreachable broker shows up as failed deliveries, not here.
     /// - Throws: `SinkError.kafkaFailed` naming the sink and the setting
     ///   librdkafka refused (never a pass-through value).
-    public init(options: KafkaSinkOptions, name: String = "kafka") throws {
+    /// - Parameter redact: shows values that came from the environment as
+    ///   the `${VAR}` they replaced, in librdkafka's log lines and errors.
+    public init(options: KafkaSinkOptions, name: String = "kafka", redact: @escaping @Sendable (String) -> String = { $0 }) throws {
         self.name = name
+        callbacks = KafkaCallbacks(sinkName: name, secrets: options.librdkafka.map(\.value), redact: redact)
         self.topic = options.topic
         self.key = options.key
         self.flushTimeoutMs = Int32(options.flushTimeoutMs)
@@ -47,13 +51,13 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
         } catch {
             throw SinkError.kafkaFailed(name: name, reason: error.description)
         }
-        tracker.install(on: configuration.handle)
+        callbacks.install(on: configuration.handle)
         var error = [CChar](repeating: 0, count: 512)
         let conf = configuration.release()
         guard let producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &error, error.count) else {
             rd_kafka_conf_destroy(conf)  // rd_kafka_new frees it on success only
             let reason = error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw SinkError.kafkaFailed(name: name, reason: "cannot create the producer: " + Self.redacting(options.librdkafka, in: reason))
+            throw SinkError.kafkaFailed(name: name, reason: "cannot create the producer: " + callbacks.safe(reason))
         }
         guard let topicHandle = rd_kafka_topic_new(producer, options.topic, nil) else {
             let reason = String(cString: rd_kafka_err2str(rd_kafka_last_error()))
@@ -154,15 +158,5 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
                 name: name,
                 reason: "\(outstanding) messages or requests still outstanding after flush_timeout_ms (\(flushTimeoutMs) ms); librdkafka retries them until message_timeout_ms")
         }
-    }
-
-    /// librdkafka's reason with any pass-through value it quotes cut out:
-    /// values may be secrets, and reasons sometimes quote them.
-    static func redacting(_ properties: [KafkaProperty], in reason: String) -> String {
-        var text = reason
-        for property in properties where property.value.count >= 3 {
-            text = text.replacing(property.value, with: "(not shown)")
-        }
-        return text
     }
 }

@@ -16,6 +16,6 @@ extension ComponentType {
             OptionSpec("librdkafka", .stringList, "key=value properties passed to librdkafka (TLS, SASL); use ${VAR} for secrets"),
         ]
     ) { (options: KafkaSinkOptions, context) in
-        try KafkaSink(options: options, name: context.name)
+        try KafkaSink(options: options, name: context.name, redact: context.redact)
     }
 }
