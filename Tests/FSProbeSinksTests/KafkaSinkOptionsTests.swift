@@ -96,7 +96,38 @@ import Testing
         values["librdkafka"] = .list(["client.id=fsprobe", item])
         let error = try #require(throws: ComponentOptionError.self) { try Self.decode(values) }
         #expect(error.option == "librdkafka")
+        #expect(error.item == 1, "the culprit's position in the list")
         #expect(error.description.contains(names), "\(error)")
         #expect(!error.description.contains("hunter2"), "\(error)")
+    }
+
+    /// In a pipeline file, the problem is located at the item, not the list.
+    @Test func aRefusedItemIsLocatedAtItsLine() throws {
+        let text = """
+            sources:
+              files: {type: kernel, paths: [/tmp]}
+            sinks:
+              stream:
+                type: kafka
+                inputs: [files]
+                brokers: b1:9092
+                topic: t
+                librdkafka:
+                  - client.id=fsprobe
+                  - sasl.passwrd=hunter2
+            """
+        let document = PipelineDocument(file: "p.yaml", text: text, environment: [:])
+        let problems = PipelineValidator(registry: ComponentRegistry([.kafkaSink, .stdoutSink] + ComponentType.coreTransforms + [Self.anySource]))
+            .problems(in: document)
+        #expect(problems.map(\.description) == ["p.yaml:11:9: 'stream' (kafka): option 'librdkafka': 'sasl.passwrd' is not a librdkafka property"])
+    }
+
+    /// Stands for the kernel source (another module), taking any option.
+    static let anySource = ComponentType.source("kernel", summary: "test source", options: [OptionSpec("paths", .stringList, "")]) {
+        (_: AnyOptions, _) in throw ComponentOptionError(option: "paths", "not built in this test")
+    }
+
+    struct AnyOptions: ComponentOptionsDecodable {
+        init(_ options: ComponentOptions) {}
     }
 }

@@ -75,9 +75,12 @@ public struct ComponentOptions: Sendable {
 public struct ComponentOptionError: Error, Sendable, CustomStringConvertible {
     public let option: String
     public let message: String
+    /// The culprit's position (0-based) when the option is a list.
+    public let item: Int?
 
-    public init(option: String, _ message: String) {
+    public init(option: String, item: Int? = nil, _ message: String) {
         self.option = option
+        self.item = item
         self.message = message
     }
 

@@ -15,6 +15,9 @@ public struct ComponentDeclaration: Sendable {
     public let typeLocation: SourceLocation
     public let inputs: [(name: String, location: SourceLocation)]
     public let options: [(name: String, value: OptionValue, location: SourceLocation)]
+    /// Where each item of a list option is, by option name (a problem with
+    /// one item is located at it, not at the option).
+    public var itemLocations: [String: [SourceLocation]] = [:]
 
     /// The options as the component's constructor takes them.
     public var componentOptions: ComponentOptions {
@@ -77,6 +80,7 @@ public struct PipelineDocument: Sendable {
         var typeLocation = here
         var inputs: [(String, SourceLocation)] = []
         var options: [(String, OptionValue, SourceLocation)] = []
+        var itemLocations: [String: [SourceLocation]] = [:]
         for (keyNode, valueNode) in fields {
             let key = keyNode.string ?? ""
             switch key {
@@ -92,14 +96,17 @@ public struct PipelineDocument: Sendable {
             default:
                 if let value = optionValue(valueNode, interpolation: interpolation) {
                     options.append((key, value, location(of: keyNode)))
+                    if case .sequence(let items) = valueNode { itemLocations[key] = items.map { location(of: $0) } }
                 }
             }
         }
         if type == nil {
             problems.append(PipelineProblem(here, "component '\(name)' has no type"))
         }
-        components.append(ComponentDeclaration(name: name, role: role, location: here, type: type, typeLocation: typeLocation,
-                                               inputs: inputs, options: options))
+        var declaration = ComponentDeclaration(name: name, role: role, location: here, type: type, typeLocation: typeLocation,
+                                               inputs: inputs, options: options)
+        declaration.itemLocations = itemLocations
+        components.append(declaration)
     }
 
     /// A scalar or a list of scalars, interpolated; nil (with a problem) otherwise.

@@ -75,7 +75,8 @@ public struct PipelineValidator: Sendable {
                     let declared = component.options.first { $0.name == error.option }
                     let setAside = values.removeValue(forKey: error.option) != nil
                     if !setAside && setAsideAny { break }
-                    problems.append(PipelineProblem(declared?.location ?? component.location, "'\(component.name)' (\(typeName)): \(error)"))
+                    let item = error.item.flatMap { index in component.itemLocations[error.option].flatMap { $0.indices.contains(index) ? $0[index] : nil } }
+                    problems.append(PipelineProblem(item ?? declared?.location ?? component.location, "'\(component.name)' (\(typeName)): \(error)"))
                     if !setAside { break }
                     setAsideAny = true
                 }

@@ -68,17 +68,17 @@ struct KafkaConfiguration: ~Copyable {
             // Our own values are not secret: librdkafka's reason may show them.
             throw ComponentOptionError(option: setting.option, error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
-        for property in options.librdkafka {
+        for (index, property) in options.librdkafka.enumerated() {
             if property.key == "plugin.library.paths", !loadingPlugins { continue }
             switch rd_kafka_conf_set(conf, property.key, property.value, &error, error.count) {
             case RD_KAFKA_CONF_OK:
                 continue
             case RD_KAFKA_CONF_UNKNOWN:
-                throw ComponentOptionError(option: "librdkafka", "'\(property.key)' is not a librdkafka property")
+                throw ComponentOptionError(option: "librdkafka", item: index, "'\(property.key)' is not a librdkafka property")
             default:
                 // librdkafka's reason may quote the value (in full or cut),
                 // and the value may be a secret: name the property only.
-                throw ComponentOptionError(option: "librdkafka", "librdkafka refuses the value of '\(property.key)' (the value is not shown)")
+                throw ComponentOptionError(option: "librdkafka", item: index, "librdkafka refuses the value of '\(property.key)' (the value is not shown)")
             }
         }
     }

@@ -103,9 +103,9 @@ public struct KafkaSinkOptions: ComponentOptionsDecodable {
         }
         self.flushTimeoutMs = flushTimeoutMs
         self.librdkafka = librdkafka
-        for property in librdkafka {
+        for (index, property) in librdkafka.enumerated() {
             if let owner = Self.ownedProperties[property.key] {
-                throw ComponentOptionError(option: "librdkafka", "'\(property.key)' is set by the sink's '\(owner)' option")
+                throw ComponentOptionError(option: "librdkafka", item: index, "'\(property.key)' is set by the sink's '\(owner)' option")
             }
         }
         // The same configuration the sink builds, thrown away: unknown
@@ -135,11 +135,11 @@ public struct KafkaSinkOptions: ComponentOptionsDecodable {
         var properties: [KafkaProperty] = []
         for (index, item) in items.enumerated() {
             guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
-                throw ComponentOptionError(option: "librdkafka", "item \(index + 1) is not key=value")
+                throw ComponentOptionError(option: "librdkafka", item: index, "item \(index + 1) is not key=value")
             }
             let key = String(item[..<equals])
             guard key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") }) else {
-                throw ComponentOptionError(option: "librdkafka", "item \(index + 1) has a key that is not a property name")
+                throw ComponentOptionError(option: "librdkafka", item: index, "item \(index + 1) has a key that is not a property name")
             }
             properties.append(KafkaProperty(key: key, value: String(item[item.index(after: equals)...])))
         }
