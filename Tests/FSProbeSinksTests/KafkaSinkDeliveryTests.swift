@@ -141,6 +141,30 @@ import Testing
         #expect(sink.confirmed == 0)
     }
 
+    /// A disk buffer in front of a broker that never answers: closing takes
+    /// the drain timeout, not the producer's flush timeouts, and every event
+    /// stays on disk for the next run.
+    @Test func aDiskBufferedSinkStopsAtItsDrainTimeoutKeepingEverything() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let port = try KafkaTestBroker.freeLoopbackPort()
+        let kafka = try KafkaSink(options: KafkaSinkOptions(brokers: ["127.0.0.1:\(port)"], topic: "unreachable",
+                                                            messageTimeoutMs: 120_000, flushTimeoutMs: 30_000),
+                                  name: "kafka-silent")
+        let spool = dir.appendingPathComponent("spool").path
+        let sink = try DiskBufferedSink(inner: kafka, directory: spool, options: .init(drainTimeout: .seconds(1)))
+        for event in KafkaTestEvents.events(count: 10) { try sink.write(event) }
+        try sink.flush()
+        let clock = ContinuousClock()
+        let started = clock.now
+        try? sink.close()
+        #expect(clock.now - started < .seconds(8), "close waited past the drain timeout")
+        #expect(sink.delivered == 0)
+        let reopened = try DiskBuffer(directory: spool)
+        defer { reopened.close() }
+        #expect(reopened.recovery.replayedEvents == 10, "what was not delivered waits on disk")
+    }
+
     /// The pipeline's counters while a broker never answers: what was
     /// produced is in flight, not delivered; at the end it is dropped, and
     /// no counter ever went down.

@@ -36,12 +36,19 @@ public protocol EventSink: AnyObject, Sendable {
     /// undelivered as in flight. Never goes down. nil: a `write` that
     /// returns is the delivery. Read from any thread.
     var confirmed: UInt64? { get }
+
+    /// Called from another thread when whoever waits on this sink gives up
+    /// (a disk buffer's drain deadline): make a `write`/`flush` in progress
+    /// return soon, failing what it has not delivered. Never concurrent with
+    /// `close()`, which follows it. The default does nothing.
+    func interrupt()
 }
 
 extension EventSink {
     /// Sinks that deliver within `write`/`flush` lose nothing after accepting.
     public var undelivered: UInt64 { 0 }
     public var confirmed: UInt64? { nil }
+    public func interrupt() {}
 }
 
 /// A sink's own delivery counters, updated by its thread and read by the

@@ -124,6 +124,15 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
         try drain(purgingLeftovers: false)
     }
 
+    /// Purges every message not yet delivered (each then reports a failed
+    /// delivery), so a flush in progress on the sink's thread returns at
+    /// once. librdkafka allows the purge from any thread; `close()`, which
+    /// destroys the producer, comes after (`EventSink.interrupt()`).
+    public func interrupt() {
+        guard let producer else { return }
+        rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING)
+    }
+
     /// Flushes, purges what is still undelivered (counting it as failed:
     /// it is lost with the producer), and destroys the producer even if
     /// the flush throws.

@@ -28,10 +28,11 @@ import Darwin
 /// every time holds up delivery; `retries` keeps growing.) The first error
 /// of each kind goes to the error handler.
 ///
-/// `close()` waits until everything is delivered or `drainTimeout` passes
-/// (plus the inner call in progress, which cannot be interrupted); what is
-/// left stays on disk and is delivered by the next `DiskBufferedSink` on the
-/// same directory. Then the inner sink is closed.
+/// `close()` waits until everything is delivered or `drainTimeout` passes;
+/// then the inner call in progress is interrupted (`EventSink.interrupt()`:
+/// a Kafka producer purges what it has not sent), what is left stays on disk
+/// and is delivered by the next `DiskBufferedSink` on the same directory,
+/// and the inner sink is closed.
 public final class DiskBufferedSink: EventSink, @unchecked Sendable {
     public struct Options: Sendable, Hashable {
         /// What a write does when the disk buffer holds `maxBytes`.
@@ -140,6 +141,9 @@ public final class DiskBufferedSink: EventSink, @unchecked Sendable {
         var failure: (any Error)?
         do { try flush() } catch { failure = error }
         delivery.gate.wait(for: options.drainTimeout) { [buffer] in buffer.queuedEvents == 0 }
+        // What is not delivered by now waits on disk for the next run: the
+        // batch in the inner sink's hands need not be waited for.
+        if buffer.queuedEvents > 0 { inner.interrupt() }
         stopDelivery()
         buffer.close()
         do { try inner.close() } catch { failure = failure ?? error }
