@@ -40,7 +40,7 @@ struct PipelineRunner {
         let reaction = SinkFailureReaction()
         let pipeline = try Pipeline(topology: built.topology, errorHandler: reaction.handle)
         reaction.pipeline = pipeline
-        signals.forward(deadline: shutdownTimeout) { pipeline.stop() }
+        signals.forward(deadline: shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
 
         for (name, source) in kernelSources {
             let report = StartupReport(source: source, options: source.options,

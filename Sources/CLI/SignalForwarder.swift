@@ -18,9 +18,14 @@ final class SignalForwarder: Sendable {
 
     private struct State {
         var handler: (@Sendable () -> Void)?
+        var onDeadline: (@Sendable () -> Void)?
         var deadline = 0
         var stopping = false
     }
+
+    /// After the deadline's `onDeadline`, how long the stop may still take
+    /// reporting what was lost before the process ends regardless.
+    static let graceSeconds = 5
 
     /// Blocks `numbers` and starts waiting for them; call first thing,
     /// before any other thread is started.
@@ -39,21 +44,24 @@ final class SignalForwarder: Sendable {
 
     /// From now on the first signal calls `handler` (on the forwarding
     /// thread), saying on stderr that fsprobe is stopping. Stopping is
-    /// bounded: a second signal, or `deadline` seconds passing (0: none),
-    /// end the process at once with `ExitStatus.eventsLost` — so delivering
-    /// what was captured cannot hold a service's stop for ever (an output
-    /// that stalls, a broker that never answers).
-    func forward(deadline: Int, to handler: @escaping @Sendable () -> Void) {
+    /// bounded, so delivering what was captured cannot hold a service's stop
+    /// for ever (an output that stalls, a broker that never answers): a
+    /// second signal ends the process at once with `ExitStatus.eventsLost`;
+    /// `deadline` seconds (0: none) call `onDeadline` (give up on the
+    /// destinations: the stop then ends with exact counts), and
+    /// `graceSeconds` later the process ends regardless.
+    func forward(deadline: Int, onDeadline: (@Sendable () -> Void)? = nil, to handler: @escaping @Sendable () -> Void) {
         state.withLock {
             $0.handler = handler
+            $0.onDeadline = onDeadline
             $0.deadline = deadline
         }
     }
 
     private func handle(_ signal: Int32) {
-        let (handler, deadline, wasStopping) = state.withLock { state in
+        let (handler, onDeadline, deadline, wasStopping) = state.withLock { state in
             defer { state.stopping = true }
-            return (state.handler, state.deadline, state.stopping)
+            return (state.handler, state.onDeadline, state.deadline, state.stopping)
         }
         guard let handler else {
             FileHandleStderr.write("fsprobe: \(String(cString: strsignal(signal))) during start-up: stopped before capturing anything\n")
@@ -65,16 +73,26 @@ final class SignalForwarder: Sendable {
         }
         let bound = deadline > 0 ? "at most \(deadline) s, " : ""
         FileHandleStderr.write("fsprobe: stopping: delivering the events already captured (\(bound)a second signal stops at once)\n")
-        if deadline > 0 { Self.stopAfter(seconds: deadline) }
+        if deadline > 0 { Self.stopAfter(seconds: deadline, onDeadline: onDeadline) }
         handler()
     }
 
-    private static func stopAfter(seconds: Int) {
+    private static func stopAfter(seconds: Int, onDeadline: (@Sendable () -> Void)?) {
         _ = WorkerThread {
-            var request = timespec(tv_sec: seconds, tv_nsec: 0), remaining = timespec()
-            while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
-            FileHandleStderr.write("fsprobe: still stopping after \(seconds) s (--shutdown-timeout): stopped; events not yet delivered are lost\n")
+            sleep(seconds: seconds)
+            if let onDeadline {
+                FileHandleStderr.write("fsprobe: still stopping after \(seconds) s (--shutdown-timeout): giving up on what is not delivered yet; it is counted as lost\n")
+                onDeadline()
+                sleep(seconds: graceSeconds)
+            }
+            let waited = seconds + (onDeadline == nil ? 0 : graceSeconds)
+            FileHandleStderr.write("fsprobe: still stopping after \(waited) s (--shutdown-timeout): stopped; events not yet delivered are lost\n")
             _exit(ExitStatus.eventsLost)
         }
+    }
+
+    private static func sleep(seconds: Int) {
+        var request = timespec(tv_sec: seconds, tv_nsec: 0), remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }

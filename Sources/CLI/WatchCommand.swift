@@ -158,7 +158,7 @@ struct WatchCommand: ParsableCommand {
         let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize,
                                 errorHandler: reaction.handle)
         reaction.pipeline = pipeline
-        signals.forward(deadline: shutdownTimeout) { pipeline.stop() }
+        signals.forward(deadline: shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
 
         StartupReport(source: source, options: probeOptions, paths: paths).print()
         try pipeline.run()

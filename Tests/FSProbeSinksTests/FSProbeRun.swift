@@ -25,11 +25,11 @@ final class FSProbeRun: @unchecked Sendable {
 
     /// Writes `yaml` to `directory/pipeline.yaml` and runs it; returns once
     /// every kernel source reported ready.
-    init(yaml: String, in directory: URL, environment: [String: String] = [:]) throws {
+    init(yaml: String, in directory: URL, environment: [String: String] = [:], arguments: [String] = []) throws {
         let file = directory.appendingPathComponent("pipeline.yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["run", file.path]
+        process.arguments = ["run", file.path] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderrPipe

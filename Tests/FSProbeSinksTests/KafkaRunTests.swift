@@ -143,6 +143,33 @@ import Testing
         #expect(stats.contains("kernel lost 0"), "\(stats)")
     }
 
+    /// A broker that never answers: at --shutdown-timeout fsprobe gives up
+    /// on it, and still ends with the exact count of what was lost.
+    @Test func theShutdownDeadlineEndsWithExactCounts() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let watched = dir.appendingPathComponent("watched").path
+        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
+        let port = try KafkaTestBroker.freeLoopbackPort()  // nothing listens
+        let run = try FSProbeRun(yaml: """
+            sources:
+              files: {type: kernel, paths: [\(watched)], events: [open]}
+            sinks:
+              stream: {type: kafka, inputs: [files], brokers: "127.0.0.1:\(port)", topic: t}
+            """, in: dir, arguments: ["--shutdown-timeout", "2", "--stats-interval", "1"])
+        for index in 0..<50 { try Workload.create("\(watched)/f\(index)") }
+        #expect(run.waitForStderr(containing: "stream: delivered 0, dropped buffer_full 0, dropped sink_error 0, queued 0, in flight 50"),
+                "\(run.errors)")
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect(run.terminate() == 3, "\(run.errors)")
+        #expect(clock.now - started < .seconds(2 + 5), "the stop outlived its deadline and grace")
+        #expect(run.errors.contains("giving up on what is not delivered yet"), "\(run.errors)")
+        #expect(run.finalStats.contains("stream: delivered 0, dropped buffer_full 0, dropped sink_error 50, queued 0, in flight 0"),
+                "\(run.finalStats)")
+        #expect(run.errors.contains("fsprobe: stopped: 50 events received, 0 delivered"), "\(run.errors)")
+    }
+
     /// librdkafka's log lines (a broker that refuses connections) never
     /// show a value that came from the environment, nor a pass-through value.
     @Test func librdkafkaLogLinesShowVariablesNotTheirValues() throws {

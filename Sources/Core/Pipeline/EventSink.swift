@@ -38,9 +38,10 @@ public protocol EventSink: AnyObject, Sendable {
     var confirmed: UInt64? { get }
 
     /// Called from another thread when whoever waits on this sink gives up
-    /// (a disk buffer's drain deadline): make a `write`/`flush` in progress
-    /// return soon, failing what it has not delivered. Never concurrent with
-    /// `close()`, which follows it. The default does nothing.
+    /// (a disk buffer's drain deadline, fsprobe's stop deadline): make a
+    /// `write`, `flush` or `close` in progress return soon, and later ones
+    /// fail fast, counting what is not delivered. Thread-safe, also against
+    /// a `close()` in progress. The default does nothing.
     func interrupt()
 }
 

@@ -149,6 +149,13 @@ public final class Pipeline: Sendable {
         for stage in sources { stage.source.stop() }
     }
 
+    /// Gives up waiting for the destinations (the stop deadline passed):
+    /// every sink is interrupted, so what it has not delivered fails fast,
+    /// counted, and `run()` returns with exact counts. Any thread.
+    public func interruptSinks() {
+        for stage in sinks { stage.sink.interrupt() }
+    }
+
     /// A snapshot of the counters; callable at any time from any thread.
     public var stats: PipelineStats {
         let sourceStats = sources.map {

@@ -20,6 +20,10 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
     public let name: String
     public let topic: String
     private var producer: OpaquePointer?
+    /// The producer for `interrupt()` on another thread (its bit pattern; 0
+    /// once `close()` destroys it).
+    private let interruptible = Mutex<UInt>(0)
+    private let interrupted = Atomic<Bool>(false)
     private let topicHandle: OpaquePointer
     private let callbacks: KafkaCallbacks
     private var tracker: KafkaDeliveryTracker { callbacks.tracker }
@@ -66,6 +70,7 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
         }
         self.producer = producer
         self.topicHandle = topicHandle
+        interruptible.withLock { $0 = UInt(bitPattern: producer) }
     }
 
     deinit {
@@ -90,6 +95,7 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
 
     public func write(_ event: FileEvent) throws {
         guard let producer else { throw SinkError.kafkaFailed(name: name, reason: "written after close") }
+        if isInterrupted { throw SinkError.kafkaFailed(name: name, reason: "not sent: fsprobe gave up delivering (stop deadline)") }
         valueBuffer.removeAll(keepingCapacity: true)
         encoder.encode(event, into: &valueBuffer)
         valueBuffer.removeLast()  // the JSON Lines newline: a message is already framed
@@ -126,12 +132,18 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
 
     /// Purges every message not yet delivered (each then reports a failed
     /// delivery), so a flush in progress on the sink's thread returns at
-    /// once. librdkafka allows the purge from any thread; `close()`, which
-    /// destroys the producer, comes after (`EventSink.interrupt()`).
+    /// once; from then on `write` refuses and `flush` does not wait. Any
+    /// thread (librdkafka's purge is thread-safe; the lock keeps `close()`
+    /// from destroying the producer meanwhile).
     public func interrupt() {
-        guard let producer else { return }
-        rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING)
+        interrupted.store(true, ordering: .relaxed)
+        interruptible.withLock { address in
+            guard let producer = OpaquePointer(bitPattern: address) else { return }
+            rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING)
+        }
     }
+
+    private var isInterrupted: Bool { interrupted.load(ordering: .relaxed) }
 
     /// Flushes, purges what is still undelivered (counting it as failed:
     /// it is lost with the producer), and destroys the producer even if
@@ -139,6 +151,7 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
     public func close() throws {
         guard let producer else { return }
         defer {
+            interruptible.withLock { $0 = 0 }
             rd_kafka_topic_destroy(topicHandle)
             rd_kafka_destroy(producer)
             self.producer = nil
@@ -149,9 +162,10 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
     private func drain(purgingLeftovers: Bool) throws {
         guard let producer else { return }
         var outstanding = 0
-        if rd_kafka_flush(producer, flushTimeoutMs) == RD_KAFKA_RESP_ERR__TIMED_OUT {
+        let givingUp = isInterrupted
+        if rd_kafka_flush(producer, givingUp ? 0 : flushTimeoutMs) == RD_KAFKA_RESP_ERR__TIMED_OUT {
             outstanding = Int(rd_kafka_outq_len(producer))
-            if purgingLeftovers {
+            if purgingLeftovers || givingUp {
                 // A blocking purge: its delivery reports are queued on return,
                 // and serving them makes `failed` count every lost message.
                 rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)

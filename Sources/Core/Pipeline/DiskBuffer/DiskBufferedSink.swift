@@ -150,6 +150,13 @@ public final class DiskBufferedSink: EventSink, @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// Stops waiting for the inner sink: `close()` ends its drain now (what
+    /// is left stays on disk), and the inner sink is interrupted.
+    public func interrupt() {
+        delivery.gate.stop()
+        inner.interrupt()
+    }
+
     private func stopDelivery() {
         delivery.gate.stop()
         buffer.stopReading()
