@@ -36,6 +36,12 @@ struct PipelineRunner {
         for case (let name, .sink(let sink as DiskBufferedSink)) in built.components {
             for line in DiskBufferRecoveryReport(sinkName: name, buffer: sink.buffer).lines { FileHandleStderr.write(line + "\n") }
         }
+        let sinks = built.components.compactMap { entry -> (any EventSink)? in
+            if case .sink(let sink) = entry.component { sink } else { nil }
+        }
+        let registry = InstanceRegistry(sources: kernelSources.map(\.1), outputs: InstanceRegistry.outputs(of: sinks))
+        for warning in registry.register() { FileHandleStderr.write(warning + "\n") }
+        defer { registry.unregister() }
         signal(SIGPIPE, SIG_IGN)
         let reaction = SinkFailureReaction()
         let pipeline = try Pipeline(topology: built.topology, errorHandler: reaction.handle)

@@ -153,6 +153,9 @@ struct WatchCommand: ParsableCommand {
         let sink = try makeSink()
         let source = try KernelEventSource(paths: pathsFiltering ? paths : [], options: probeOptions)
         // A closed stdout becomes EPIPE, handled by SinkFailureReaction, rather than a silent kill.
+        let registry = InstanceRegistry(sources: [source], outputs: InstanceRegistry.outputs(of: [sink]))
+        for warning in registry.register() { FileHandleStderr.write(warning + "\n") }
+        defer { registry.unregister() }
         signal(SIGPIPE, SIG_IGN)
         let reaction = SinkFailureReaction()
         let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize,

@@ -58,6 +58,29 @@ final class OutputFaultTests: XCTestCase {
         XCTAssertTrue(probe.errors.contains("fsprobe: second signal: stopped at once"), probe.errors)
     }
 
+    /// Two instances each writing into the tree the other watches would
+    /// report each other's writes without end: the second one says so, both
+    /// ways, naming the first.
+    func testTwoInstancesFeedingEachOtherAreWarnedAbout() throws {
+        let (a, b) = ("\(dir!)/a", "\(dir!)/b")
+        for path in [a, b] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }
+        let first = try FSProbeProcess([a, "-e", "open", "-o", "\(b)/events"], readingStdout: false)
+        first.waitUntilReady()
+        let second = try FSProbeProcess([b, "-e", "open", "-o", "\(a)/events"], readingStdout: false)
+        second.waitUntilReady()
+        let pid = first.process.processIdentifier
+        XCTAssertTrue(second.errors.contains("fsprobe: warning: this fsprobe writes '\(a)/events', which fsprobe (pid \(pid)) watches ('\(a)')"), second.errors)
+        XCTAssertTrue(second.errors.contains("fsprobe: warning: fsprobe (pid \(pid)) writes '\(b)/events', which this fsprobe watches ('\(b)')"), second.errors)
+        XCTAssertFalse(first.errors.contains("warning"), first.errors)
+        _ = second.terminate()
+        _ = first.terminate()
+        // Each removed its note at exit: a third instance is not warned.
+        let third = try FSProbeProcess([a, "-e", "open", "-o", "\(b)/events"], readingStdout: false)
+        third.waitUntilReady()
+        XCTAssertFalse(third.errors.contains("warning"), third.errors)
+        _ = third.terminate()
+    }
+
     func testAFIFOWithNoReaderIsRefusedAtOnce() throws {
         let fifo = "\(dir!)/fifo"
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
