@@ -1,3 +1,4 @@
+import Foundation
 import FSProbeCore
 import FSProbeSinks
 import FSProbeSources
@@ -71,14 +72,10 @@ struct InstanceRegistry {
                 }
             }
         }
-        _ = mkdir(Self.directory, 0o755)
         var bytes: [UInt8] = []
         for entry in entries { bytes += [entry.kind.rawValue] + entry.path + [0] }
-        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd >= 0 {
-            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-        }
+        try? FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
         return warnings
     }
 
@@ -119,51 +116,29 @@ struct InstanceRegistry {
     /// Every other registered instance whose process still runs, with its
     /// entries; files of instances that are gone are removed.
     private static func runningInstances() -> [(pid: Int32, entries: [Entry])] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var found: [(Int32, [Entry])] = []
-        while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = Int32(name), pid != getpid() else { continue }
-            guard isFSProbe(pid) else {
-                unlink("\(directory)/\(name)")
-                continue
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name in
+            guard let pid = Int32(name), pid != getpid() else { return nil }
+            let path = "\(directory)/\(name)"
+            guard FileManager.default.contents(atPath: "/proc/\(pid)/comm")?.starts(with: Array("fsprobe".utf8)) == true else {
+                unlink(path)
+                return nil
             }
-            found.append((pid, read("\(directory)/\(name)")))
+            return (pid, entries(in: [UInt8](FileManager.default.contents(atPath: path) ?? Data())))
         }
-        return found
     }
 
-    private static func isFSProbe(_ pid: Int32) -> Bool {
-        let comm = read(bytesOf: "/proc/\(pid)/comm")
-        return comm.starts(with: Array("fsprobe".utf8))
-    }
-
-    private static func read(_ path: String) -> [Entry] {
-        read(bytesOf: path).split(separator: 0, omittingEmptySubsequences: false).dropLast().compactMap { record in
+    private static func entries(in bytes: [UInt8]) -> [Entry] {
+        bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().compactMap { record in
             guard let first = record.first, let kind = Entry.Kind(rawValue: first) else { return nil }
             return Entry(kind: kind, path: Array(record.dropFirst()))
         }
     }
 
-    private static func read(bytesOf path: String) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
-        }
-        return bytes
-    }
-
     /// The absolute, symlink-free form of an output path: its directory's
     /// `realpath` (the file itself may not exist yet) and its name.
     static func resolved(_ path: String) -> [UInt8] {
-        let absolute = path.hasPrefix("/") ? path : (currentDirectory() + "/" + path)
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let slash = absolute.lastIndex(of: "/")!
         let parent = slash == absolute.startIndex ? "/" : String(absolute[..<slash])
         let name = String(absolute[absolute.index(after: slash)...])
@@ -171,11 +146,5 @@ struct InstanceRegistry {
         defer { free(real) }
         let base = String(cString: real)
         return Array((base == "/" ? "/" + name : base + "/" + name).utf8)
-    }
-
-    private static func currentDirectory() -> String {
-        guard let cwd = getcwd(nil, 0) else { return "" }
-        defer { free(cwd) }
-        return String(cString: cwd)
     }
 }

@@ -164,8 +164,9 @@ public final class DiskBuffer: @unchecked Sendable {
     /// Opens (creating it and its parents if needed) the buffer in
     /// `directory` and recovers what a previous run left there.
     /// - Throws: `DiskBufferError`: the directory is in use by another
-    ///   `DiskBuffer` (in this or another process), holds a `.seg` file that is
-    ///   not a segment of this format, or a system call failed.
+    ///   `DiskBuffer` (in this or another process), or a system call failed.
+    ///   A segment this format cannot read does not throw: it is set aside
+    ///   (`Recovery.setAside`).
     public init(directory: String, options: Options = Options()) throws {
         precondition(options.maxBytes > 0, "DiskBuffer maxBytes must be positive")
         precondition(options.segmentBytes > Self.headerSize + Self.frameSize, "DiskBuffer segmentBytes is too small")
@@ -990,8 +991,6 @@ public enum DiskBufferError: Error, Equatable, Sendable, CustomStringConvertible
     case system(operation: String, path: String, errno: Int32)
     /// Another open `DiskBuffer` holds the directory.
     case inUse(directory: String)
-    /// A `.seg` file that this format cannot read (left alone).
-    case foreignFile(path: String, reason: String)
     case closed
     case eventTooLarge(bytes: Int)
 
@@ -1001,8 +1000,6 @@ public enum DiskBufferError: Error, Equatable, Sendable, CustomStringConvertible
             "disk buffer: \(operation) '\(path.lineSafe)' failed: \(String(cString: strerror(code))) (\(ErrnoName.name(Int64(code))))"
         case let .inUse(directory):
             "disk buffer: '\(directory)' is in use by another disk buffer"
-        case let .foreignFile(path, reason):
-            "disk buffer: '\(path.lineSafe)': \(reason)"
         case .closed:
             "disk buffer: closed"
         case let .eventTooLarge(bytes):
