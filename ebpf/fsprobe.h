@@ -287,6 +287,22 @@ struct fsp_event {
 #define FSP_SETATTR_XATTR_REMOVE  (1u << 5)
 #define FSP_SETATTR_XATTR_CREATE  (1u << 6)
 #define FSP_SETATTR_XATTR_REPLACE (1u << 7)
+
+/*
+ * Kernel-side marks in a rename's fsp_event.flags, above the caller's
+ * RENAME_* bits (user space reports the flags without them). Following
+ * moved objects (--follow) is the kernel's decision on the VFS backends
+ * (lib/follow.bpf.h): FOLLOWED_* say what it began to watch. A rename
+ * that was not a selected event is still passed up, marked UNSELECTED,
+ * when something was followed (user space learns the new watch, and on
+ * the tracepoint backend it is user space that follows), never reported.
+ */
+#define FSP_RENAME_FOLLOWED_SOURCE (1u << 28) /* the moved object left every watch: now watched itself */
+#define FSP_RENAME_FOLLOWED_TARGET (1u << 29) /* RENAME_EXCHANGE: the object at the target did */
+#define FSP_RENAME_UNSELECTED      (1u << 30) /* rename is not a selected event type */
+#define FSP_RENAME_KERNEL_MARKS \
+	(FSP_RENAME_FOLLOWED_SOURCE | FSP_RENAME_FOLLOWED_TARGET | FSP_RENAME_UNSELECTED)
+#define FSP_RENAME_EXCHANGE_FLAG   (1u << 1)  /* the caller's RENAME_EXCHANGE */
 #define FSP_XATTR_NAME_MAX        255  /* XATTR_NAME_MAX */
 
 /* Key and values of the watched_inodes map (device + inode of a watched object). */
@@ -297,7 +313,7 @@ struct fsp_watch_key {
 };
 
 #define FSP_WATCH_EXPLICIT (1u << 0)  /* given by the user */
-#define FSP_WATCH_FOLLOWED (1u << 1)  /* added because a watched object moved */
+#define FSP_WATCH_FOLLOWED (1u << 1)  /* added because a watched object moved out of the watch */
 /*
  * The entry is the parent directory of a watched object (user space adds
  * one for each watch). An entry whose flags are exactly FSP_WATCH_PARENT is
@@ -328,7 +344,9 @@ enum fsp_stat {
 	FSP_STAT_CACHE_BYPASSED = 6,/* walks without the caches (rename in flight, chroot) */
 	FSP_STAT_DISCARDED = 7,     /* events dropped by a discarder, before any walk */
 	FSP_STAT_DISCARDERS_ADDED = 8, /* directories found to hold nothing watched */
-	FSP_STAT_COUNT = 9,
+	FSP_STAT_FOLLOWED = 9,      /* moved objects the kernel began to watch (--follow) */
+	FSP_STAT_FOLLOW_FAILED = 10,/* moved objects it could not: watched_inodes full */
+	FSP_STAT_COUNT = 11,
 };
 
 _Static_assert(sizeof(struct fsp_path) == 96, "fsp_path ABI size");

@@ -55,11 +55,14 @@ struct ShutdownReport {
         let bypassed = sources.reduce(0) { $0 + $1.kernel.cacheBypassed }
         let discarded = sources.reduce(0) { $0 + $1.kernel.discarded }
         let discarders = sources.reduce(0) { $0 + $1.kernel.discardersAdded }
+        let followed = sources.reduce(0) { $0 + $1.movedObjectsFollowed }
+        let notFollowed = sources.reduce(0) { $0 + $1.movedObjectsNotFollowed }
         return "fsprobe: stopped: \(received) events received, \(delivered) delivered, "
             + "\(lost) lost (kernel ring buffer full), \(dropped) dropped in user space, "
             + "\(truncated) truncated paths, \(unresolved) unresolved paths; "
             + "directory cache: \(hits) hits, \(misses) misses, \(bypassed) bypassed; "
-            + "discarders: \(discarders) directories, \(discarded) events dropped early"
+            + "discarders: \(discarders) directories, \(discarded) events dropped early; "
+            + "followed: \(followed) moved objects, \(notFollowed) not (watch map full)"
             + (pipeline.sinks.contains { $0.diskBuffer != nil } ? "; " + Self.diskBufferSummary(pipeline.diskBuffers) : "")
     }
 

@@ -43,11 +43,15 @@ struct FileDescriptorWriter {
     private let count: SinkDeliveryCount
     /// A write failure met while making room in `write(_:)`, for `flush()`.
     private var deferredError: Error?
+    /// Ends a write that blocks when the sink is interrupted; the sink's,
+    /// shared by the writers it opens one after another.
+    private let interruption: WriteInterruption
 
     init(fd: Int32, name: String, format: OutputFormat, clock: TableFormatter.Clock,
-         count: SinkDeliveryCount) {
+         count: SinkDeliveryCount, interruption: WriteInterruption) {
         self.fd = fd
         self.count = count
+        self.interruption = interruption
         self.name = name
         self.formatter = EventFormatter(format: format, clock: clock)
         buffer.reserveCapacity(Self.flushThreshold + 8 * 1024)
@@ -99,8 +103,10 @@ struct FileDescriptorWriter {
 
     private mutating func writeBuffer() throws {
         var written = 0
-        let failure: Int32? = buffer.withUnsafeBytes { bytes in
+        let failure: Int32? = interruption.whileWriting { buffer.withUnsafeBytes { bytes in
             while written < bytes.count {
+                // Interrupted: what is left is given up (ECANCELED), counted lost.
+                if interruption.isRequested { return ECANCELED }
                 let n = posixWrite(fd, bytes.baseAddress! + written, bytes.count - written)
                 if n >= 0 {
                     written += n
@@ -119,7 +125,7 @@ struct FileDescriptorWriter {
                 }
             }
             return nil
-        }
+        } }
         guard let failure else {
             count.confirm(eventEnds.count)
             buffer.removeAll(keepingCapacity: true)
@@ -127,14 +133,15 @@ struct FileDescriptorWriter {
             firstEventWritten = 0
             return
         }
-        dropUnwritten(written: written)
+        dropUnwritten(written: written, givingUp: failure == ECANCELED)
         throw SinkError.writeFailed(name: name, errno: failure)
     }
 
     /// After a write failed with the first `written` bytes of the buffer out:
     /// the events not written whole are lost, except one cut midway on a
-    /// descriptor that cannot be truncated, whose rest is kept to finish it.
-    private mutating func dropUnwritten(written: Int) {
+    /// descriptor that cannot be truncated, whose rest is kept to finish it
+    /// unless the writer is `givingUp` (interrupted: no write follows).
+    private mutating func dropUnwritten(written: Int, givingUp: Bool) {
         let whole = eventEnds.prefix { $0 <= written }.count
         let lineStart = whole > 0 ? eventEnds[whole - 1] : 0
         // What of the cut line is out: this write's part, and the part of an
@@ -147,7 +154,7 @@ struct FileDescriptorWriter {
                 && ftruncate(fd, status.st_size - off_t(cut)) == 0 {
                 bytesWritten -= cut
             } else {
-                keepRest = true
+                keepRest = !givingUp
             }
         }
         count.confirm(whole)

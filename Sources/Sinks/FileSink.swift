@@ -54,6 +54,8 @@ public final class FileSink: EventSink, @unchecked Sendable {
     private var writer: FileDescriptorWriter
     /// Events written out, and accepted then lost to failed writes, by every file's writer.
     private let count = SinkDeliveryCount()
+    /// Ends a write that blocks (a FIFO whose reader stopped) on `interrupt()`.
+    private let interruption = WriteInterruption()
     /// Size of the file when this writer opened it (it is appended to).
     private var sizeAtOpen = 0
     private var isOpen = true
@@ -75,7 +77,8 @@ public final class FileSink: EventSink, @unchecked Sendable {
         self.permissions = permissions
         self.clock = clock
         self.sizeAtOpen = size
-        self.writer = FileDescriptorWriter(fd: fd, name: path, format: format, clock: clock, count: count)
+        self.writer = FileDescriptorWriter(fd: fd, name: path, format: format, clock: clock, count: count,
+                                           interruption: interruption)
     }
 
     private static func openForAppend(_ path: String, permissions: mode_t) throws -> (fd: Int32, size: Int) {
@@ -142,7 +145,8 @@ public final class FileSink: EventSink, @unchecked Sendable {
         }
         guard rename(path, "\(path).1") == 0 else { throw SinkError.writeFailed(name: path, errno: errno) }
         let (fd, size) = try Self.openForAppend(path, permissions: permissions)
-        writer = FileDescriptorWriter(fd: fd, name: path, format: writer.format, clock: clock, count: count)
+        writer = FileDescriptorWriter(fd: fd, name: path, format: writer.format, clock: clock, count: count,
+                                           interruption: interruption)
         sizeAtOpen = size
         isOpen = true
     }
@@ -157,6 +161,14 @@ public final class FileSink: EventSink, @unchecked Sendable {
         isOpen = false
         defer { _ = closeDescriptor(writer.fd) }
         try writer.flush()
+    }
+}
+
+extension FileSink {
+    /// A write blocked on a FIFO's reader that takes nothing ends, and none
+    /// starts: what is not written is counted lost.
+    public func interrupt() {
+        interruption.interrupt()
     }
 }
 

@@ -26,6 +26,8 @@ public enum SinkError: Error, Equatable, CustomStringConvertible {
         case let .cannotOpen(path, code) where code == ENXIO:
             "cannot open output file '\(path.lineSafe)': a FIFO with no reader (start its reader first)"
         case let .cannotOpen(path, code): "cannot open output file '\(path.lineSafe)': \(Self.message(code))"
+        case let .writeFailed(name, code) where code == ECANCELED:
+            "gave up writing to '\(name.lineSafe)': it was still blocked when the sink was interrupted (a stop or drain deadline)"
         case let .writeFailed(name, code): "cannot write to '\(name.lineSafe)': \(Self.message(code))"
         case let .closeFailed(name, code): "cannot close '\(name.lineSafe)': \(Self.message(code))"
         case let .databaseFailed(path, action, reason): "cannot \(action) database '\(path.lineSafe)': \(reason.lineSafe)"

@@ -19,6 +19,7 @@ public final class StdoutSink: EventSink, @unchecked Sendable {
     private var writer: FileDescriptorWriter
     /// Events written out, and accepted then lost to failed writes.
     private let count = SinkDeliveryCount()
+    private let interruption = WriteInterruption()
 
     /// - Parameters:
     ///   - fd: the descriptor to write to; standard output unless a test or
@@ -27,7 +28,8 @@ public final class StdoutSink: EventSink, @unchecked Sendable {
     public init(format: OutputFormat, fd: Int32 = STDOUT_FILENO, name: String = "stdout",
                 clock: TableFormatter.Clock = .local) {
         self.name = name
-        self.writer = FileDescriptorWriter(fd: fd, name: name, format: format, clock: clock, count: count)
+        self.writer = FileDescriptorWriter(fd: fd, name: name, format: format, clock: clock, count: count,
+                                           interruption: interruption)
     }
 
     public var format: OutputFormat { writer.format }
@@ -50,5 +52,11 @@ public final class StdoutSink: EventSink, @unchecked Sendable {
 
     public func close() throws {
         try flush()
+    }
+
+    /// A write blocked on a reader that takes nothing ends, and none
+    /// starts: what is not written is counted lost.
+    public func interrupt() {
+        interruption.interrupt()
     }
 }

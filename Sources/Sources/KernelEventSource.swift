@@ -24,6 +24,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
 
     private let probe: KernelProbe
     private let watches: WatchTable
+    private let follower: MoveFollower
     /// Used on the ring-buffer thread only (it keeps the path caches).
     private let decoder: KernelRecordDecoder
     /// Used on the ring-buffer thread only (it keeps the context caches).
@@ -50,6 +51,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
                                     maps: opened.probe)
         self.decoder = KernelRecordDecoder(clock: BootClock(), backend: backend, resolver: resolver)
         self.watches = WatchTable(probe: probe, recursive: options.recursive)
+        self.follower = MoveFollower(watches: watches, kernelDecides: opened.probe.backend != .tracepoint)
         for watch in watched {
             try watches.add(watch, kind: UInt32(FSP_WATCH_EXPLICIT))
         }
@@ -127,18 +129,27 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
             sourceCounters.withLock { $0.undecodable += 1 }
             return
         }
-        let unresolved = (event.source.resolution.contains(.unresolved) ? 1 : 0)
-            + (event.target?.resolution.contains(.unresolved) == true ? 1 : 0)
-        if unresolved > 0 { sourceCounters.withLock { $0.unresolvedPaths += UInt64(unresolved) } }
+        let marks = RenameFollowMarks(record: record)
         // The kernel passes up, flagged, the caller-supplied paths it could not
         // place (absolute, "..", several components, base = a watch's parent).
         if options.pathsFiltering && KernelRecordDecoder.needsUserSpaceFilter(record) && !matchesWatch(event) {
-            sourceCounters.withLock { $0.filteredInUserSpace += 1 }
+            if !marks.contains(.unselected) { sourceCounters.withLock { $0.filteredInUserSpace += 1 } }
             return
         }
-        if options.follow && options.pathsFiltering && event.type == .rename && event.retval == 0 {
-            follow(event)
+        if options.followsMoves && event.type == .rename && event.retval == 0 {
+            let outcome = follower.follow(event, marks: marks)
+            if outcome != MoveFollower.Outcome() {
+                sourceCounters.withLock {
+                    $0.followedInUserSpace += UInt64(outcome.followed)
+                    $0.followFailures += UInt64(outcome.failed)
+                }
+            }
         }
+        // A rename passed up only to follow what it moved: not an event.
+        if marks.contains(.unselected) { return }
+        let unresolved = (event.source.resolution.contains(.unresolved) ? 1 : 0)
+            + (event.target?.resolution.contains(.unresolved) == true ? 1 : 0)
+        if unresolved > 0 { sourceCounters.withLock { $0.unresolvedPaths += UInt64(unresolved) } }
         enricher.enrich(&event)
         emit(event)
     }
@@ -147,17 +158,6 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
         watches.matches(event.source.bytes) || (event.target.map { watches.matches($0.bytes) } ?? false)
     }
 
-    /// A watched object renamed elsewhere stays watched: its inode goes into
-    /// the kernel's watch map, so the kernel matches it wherever it now lives.
-    private func follow(_ event: FileEvent) {
-        guard let target = event.target, let moved = WatchResolver.identify(reported: target.bytes),
-              !watches.contains(device: moved.device, inode: moved.inode) else { return }
-        do {
-            try watches.add(moved, kind: UInt32(FSP_WATCH_FOLLOWED))
-        } catch {
-            sourceCounters.withLock { $0.followFailures += 1 }
-        }
-    }
 }
 
 /// Counters of the kernel source, in more detail than `SourceCounters`.
@@ -167,8 +167,16 @@ public struct KernelSourceCounters: Sendable, Equatable {
     public var undecodable: UInt64 = 0
     /// Events the kernel passed up for user space to filter, and that were not watched.
     public var filteredInUserSpace: UInt64 = 0
-    /// Moved objects that could not be added to the watch map (map full).
+    /// Moved objects user space began to watch (the tracepoint backend,
+    /// where following is user space's decision).
+    public var followedInUserSpace: UInt64 = 0
+    /// Moved objects user space could not add to the watch map (map full).
     public var followFailures: UInt64 = 0
+    /// Objects moved out of the watch and watched since, by the kernel or
+    /// by user space.
+    public var movedObjectsFollowed: UInt64 { kernel.followed + followedInUserSpace }
+    /// Objects moved out of the watch that could not be followed.
+    public var movedObjectsNotFollowed: UInt64 { kernel.followFailed + followFailures }
     /// Paths cut at a cached directory user space could not resolve
     /// (`PathResolution.unresolved`): evicted from every cache before its
     /// event was read.

@@ -248,3 +248,11 @@ let cloneNewNS: Int32 = 0x0002_0000   // CLONE_NEWNS, from linux/sched.h
 let cloneNewPID: Int32 = 0x2000_0000  // CLONE_NEWPID
 
 func unshareMountNamespace() -> Int32 { unshareFunction?(cloneNewNS) ?? -1 }
+
+/// renameat2(2), which Glibc's Swift overlay does not export.
+typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?, UInt32) -> Int32
+let renameat2Function: RenameAt2? = {
+    // RTLD_DEFAULT is a null handle in glibc.
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2").map { unsafeBitCast($0, to: RenameAt2.self) }
+}()
+let renameExchange: UInt32 = 1 << 1  // RENAME_EXCHANGE, from linux/fs.h

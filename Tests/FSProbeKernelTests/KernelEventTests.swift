@@ -151,29 +151,6 @@ final class KernelEventTests: InsideOutsideTestCase {
         XCTAssertEqual(events.count, 1, "\(events.map(EventRecorder.describe))")
     }
 
-    func testFollowKeepsReportingAMovedFile() throws {
-        FileManager.default.createFile(atPath: scratch.url("moving"), contents: nil)
-        let recorder = try EventRecorder(paths: [scratch.path])
-        defer { try? recorder.stop() }
-        XCTAssertEqual(rename(scratch.url("moving"), outside.url("moved")), 0)
-        recorder.waitFor("rename out") { $0.type == .rename }
-        touch(outside.url("moved"))
-        recorder.waitFor("open at the new place") { $0.type == .open && $0.source.string == self.outside.url("moved") }
-    }
-
-    func testWithoutFollowAMovedFileIsNoLongerReported() throws {
-        FileManager.default.createFile(atPath: scratch.url("moving"), contents: nil)
-        FileManager.default.createFile(atPath: scratch.url("marker"), contents: nil)
-        let recorder = try EventRecorder(paths: [scratch.path]) { $0.follow = false }
-        defer { try? recorder.stop() }
-        XCTAssertEqual(rename(scratch.url("moving"), outside.url("moved")), 0)
-        touch(outside.url("moved"))
-        touch(scratch.url("marker"))
-        let events = recorder.events(until: "marker") { $0.source.string == self.scratch.url("marker") }
-        XCTAssertEqual(events.filter { $0.source.string == self.outside.url("moved") }.count, 0)
-        XCTAssertEqual(events.filter { $0.type == .rename }.count, 1)
-    }
-
     func testPathsFilteringOffReportsTheWholeFileSystem() throws {
         FileManager.default.createFile(atPath: outside.url("anywhere"), contents: nil)
         let recorder = try EventRecorder(paths: []) { $0.pathsFiltering = false }

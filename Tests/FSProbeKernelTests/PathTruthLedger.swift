@@ -191,13 +191,6 @@ struct MatchKey: Hashable {
     }
 }
 
-/// renameat2(2), which Glibc's Swift overlay does not export.
-private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?, UInt32) -> Int32
-private let renameat2Function: RenameAt2? = {
-    // RTLD_DEFAULT is a null handle in glibc.
-    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2").map { unsafeBitCast($0, to: RenameAt2.self) }
-}()
-let renameExchange: UInt32 = 1 << 1  // RENAME_EXCHANGE, from linux/fs.h
 
 /// Performs and logs the operations of one load, and checks them at each
 /// `settle`: a marker file is opened after the operations, and once its

@@ -163,6 +163,25 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(event.source.inode, 42)
     }
 
+    /// The kernel's follow marks ride in a rename's flags: they are read as
+    /// marks and never reported as the caller's flags; other types' flags
+    /// (an open's O_* bits up there) are left alone.
+    func testRenameFollowMarksAreSeparatedFromTheCallersFlags() throws {
+        var builder = KernelRecordBuilder(type: .rename, source: ["w", "f"])
+        builder.target = ["out", "g"]
+        builder.flags = UInt32(FSP_RENAME_FOLLOWED_SOURCE | FSP_RENAME_UNSELECTED) | 1  // RENAME_NOREPLACE
+        let record = builder.build()
+        let event = try record.withUnsafeBytes { try KernelRecordDecoder().decode($0) }
+        XCTAssertEqual(event.flags, 1)
+        XCTAssertEqual(record.withUnsafeBytes { RenameFollowMarks(record: $0) }, [.followedSource, .unselected])
+
+        var open = KernelRecordBuilder(type: .open, source: ["w", "f"])
+        open.flags = UInt32(FSP_RENAME_FOLLOWED_SOURCE) | 0o2
+        let opened = open.build()
+        XCTAssertEqual(try opened.withUnsafeBytes { try KernelRecordDecoder().decode($0) }.flags, open.flags)
+        XCTAssertEqual(opened.withUnsafeBytes { RenameFollowMarks(record: $0) }, [])
+    }
+
     func testCallerSuffixIsFlagged() throws {
         var builder = KernelRecordBuilder(type: .mkdir, source: ["tmp"])
         builder.sourceCaller = "new/dir"

@@ -635,7 +635,7 @@ int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 	/* A direct (BTF) load: no helper call before the first test. */
 	nr = regs->orig_ax & ~(long)FSP_X32_SYSCALL_BIT;
 	kind = fsp_syscall_kind_of(nr);
-	if (!(kind & (cfg_event_mask | FSP_SC_MOVES | FSP_SC_MOVES32)))
+	if (!(kind & (FSP_HOOKED_MASK | FSP_SC_MOVES | FSP_SC_MOVES32)))
 		return 0;
 	if (kind & (FSP_SC_MOVES | FSP_SC_MOVES32)) {
 		compat = fsp_current_in_compat();
@@ -644,7 +644,7 @@ int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 		if (compat)
 			return 0;
 	}
-	if (!(kind & cfg_event_mask))
+	if (!(kind & FSP_HOOKED_MASK))
 		return 0;
 	c = bpf_map_lookup_elem(&tp_calls, &zero);
 	if (!c)
@@ -658,8 +658,18 @@ int BPF_PROG(fsp_tp_sys_exit, struct pt_regs *regs, long ret)
 	 */
 	if (!fsp_decode(regs, nr, ret, &c->op))
 		return 0;
-	if (c->op.type >= FSP_EVENT_TYPE_COUNT || !(cfg_event_mask & (1u << c->op.type)))
+	if (c->op.type >= FSP_EVENT_TYPE_COUNT || !(FSP_HOOKED_MASK & (1u << c->op.type)))
 		return 0;
+	/*
+	 * A rename hooked only for --follow: here user space follows, from
+	 * the event (the paths are the caller's strings, placed after the
+	 * move), so it gets the renames that moved something, marked.
+	 */
+	if (!(cfg_event_mask & (1u << c->op.type))) {
+		if (ret != 0)
+			return 0;
+		c->op.flags |= FSP_RENAME_UNSELECTED;
+	}
 	if (c->op.src.kind == FSP_SRC_FD && !fsp_src_file(&c->op.src, c->op.need_reg))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();

@@ -25,13 +25,17 @@
 #include "../lib/path.bpf.h"
 #include "../lib/event.bpf.h"
 #include "../lib/context.bpf.h"
+#include "../lib/follow.bpf.h"
 
 #define FSP_MAY_WRITE  0x2
 #define FSP_ERRNO_MAX  4095
 /* do_dentry_open() strips O_CREAT; the file says whether this open created it. */
 #define FSP_FMODE_CREATED 0x100000
 
-/* Start an event of this type in scratch, or NULL when it is not wanted. */
+/*
+ * Start an event of this type in scratch, or NULL when it is not wanted
+ * (not even to follow a moved object: FSP_HOOKED_MASK).
+ */
 static __always_inline struct fsp_scratch *fsp_vfs_begin(__u32 type)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -39,7 +43,7 @@ static __always_inline struct fsp_scratch *fsp_vfs_begin(__u32 type)
 
 	if (cfg_self_tgid && (__u32)(pid_tgid >> 32) == cfg_self_tgid)
 		return NULL;
-	if (!(cfg_event_mask & (1u << type)))
+	if (!(FSP_HOOKED_MASK & (1u << type)))
 		return NULL;
 	s = fsp_scratch_get();
 	if (!s)
@@ -57,28 +61,43 @@ static __always_inline struct fsp_scratch *fsp_vfs_begin(__u32 type)
 
 /*
  * Walk the event's path(s): (d1, m1) is the source, (d2, m2) the target of
- * a rename or link (d2 NULL otherwise), then the context of a kept event.
- * False when the filter drops it.
+ * a rename or link (d2 NULL otherwise). The filter's verdicts on them go
+ * to *v1 and *v2 (FSP_V_NO without a target).
  */
+static __always_inline void fsp_vfs_walk(struct fsp_scratch *s, struct dentry *d1, struct vfsmount *m1,
+					 struct dentry *d2, struct vfsmount *m2, int *v1, int *v2)
+{
+	struct fsp_event *ev = &s->p.rec.ev;
+	__u32 off = 0;
+
+	/* With a target, the source may use half the room. */
+	*v1 = fsp_path_walk_learning(s, &ev->src, d1, m1, &off, d2 ? FSP_DATA_SIZE / 2 : FSP_DATA_SIZE);
+	*v2 = FSP_V_NO;
+	if (d2)
+		*v2 = fsp_path_walk_learning(s, &ev->target, d2, m2, &off, FSP_DATA_SIZE);
+	else
+		__builtin_memset(&ev->target, 0, sizeof(ev->target));
+	ev->data_len = off;
+}
+
+/* The filter's decision on walked paths, then the context of a kept event. */
+static __always_inline bool fsp_vfs_keep(struct fsp_scratch *s, int v1, int v2)
+{
+	if (!fsp_filter_verdicts(&s->p.rec.ev, v1, v2))
+		return false;
+	fsp_event_add_context(s);
+	return true;
+}
+
+/* Walk the event's path(s) (fsp_vfs_walk); false when the filter drops it. */
 static __always_inline bool fsp_vfs_paths(struct fsp_scratch *s, struct dentry *d1,
 					  struct vfsmount *m1, struct dentry *d2,
 					  struct vfsmount *m2)
 {
-	struct fsp_event *ev = &s->p.rec.ev;
-	__u32 off = 0;
-	int v1, v2 = FSP_V_NO;
+	int v1, v2;
 
-	/* With a target, the source may use half the room. */
-	v1 = fsp_path_walk_learning(s, &ev->src, d1, m1, &off, d2 ? FSP_DATA_SIZE / 2 : FSP_DATA_SIZE);
-	if (d2)
-		v2 = fsp_path_walk_learning(s, &ev->target, d2, m2, &off, FSP_DATA_SIZE);
-	else
-		__builtin_memset(&ev->target, 0, sizeof(ev->target));
-	ev->data_len = off;
-	if (!fsp_filter_verdicts(ev, v1, v2))
-		return false;
-	fsp_event_add_context(s);
-	return true;
+	fsp_vfs_walk(s, d1, m1, d2, m2, &v1, &v2);
+	return fsp_vfs_keep(s, v1, v2);
 }
 
 static __always_inline bool fsp_vfs_path_of(struct fsp_scratch *s, const struct path *path)
@@ -135,7 +154,7 @@ static __always_inline bool fsp_vfs_discard_staged(__u32 type, struct dentry *d1
 {
 	__u32 tid;
 
-	if (!(cfg_event_mask & (1u << type)) || !fsp_discarded(d1, m1) || (d2 && !fsp_discarded(d2, m2)))
+	if (!(FSP_HOOKED_MASK & (1u << type)) || !fsp_discarded(d1, m1) || (d2 && !fsp_discarded(d2, m2)))
 		return false;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	fsp_pending_forget(tid);
@@ -253,7 +272,15 @@ static __always_inline void fsp_vfs_finish_in(void *map, struct fsp_pending_shor
 	ev = &p->ev;
 	ev->retval = ret;
 	obj = p->obj; /* a local: CO-RE relocates kernel types only */
-	if (obj) {
+	if (type == FSP_EVENT_RENAME) {
+		fsp_follow_rename_done(ev, obj, ret);
+		/* Passed up only for what was followed (FSP_RENAME_UNSELECTED). */
+		if ((ev->flags & FSP_RENAME_UNSELECTED) &&
+		    !(ev->flags & (FSP_RENAME_FOLLOWED_SOURCE | FSP_RENAME_FOLLOWED_TARGET))) {
+			bpf_map_delete_elem(map, &tid);
+			return;
+		}
+	} else if (obj) {
 		/* mkdir: the dentry was negative at the hook and has its inode now. */
 		struct inode *inode = FSP_READ(obj, d_inode);
 
@@ -394,12 +421,19 @@ static __always_inline void fsp_on_path_dentry(__u32 type, const struct path *di
 	fsp_vfs_stage(s, fsp_vfs_paths(s, dentry, FSP_READ(dir, mnt), NULL, NULL));
 }
 
-/* security_path_rename / security_path_link: both paths before the change. */
+/*
+ * security_path_rename / security_path_link: both paths before the change.
+ * A rename also decides, whether or not renames are reported, which object
+ * leaving the watch the kernel goes on watching (lib/follow.bpf.h).
+ */
 static __always_inline void fsp_on_path_pair(__u32 type, struct dentry *old_dentry,
 					     struct vfsmount *mnt_old, struct dentry *new_dentry,
 					     struct vfsmount *mnt_new, __u32 flags)
 {
+	struct fsp_event *ev;
 	struct fsp_scratch *s;
+	__u32 followed = 0;
+	int v1, v2;
 	bool keep;
 
 	if (fsp_vfs_discard_staged(type, old_dentry, mnt_old, new_dentry, mnt_new))
@@ -407,11 +441,25 @@ static __always_inline void fsp_on_path_pair(__u32 type, struct dentry *old_dent
 	s = fsp_vfs_begin(type);
 	if (!s)
 		return;
-	s->p.rec.ev.flags = flags;
-	keep = fsp_vfs_paths(s, old_dentry, mnt_old, new_dentry, mnt_new);
+	ev = &s->p.rec.ev;
+	ev->flags = flags & ~FSP_RENAME_KERNEL_MARKS;
+	fsp_vfs_walk(s, old_dentry, mnt_old, new_dentry, mnt_new, &v1, &v2);
+	if (type == FSP_EVENT_RENAME) {
+		followed = fsp_follow_rename(old_dentry, new_dentry, flags, v1, v2);
+		ev->flags |= followed;
+		/* The exit needs it to take a failed exchange's follow back. */
+		s->p.obj = (followed & FSP_RENAME_FOLLOWED_TARGET) ? new_dentry : NULL;
+	}
+	if (cfg_event_mask & (1u << type)) {
+		keep = fsp_vfs_keep(s, v1, v2);
+	} else {
+		/* Hooked only to follow: passed up when it did, for user space to learn. */
+		ev->flags |= FSP_RENAME_UNSELECTED;
+		keep = followed && fsp_vfs_keep(s, v1, v2);
+	}
 	/* The target path names the same inode afterwards. */
-	s->p.rec.ev.target.inode = s->p.rec.ev.src.inode;
-	s->p.rec.ev.target.mode = s->p.rec.ev.src.mode;
+	ev->target.inode = ev->src.inode;
+	ev->target.mode = ev->src.mode;
 	fsp_vfs_stage(s, keep);
 }
 

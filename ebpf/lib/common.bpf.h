@@ -69,6 +69,8 @@ _Static_assert(FSP_DATA_SIZE <= 0xffff, "fsp_path offsets are 16-bit");
 const volatile bool cfg_paths_filtering = false;
 const volatile bool cfg_recursive = true;
 const volatile __u32 cfg_event_mask = (1u << FSP_EVENT_TYPE_COUNT) - 1;
+/* Follow objects moved out of the watch (--follow; only with paths filtering). */
+const volatile bool cfg_follow = false;
 const volatile __u32 cfg_self_tgid = 0;
 /* vfs_mkdir returns a struct dentry * (6.15+) rather than an int. */
 const volatile bool cfg_mkdir_returns_dentry = false;
@@ -84,6 +86,11 @@ const volatile __u32 cfg_mnt_ns = 0;
 const volatile bool cfg_empty_programs = false;
 /* Bytes waiting in the ring buffer that wake its reader (lib/event.bpf.h). */
 const volatile __u64 cfg_wakeup_bytes = 1024 * 4096 / 4;
+/*
+ * Event types whose hooks run: the selected ones, and renames when moved
+ * objects are followed (the follow does not depend on reporting them).
+ */
+#define FSP_HOOKED_MASK (cfg_event_mask | (cfg_follow ? 1u << FSP_EVENT_RENAME : 0))
 /* The first statement of every program of the VFS backends. */
 #define FSP_EMPTY_EXIT()            \
 	do {                        \
@@ -103,6 +110,13 @@ __u64 fsp_epoch_started = 0;
 __u64 fsp_epoch_finished = 0;
 /* Bit (ino % FSP_WATCH_BITS): some watch has that inode number (lib/discard.bpf.h). */
 __u64 fsp_watch_bits[FSP_WATCH_BITS / 64] = {};
+/*
+ * The same for the objects the kernel itself began to watch (lib/follow.bpf.h),
+ * one byte per slot so that two CPUs setting slots never lose one (5.10 has
+ * no atomic "or"). Apart from fsp_watch_bits, which user space rewrites
+ * whole from what it knows; only ever set.
+ */
+__u8 fsp_followed_slots[FSP_WATCH_BITS] = {};
 
 /* ---- maps ---- */
 struct {

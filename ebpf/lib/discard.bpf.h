@@ -65,13 +65,16 @@ static __always_inline __u64 fsp_mounts_event(struct mount *mnt)
 /*
  * Whether inode number ino may be a watch (an explicit or followed entry of
  * watched_inodes): user space sets bit (ino % FSP_WATCH_BITS) of
- * fsp_watch_bits for each, inside the epoch of the change. A plain load,
- * where a lookup in watched_inodes would be a helper call; a collision only
- * sends the event the slow way, to the walk that decides exactly.
+ * fsp_watch_bits for each, inside the epoch of the change, and the kernel
+ * slot ino % FSP_WATCH_BITS of fsp_followed_slots for an object it follows,
+ * before the object moves. Plain loads, where a lookup in watched_inodes
+ * would be a helper call; a collision only sends the event the slow way,
+ * to the walk that decides exactly.
  */
 static __always_inline bool fsp_may_be_watched(__u64 ino)
 {
-	return fsp_watch_bits[(ino / 64) % (FSP_WATCH_BITS / 64)] & (1ull << (ino % 64));
+	return (fsp_watch_bits[(ino / 64) % (FSP_WATCH_BITS / 64)] & (1ull << (ino % 64))) ||
+	       fsp_followed_slots[ino % FSP_WATCH_BITS];
 }
 
 /*

@@ -67,14 +67,19 @@ void fsp_skel_destroy(struct fsprobe_bpf *s);
 int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, __u32 event_mask, const char *btf_path,
 		    char *missing, size_t missing_size);
 
-/* Sets the const volatile globals of the BPF program (read-only after load). */
+/*
+ * Sets the const volatile globals of the BPF program (read-only after load).
+ * event_mask: the types reported; follow: moved objects are followed (with
+ * paths filtering), whose renames are hooked whether reported or not.
+ */
 static inline void fsp_skel_set_config(struct fsprobe_bpf *s, __u32 self_tgid,
-				       bool paths_filtering, bool recursive, __u32 event_mask)
+				       bool paths_filtering, bool recursive, __u32 event_mask, bool follow)
 {
 	s->rodata->cfg_self_tgid = self_tgid;
 	s->rodata->cfg_paths_filtering = paths_filtering;
 	s->rodata->cfg_recursive = recursive;
 	s->rodata->cfg_event_mask = event_mask;
+	s->rodata->cfg_follow = follow && paths_filtering;
 }
 
 /* Benchmarks only: every program returns at once (the hooks' own cost). */

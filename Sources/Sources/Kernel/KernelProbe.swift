@@ -37,9 +37,10 @@ final class KernelProbe: @unchecked Sendable {
         var ready = false
         defer { if !ready { fsp_skel_destroy(skeleton) } }
 
-        try Self.select(backend, events: options.events, in: skeleton, btfPath: customBTF)
+        try Self.select(backend, events: options.hookedEvents, in: skeleton, btfPath: customBTF)
         fsp_skel_set_empty_programs(skeleton, options.emptyPrograms)
-        fsp_skel_set_config(skeleton, options.ignoreOwnProcess ? UInt32(getpid()) : 0, options.pathsFiltering, options.recursive, options.events.rawValue)
+        fsp_skel_set_config(skeleton, options.ignoreOwnProcess ? UInt32(getpid()) : 0, options.pathsFiltering,
+                            options.recursive, options.events.rawValue, options.followsMoves)
         fsp_skel_set_mount_namespace(skeleton, Self.ownMountNamespace())
         let mode = options.resolutionMode.kernelMode
         fsp_skel_set_resolution_mode(skeleton, mode.rawValue)
@@ -149,7 +150,9 @@ final class KernelProbe: @unchecked Sendable {
             cacheMisses: values[Int(FSP_STAT_CACHE_MISSES.rawValue)],
             cacheBypassed: values[Int(FSP_STAT_CACHE_BYPASSED.rawValue)],
             discarded: values[Int(FSP_STAT_DISCARDED.rawValue)],
-            discardersAdded: values[Int(FSP_STAT_DISCARDERS_ADDED.rawValue)])
+            discardersAdded: values[Int(FSP_STAT_DISCARDERS_ADDED.rawValue)],
+            followed: values[Int(FSP_STAT_FOLLOWED.rawValue)],
+            followFailed: values[Int(FSP_STAT_FOLLOW_FAILED.rawValue)])
     }
 
     /// Destroys the links only: no new events after this returns, and what
@@ -234,4 +237,9 @@ public struct KernelCounters: Sendable, Equatable {
     public var discarded: UInt64 = 0
     /// Directories found to hold nothing watched.
     public var discardersAdded: UInt64 = 0
+    /// Objects moved out of the watch that the kernel began to watch
+    /// (`--follow`, VFS backends).
+    public var followed: UInt64 = 0
+    /// Objects moved out of the watch it could not: the watch map was full.
+    public var followFailed: UInt64 = 0
 }

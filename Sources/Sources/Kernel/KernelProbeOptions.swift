@@ -10,6 +10,11 @@ public struct KernelProbeOptions: Sendable {
     public var recursive: Bool = true
     /// Keep watching a file or directory moved out of the watched tree.
     public var follow: Bool = true
+    /// Whether moved objects are followed: only watches can be followed.
+    public var followsMoves: Bool { follow && pathsFiltering }
+    /// The event types whose hooks run: the reported ones, and renames when
+    /// moved objects are followed, reported or not.
+    public var hookedEvents: EventTypeSet { followsMoves ? events.union(EventTypeSet([EventType.rename])) : events }
     /// Ring buffer size in pages of 4 KiB (a power of two). 4 MiB by
     /// default: at full speed one thread's opens come about as fast as the
     /// reader turns them into JSON, and the ring must hold what piles up

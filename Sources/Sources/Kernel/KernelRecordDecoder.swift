@@ -78,11 +78,17 @@ public final class KernelRecordDecoder {
             type: type,
             timestamp: EventTimestamp(nanosecondsSinceEpoch: clock.epochNanoseconds(fromBoot: header.timestamp_ns)),
             pid: header.pid, tid: header.tid, uid: header.uid, gid: header.gid,
-            comm: comm, flags: header.flags, mode: header.mode, retval: header.retval,
+            comm: comm, flags: Self.callerFlags(header.flags, of: type), mode: header.mode, retval: header.retval,
             source: source, target: target, backend: backend,
             process: try process(header, in: data),
             attributes: type == .setattr ? try attributes(header, in: data) : nil,
             bytesWritten: type == .modify && header.attr.valid & UInt32(FSP_ATTR_SIZE) != 0 ? header.attr.size : nil)
+    }
+
+    /// The flags as the caller gave them: a rename's without the kernel's
+    /// follow marks (`RenameFollowMarks`).
+    static func callerFlags(_ flags: UInt32, of type: EventType) -> UInt32 {
+        type == .rename ? flags & ~RenameFollowMarks.all.rawValue : flags
     }
 
     /// What a setattr sets: each value the kernel marked valid, or the
