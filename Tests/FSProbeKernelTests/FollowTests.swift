@@ -20,6 +20,18 @@ final class FollowTests: InsideOutsideTestCase {
         let renamed = try XCTUnwrap(recorder.recorded.first { $0.type == .rename })
         XCTAssertEqual(renamed.flags, 0, "the kernel's follow marks are not the caller's flags")
         XCTAssertEqual(recorder.source.kernelCounters.movedObjectsFollowed, 1)
+
+        // A caller setting the bit the kernel marks unselected renames with
+        // does not hide its call (refused, EINVAL: seen by the tracepoint
+        // backend only, the VFS is never reached).
+        let renameat2 = try XCTUnwrap(renameat2Function, "this libc has no renameat2")
+        _ = FileManager.default.createFile(atPath: scratch.url("kept"), contents: nil)
+        XCTAssertEqual(renameat2(AT_FDCWD, scratch.url("kept"), AT_FDCWD, scratch.url("never"), 1 << 30), -1)
+        XCTAssertEqual(errno, EINVAL)
+        touch(scratch.url("kept"))
+        let events = recorder.events(until: "open after the refused rename") { $0.type == .open && $0.source.string == self.scratch.url("kept") }
+        let refused = events.filter { $0.type == .rename && $0.target?.string == self.scratch.url("never") }
+        XCTAssertEqual(refused.map(\.retval), TestBackend.isVFS ? [] : [Int64(-EINVAL)])
     }
 
     /// The case (`-e open -e modify`, then `mv W/a/b/f OUT/g; echo y >> OUT/g`),

@@ -151,8 +151,10 @@ static __always_inline bool fsp_decode(struct pt_regs *regs, long nr, long ret, 
 	case FSP_NR_renameat:
 	case FSP_NR_renameat2:
 		op->type = FSP_EVENT_RENAME;
+		/* Bits the kernel marks renames with are not the caller's to set
+		 * (renameat2 refuses them: EINVAL, still reported). */
 		if (nr == FSP_NR_renameat2)
-			op->flags = ARG(regs, r8);
+			op->flags = ARG(regs, r8) & ~FSP_RENAME_KERNEL_MARKS;
 		fsp_set_at(&op->src, ARG(regs, di), ARG(regs, si));
 		fsp_set_at(&op->target, ARG(regs, dx), ARG(regs, r10));
 		return true;
