@@ -6,8 +6,8 @@
 #   3. build the benchmarks (so they stay current)
 #   4. swift test: unit tests, kernel tests on this machine's kernel, CLI tests;
 #      the example pipelines in pipelines/ validated and their test cases run
-#   5. the same kernel and CLI tests on Debian kernels 6.1 and 6.12 in qemu,
-#      and fsprobe's refusal on 5.10 (scripts/test-kernels.sh)
+#   5. the same kernel and CLI tests on Debian kernels 5.10, 6.1 and 6.12 in
+#      qemu, one VM per core side by side (scripts/test-kernels.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

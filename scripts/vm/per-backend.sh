@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs an XCTest bundle once per fsprobe backend, inside a test VM (busybox
 # sh), with FSPROBE_TEST_BACKEND set, and says which backends failed.
-#   per-backend.sh "fentry kprobe tracepoint" TESTS.xctest
-# The first backend runs the whole suite but the HOST_ONLY classes (below).
+#   per-backend.sh "fentry kprobe tracepoint" TESTS.xctest [all|subset]
+# With "all" (the default) the first backend runs the whole suite but the
+# HOST_ONLY classes (below); with "subset" it runs what the others run (the
+# whole suite ran on this kernel with another backend, in another VM).
 # The others also skip the test classes
 # that do not depend on the backend (listed below; they probe every backend
 # themselves or test no kernel code), which would only repeat the same
@@ -19,6 +21,8 @@ BACKEND_AGNOSTIC='^FSProbeCLITests\.(BadInputTests|KernelInfoTests|PipelineCLITe
 HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests)$'
 backends=$1
 tests=$2
+scope=${3:-all}
+case $scope in all|subset) ;; *) echo "fsprobe-matrix: scope '$scope': expected all or subset"; exit 2 ;; esac
 MODE_MATRIX='^FSProbeKernelTests\.(PathTruthTests|PathViewTests)$'
 listed=$("$tests" --list-tests | grep '/')
 every=$(echo "$listed" | sed 's,/.*,,' | sort -u | grep -v -E "$HOST_ONLY")
@@ -37,6 +41,7 @@ subset=${subset%,}
 failed=""
 filter=$(echo "$every" | tr '\n' ',')
 filter=${filter%,}
+[ "$scope" = all ] || filter=$subset
 for backend in $backends; do
   echo "fsprobe-matrix: backend $backend: starting${filter:+ ($filter)}"
   FSPROBE_TEST_BACKEND=$backend "$tests" $filter
