@@ -23,6 +23,7 @@
 #define FSP_CACHE_BPF_H
 
 #include "common.bpf.h"
+#include "chunks.bpf.h"
 
 static __always_inline __u64 fsp_epoch_read(__u64 *counter)
 {
@@ -160,48 +161,42 @@ static __always_inline void fsp_seg_stamp(struct fsp_walk *w, __u32 k, struct fs
 #define FSP_INSERT_CHUNK 16
 
 /*
- * fragments mode: one fragment per directory of the first segment, levels
- * [first, first + FSP_INSERT_CHUNK). Global, checked once. 1 when done.
+ * fragments mode: the fragment of the directory at level k of the first
+ * segment. 1 when the segment is over.
  */
-__noinline int fsp_fragment_insert_chunk(__u32 first)
+static __always_inline int fsp_fragment_insert_step(struct fsp_scratch *s, __u32 k)
 {
-	struct fsp_scratch *s = fsp_scratch_get();
-	struct fsp_fragment *f;
-	struct fsp_walk *w;
-	int i;
+	struct fsp_fragment *f = &s->value.fragment;
+	struct fsp_walk *w = &s->walk;
+	struct fsp_cache_key key;
+	__u32 len, off;
 
-	if (!s)
+	if (k >= w->seg_top || k >= FSP_SEG_MAX)
 		return 1;
-	w = &s->walk;
-	f = &s->value.fragment;
-	for (i = 0; i < FSP_INSERT_CHUNK; i++) {
-		struct fsp_cache_key key;
-		__u32 k = first + i, len, off;
-
-		if (k >= w->seg_top || k >= FSP_SEG_MAX)
-			return 1;
-		if (k < w->cache_min)
-			continue;
-		/* The verifier needs the mask on the very register that indexes. */
-		k &= FSP_SEG_MAX - 1;
-		barrier_var(k);
-		fsp_seg_stamp(w, k, &f->stamp);
-		if (k + 1 < w->seg_top)
-			f->parent_inode = w->seg_ino[(k + 1) & (FSP_SEG_MAX - 1)];
-		else
-			f->parent_inode = w->seg_hit ? w->hit_key.inode : 0;
-		len = w->seg_name_len[k & (FSP_SEG_MAX - 1)];
-		off = w->seg_name_off[k & (FSP_SEG_MAX - 1)];
-		f->name_len = len;
-		f->_pad = 0;
-		bpf_probe_read_kernel(f->name, len & (FSP_NAME_MAX - 1), &s->p.rec.data[off & FSP_DATA_MASK]);
-		key.inode = w->seg_ino[k & (FSP_SEG_MAX - 1)];
-		key.mount = w->seg_mnt;
-		key.epoch = w->epoch;
-		bpf_map_update_elem(&path_fragments, &key, f, BPF_ANY);
-	}
+	if (k < w->cache_min)
+		return 0;
+	/* The verifier needs the mask on the very register that indexes. */
+	k &= FSP_SEG_MAX - 1;
+	barrier_var(k);
+	fsp_seg_stamp(w, k, &f->stamp);
+	if (k + 1 < w->seg_top)
+		f->parent_inode = w->seg_ino[(k + 1) & (FSP_SEG_MAX - 1)];
+	else
+		f->parent_inode = w->seg_hit ? w->hit_key.inode : 0;
+	len = w->seg_name_len[k & (FSP_SEG_MAX - 1)];
+	off = w->seg_name_off[k & (FSP_SEG_MAX - 1)];
+	f->name_len = len;
+	f->_pad = 0;
+	bpf_probe_read_kernel(f->name, len & (FSP_NAME_MAX - 1), &s->p.rec.data[off & FSP_DATA_MASK]);
+	key.inode = w->seg_ino[k & (FSP_SEG_MAX - 1)];
+	key.mount = w->seg_mnt;
+	key.epoch = w->epoch;
+	bpf_map_update_elem(&path_fragments, &key, f, BPF_ANY);
 	return 0;
 }
+
+/* Levels [first, first + FSP_INSERT_CHUNK) of the segment. 1 when done. */
+FSP_CHUNK_FUNCTION(fsp_fragment_insert_chunk, FSP_INSERT_CHUNK, fsp_fragment_insert_step)
 
 /*
  * single_fragment mode: the first directory of the segment gets its whole
@@ -263,9 +258,7 @@ static __always_inline void fsp_cache_end(struct fsp_scratch *s, struct fsp_path
 	if (fsp_epoch_read(&fsp_epoch_started) != w->epoch)
 		return;
 	if (cfg_resolution_mode == FSP_RESOLVE_FRAGMENTS) {
-		for (int i = 0; i < FSP_SEG_MAX / FSP_INSERT_CHUNK; i++)
-			if (fsp_fragment_insert_chunk(i * FSP_INSERT_CHUNK))
-				break;
+		FSP_RUN_CHUNKS(fsp_fragment_insert_chunk, FSP_SEG_MAX / FSP_INSERT_CHUNK, FSP_INSERT_CHUNK);
 	} else if (cfg_resolution_mode == FSP_RESOLVE_SINGLE_FRAGMENT) {
 		fsp_single_insert(s);
 	} else {

@@ -4,6 +4,7 @@
 #define FSP_CALLER_BPF_H
 
 #include "common.bpf.h"
+#include "chunks.bpf.h"
 
 /*
  * Copy the user string at ustr to data[*off], at most FSP_CALLER_MAX bytes
@@ -66,19 +67,8 @@ static __always_inline int fsp_scan_step(struct fsp_scratch *s, __u32 i)
 
 #define FSP_SCAN_CHUNK 64
 
-/* Bytes [first, first + FSP_SCAN_CHUNK) of the scan; global, checked once. Returns 1 when done. */
-__noinline int fsp_scan_chunk(__u32 first)
-{
-	struct fsp_scratch *s = fsp_scratch_get();
-	int i;
-
-	if (!s)
-		return 1;
-	for (i = 0; i < FSP_SCAN_CHUNK; i++)
-		if (fsp_scan_step(s, first + i))
-			return 1;
-	return 0;
-}
+/* Bytes [first, first + FSP_SCAN_CHUNK) of the scan. Returns 1 when done. */
+FSP_CHUNK_FUNCTION(fsp_scan_chunk, FSP_SCAN_CHUNK, fsp_scan_step)
 
 /* Look at the copied caller string of p for '/' and ".." components; sc = &scratch->scan. */
 static __always_inline void fsp_scan_caller(struct fsp_path *p, struct fsp_scan *sc)
@@ -89,9 +79,8 @@ static __always_inline void fsp_scan_caller(struct fsp_path *p, struct fsp_scan 
 	sc->all_dots = 1;
 	sc->slash = 0;
 	sc->dotdot = 0;
-	for (__u32 i = 0; i <= FSP_CALLER_MAX / FSP_SCAN_CHUNK; i++)
-		if (fsp_scan_chunk(i * FSP_SCAN_CHUNK))
-			break;
+	/* One chunk more than the string's room: its end is a step too. */
+	FSP_RUN_CHUNKS(fsp_scan_chunk, FSP_CALLER_MAX / FSP_SCAN_CHUNK + 1, FSP_SCAN_CHUNK);
 }
 
 #endif /* FSP_CALLER_BPF_H */

@@ -12,6 +12,7 @@
 #define FSP_PATH_BPF_H
 
 #include "common.bpf.h"
+#include "chunks.bpf.h"
 #include "task.bpf.h"
 #include "cache.bpf.h"
 #include "discard.bpf.h"
@@ -302,22 +303,14 @@ next:
 
 #define FSP_WALK_CHUNK 16
 
-/*
- * FSP_WALK_CHUNK steps of the walk in scratch->walk. Returns 1 when the
- * walk is over. Global (not static) so the verifier checks it once.
- */
-__noinline int fsp_walk_chunk(__u32 unused)
+/* One step of the walk in scratch->walk, whose state says where it is. */
+static __always_inline int fsp_walk_step_at(struct fsp_scratch *s, __u32 unused)
 {
-	struct fsp_scratch *s = fsp_scratch_get();
-	int i;
-
-	if (!s)
-		return 1;
-	for (i = 0; i < FSP_WALK_CHUNK; i++)
-		if (fsp_walk_step(s))
-			return 1;
-	return 0;
+	return fsp_walk_step(s);
 }
+
+/* FSP_WALK_CHUNK steps of the walk. Returns 1 when the walk is over. */
+FSP_CHUNK_FUNCTION(fsp_walk_chunk, FSP_WALK_CHUNK, fsp_walk_step_at)
 
 /*
  * Walk from (dentry, vfsmnt), writing names at w->off up to w->limit.
@@ -343,9 +336,7 @@ static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dent
 	w->reread = 0;
 	w->level1_seen = 0;
 	w->level1_entry = 0;
-	for (int i = 0; i < FSP_MAX_WALK / FSP_WALK_CHUNK; i++)
-		if (fsp_walk_chunk(i))
-			break;
+	FSP_RUN_CHUNKS(fsp_walk_chunk, FSP_MAX_WALK / FSP_WALK_CHUNK, FSP_WALK_CHUNK);
 	if (!w->finished)
 		w->flags |= FSP_PATH_TRUNCATED;
 }
