@@ -3,16 +3,20 @@ import PackageDescription
 
 // fsprobe: a Linux file-system event notifier built on eBPF.
 //
-// Modules (each a library product, so other Swift programs can embed fsprobe):
-//   FSProbeCore     event model, formatting, pipeline protocols and runner
-//   FSProbeSources  the kernel event source (libbpf, BPF backends, watches)
-//   FSProbeSinks    stdout and file sinks
-//   fsprobe         the command-line tool
+// Modules (each a library product, so other Swift programs can embed fsprobe;
+// docs/architecture.md says what each holds):
+//   FSProbeCore          event model, formatting, the pipeline runtime (stages,
+//                        buffers, disk buffer), transforms, component contracts
+//   FSProbePipelineFile  pipeline files: YAML, validation, building (Yams)
+//   FSProbeSources       the kernel event source (libbpf, BPF backends, watches), Watcher
+//   FSProbeSinks         stdout, file, SQLite (GRDB) and Kafka (librdkafka) sinks
+//   fsprobe              the command-line tool
 let package = Package(
     name: "fsprobe",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "FSProbeCore", targets: ["FSProbeCore"]),
+        .library(name: "FSProbePipelineFile", targets: ["FSProbePipelineFile"]),
         .library(name: "FSProbeSources", targets: ["FSProbeSources"]),
         .library(name: "FSProbeSinks", targets: ["FSProbeSinks"]),
         .executable(name: "fsprobe", targets: ["fsprobe"]),
@@ -43,7 +47,13 @@ let package = Package(
             path: "Sources/CFSProbeBPF",
             linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
         ),
-        .target(name: "FSProbeCore", dependencies: [.product(name: "Yams", package: "Yams")], path: "Sources/Core"),
+        // No Yams here: a program that only embeds Watcher or a Pipeline links none.
+        .target(name: "FSProbeCore", path: "Sources/Core", exclude: ["PipelineFile"]),
+        .target(
+            name: "FSProbePipelineFile",
+            dependencies: ["FSProbeCore", .product(name: "Yams", package: "Yams")],
+            path: "Sources/Core/PipelineFile"
+        ),
         .target(
             name: "FSProbeSources",
             dependencies: ["FSProbeCore", "CFSProbeBPF", "CLibBPF"],
@@ -61,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "fsprobe",
             dependencies: [
-                "FSProbeCore", "FSProbeSources", "FSProbeSinks",
+                "FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -73,9 +83,9 @@ let package = Package(
         // Fuzzing (scripts/fuzz.sh): the targets, and a driver that is
         // libFuzzer's entry point when built with -sanitize=fuzzer -DFUZZING,
         // a replayer of input files otherwise. Not products.
-        .target(name: "FSProbeFuzzTargets", dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks"], path: "Fuzz/Targets"),
+        .target(name: "FSProbeFuzzTargets", dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks"], path: "Fuzz/Targets"),
         .executableTarget(name: "fsprobe-fuzz", dependencies: ["FSProbeFuzzTargets"], path: "Fuzz/Driver"),
-        .testTarget(name: "FSProbeCoreTests", dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks"], path: "Tests/FSProbeCoreTests"),
+        .testTarget(name: "FSProbeCoreTests", dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks"], path: "Tests/FSProbeCoreTests"),
         .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources"], path: "Tests/FSProbeSourcesTests"),
         .testTarget(
             name: "FSProbeKernelTests",
@@ -83,7 +93,7 @@ let package = Package(
             path: "Tests/FSProbeKernelTests"
         ),
         // Sinks against real services: a SQLite file, a Kafka broker on loopback (host only).
-        .testTarget(name: "FSProbeSinksTests", dependencies: ["FSProbeCore", "FSProbeSinks", "CRDKafka"], path: "Tests/FSProbeSinksTests"),
+        .testTarget(name: "FSProbeSinksTests", dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSinks", "CRDKafka"], path: "Tests/FSProbeSinksTests"),
         // Every input the fuzzers once failed on (Fuzz/Regressions), replayed.
         .testTarget(name: "FSProbeFuzzRegressionTests", dependencies: ["FSProbeFuzzTargets"], path: "Tests/FSProbeFuzzRegressionTests"),
         // Runs the built fsprobe binary as a user would (FSPROBE_BIN, or .build/debug/fsprobe).

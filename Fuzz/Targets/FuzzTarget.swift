@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FSProbeCore
+import FSProbePipelineFile
 import FSProbeSinks
 import FSProbeSources
 import CFSProbeBPF

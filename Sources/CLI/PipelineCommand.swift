@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FSProbeCore
+import FSProbePipelineFile
 
 /// `fsprobe pipeline validate|graph FILE`: pipeline files checked and drawn
 /// without loading anything into the kernel.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import FSProbeCore
+import FSProbePipelineFile
 import FSProbeSources
 import Synchronization
 #if canImport(Glibc)

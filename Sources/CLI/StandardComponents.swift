@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipelineFile
 import FSProbeSinks
 import FSProbeSources
 

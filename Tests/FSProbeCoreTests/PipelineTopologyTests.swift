@@ -1,5 +1,6 @@
 import Foundation
 import FSProbeCore
+import FSProbePipelineFile
 import Synchronization
 import Testing
 

@@ -1,3 +1,5 @@
+import FSProbeCore
+
 /// `${NAME}` in option values is replaced by the environment variable NAME,
 /// so secrets stay out of pipeline files. Values are never echoed in
 /// messages: a problem names the variable only. `$$` is a literal `$`.

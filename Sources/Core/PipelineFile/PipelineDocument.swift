@@ -1,10 +1,5 @@
+import FSProbeCore
 import Yams
-
-/// An option value as written in a pipeline file (after `${VAR}` interpolation).
-public enum OptionValue: Sendable, Equatable {
-    case scalar(String)
-    case list([String])
-}
 
 /// One component as declared: `name: {type: ..., inputs: [...], options...}`.
 public struct ComponentDeclaration: Sendable {

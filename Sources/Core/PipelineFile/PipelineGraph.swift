@@ -1,3 +1,5 @@
+import FSProbeCore
+
 /// The topology of a pipeline file as Graphviz DOT or Mermaid text. Names
 /// come from the file: quoted (DOT) or replaced by numbered ids (Mermaid).
 public enum PipelineGraph {

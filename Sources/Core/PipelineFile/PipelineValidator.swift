@@ -1,3 +1,5 @@
+import FSProbeCore
+
 /// Checks a parsed pipeline file against the component registry and checks
 /// its graph, reporting every problem at once, in file order.
 public struct PipelineValidator: Sendable {
