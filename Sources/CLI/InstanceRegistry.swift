@@ -44,14 +44,7 @@ struct InstanceRegistry {
     /// The outputs of the sinks fsprobe writes to disk: files, databases,
     /// disk buffers.
     static func outputs(of sinks: [any EventSink]) -> [String] {
-        sinks.flatMap { sink -> [String] in
-            switch sink {
-            case let disk as DiskBufferedSink: [disk.buffer.directory] + outputs(of: [disk.inner])
-            case let file as FileSink: [file.path]
-            case let sqlite as SQLiteSink: [sqlite.path]
-            default: []
-            }
-        }
+        sinks.flatMap(\.outputPaths)
     }
 
     /// Notes this instance and returns a warning line for every pair of

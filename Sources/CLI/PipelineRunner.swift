@@ -34,8 +34,8 @@ struct PipelineRunner {
             guard case .source(let source) = entry.component, let kernel = source as? KernelEventSource else { return nil }
             return (entry.name, kernel)
         }
-        for case (let name, .sink(let sink as DiskBufferedSink)) in built.components {
-            for line in DiskBufferRecoveryReport(sinkName: name, buffer: sink.buffer).lines { FileHandleStderr.write(line + "\n") }
+        for case (let name, .sink(let sink)) in built.components {
+            for line in SinkStartupReport(sinkName: name, sink: sink).lines { FileHandleStderr.write(line + "\n") }
         }
         let sinks = built.components.compactMap { entry -> (any EventSink)? in
             if case .sink(let sink) = entry.component { sink } else { nil }

@@ -93,26 +93,14 @@ struct StatsReport {
     }
 }
 
-/// What opening a sink's disk buffer found, said once at start-up so an
-/// operator knows about events from an earlier run and any that were lost.
-struct DiskBufferRecoveryReport {
+/// What a sink found when it opened (`EventSink.startupNotes`: events of
+/// an earlier run in its disk buffer, some lost), said once at start-up.
+struct SinkStartupReport {
     let sinkName: String
-    let buffer: DiskBuffer
+    let sink: any EventSink
 
     var lines: [String] {
-        let recovery = buffer.recovery
-        let prefix = "fsprobe: sink \(sinkName.lineSafe): disk buffer '\(buffer.directory.lineSafe)': "
-        var lines: [String] = []
-        if recovery.replayedEvents > 0 || recovery.discardedRecords > 0 {
-            lines.append(prefix + "\(recovery.replayedEvents) events from an earlier run to deliver"
-                + (recovery.discardedRecords > 0
-                    ? ", \(recovery.discardedRecords) lost to corruption (\(recovery.discardedBytes) bytes stepped over)" : "")
-                + (recovery.stateMissing ? "; no valid state file, so everything on disk is replayed" : ""))
-        }
-        for segment in recovery.setAside {
-            lines.append(prefix + "segment set aside as '\(segment.path.lineSafe)': \(segment.reason); its events are not delivered")
-        }
-        return lines
+        sink.startupNotes.map { "fsprobe: sink \(sinkName.lineSafe): \($0)" }
     }
 }
 

@@ -103,6 +103,8 @@ public final class FileSink: EventSink, @unchecked Sendable {
     public var undelivered: UInt64 { count.lost }
     /// Events whose line was written out whole.
     public var confirmed: UInt64? { count.confirmed }
+    /// The output file (its rotated copies sit beside it).
+    public var outputPaths: [String] { [path] }
 
     /// Never throws for this event: a failure to write it (or the events
     /// before it) is counted in `undelivered` and thrown by `flush()`.

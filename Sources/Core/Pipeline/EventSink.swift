@@ -1,6 +1,7 @@
 import Synchronization
 
-/// Where events end up: a terminal, a file, later SQLite or Kafka.
+/// Where events end up: standard output, a file, a SQLite archive, a Kafka
+/// topic (`FSProbeSinks`), or a sink of an embedding program's own.
 ///
 /// The pipeline gives every sink its own bounded buffer and its own thread,
 /// and calls a sink from that one thread only, so implementations need no
@@ -43,6 +44,47 @@ public protocol EventSink: AnyObject, Sendable {
     /// fail fast, counting what is not delivered. Thread-safe, also against
     /// a `close()` in progress. The default does nothing.
     func interrupt()
+
+    /// The counts of a sink that holds events of its own between the
+    /// pipeline and its destination (a disk buffer): the pipeline reports
+    /// them instead of what it counted itself. nil (the default) for a sink
+    /// whose counts are the pipeline's and `confirmed`/`undelivered`. Read
+    /// from any thread.
+    var ownCounts: SinkOwnCounts? { get }
+
+    /// The files and directories this sink writes on this machine (an
+    /// output file, a database, a disk buffer's directory), so that an
+    /// instance writing into what another watches can be warned about.
+    /// Empty (the default) for a sink writing to a stream or the network.
+    var outputPaths: [String] { get }
+
+    /// What the sink found when it opened and an operator should know
+    /// (events of an earlier run to deliver, some lost), one line each,
+    /// said once at start-up. Empty by default.
+    var startupNotes: [String] { get }
+}
+
+/// What a sink holding events of its own reports (`EventSink.ownCounts`).
+public struct SinkOwnCounts: Sendable, Hashable {
+    /// Taken by the destination.
+    public var delivered: UInt64
+    /// Dropped because the sink's own store was full.
+    public var droppedBufferFull: UInt64
+    /// Lost on the way to the destination.
+    public var droppedSinkError: UInt64
+    /// Held, not yet delivered.
+    public var queued: Int
+    /// What its disk buffer found at start, if it has one.
+    public var diskBuffer: PipelineStats.DiskBufferStats?
+
+    public init(delivered: UInt64, droppedBufferFull: UInt64, droppedSinkError: UInt64, queued: Int,
+                diskBuffer: PipelineStats.DiskBufferStats? = nil) {
+        self.delivered = delivered
+        self.droppedBufferFull = droppedBufferFull
+        self.droppedSinkError = droppedSinkError
+        self.queued = queued
+        self.diskBuffer = diskBuffer
+    }
 }
 
 extension EventSink {
@@ -50,6 +92,9 @@ extension EventSink {
     public var undelivered: UInt64 { 0 }
     public var confirmed: UInt64? { nil }
     public func interrupt() {}
+    public var ownCounts: SinkOwnCounts? { nil }
+    public var outputPaths: [String] { [] }
+    public var startupNotes: [String] { [] }
 }
 
 /// A sink's own delivery counters, updated by its thread and read by the

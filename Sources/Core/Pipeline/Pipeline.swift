@@ -173,16 +173,12 @@ public final class Pipeline: Sendable {
                 droppedSinkError: stage.counters.writeErrors.value,
                 flushErrors: stage.counters.flushErrors.value,
                 queued: stage.lane.buffer.count)
-            if let disk = stage.sink as? DiskBufferedSink {
-                // Written means on disk: delivered is what the sink behind took
-                // (a batch it failed is retried from disk, not lost).
-                stats.delivered = disk.delivered
-                stats.droppedBufferFull += disk.droppedFull
-                stats.droppedSinkError += disk.undelivered - disk.droppedFull
-                stats.queued += disk.queuedEvents
-                stats.diskBuffer = PipelineStats.DiskBufferStats(
-                    replayed: disk.buffer.recovery.replayedEvents, droppedCorrupt: UInt64(disk.buffer.discardedRecords),
-                    segmentsSetAside: disk.buffer.recovery.setAside.count)
+            if let own = stage.sink.ownCounts {
+                stats.delivered = own.delivered
+                stats.droppedBufferFull += own.droppedBufferFull
+                stats.droppedSinkError += own.droppedSinkError
+                stats.queued += own.queued
+                stats.diskBuffer = own.diskBuffer
             } else {
                 // Read before what was written, so in flight is never negative.
                 let confirmed = stage.sink.confirmed

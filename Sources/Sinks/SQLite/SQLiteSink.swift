@@ -115,6 +115,8 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     public var undelivered: UInt64 { count.lost }
     /// Events committed: a batch counts once its COMMIT returned.
     public var confirmed: UInt64? { count.confirmed }
+    /// The database file (its WAL and shared-memory files sit beside it).
+    public var outputPaths: [String] { [path] }
 
     public func write(_ event: FileEvent) throws {
         guard database != nil else {

@@ -173,6 +173,38 @@ public final class DiskBufferedSink: EventSink, @unchecked Sendable {
     public var droppedFull: UInt64 { droppedFullCount.value }
     /// Events on disk not yet delivered (acknowledged).
     public var queuedEvents: Int { buffer.queuedEvents }
+
+    /// The buffer's directory, and what the sink behind writes.
+    public var outputPaths: [String] { [buffer.directory] + inner.outputPaths }
+
+    /// Events of an earlier run to deliver, records lost to corruption,
+    /// segments set aside.
+    public var startupNotes: [String] {
+        let recovery = buffer.recovery
+        let prefix = "disk buffer '\(buffer.directory.lineSafe)': "
+        var lines: [String] = []
+        if recovery.replayedEvents > 0 || recovery.discardedRecords > 0 {
+            lines.append(prefix + "\(recovery.replayedEvents) events from an earlier run to deliver"
+                + (recovery.discardedRecords > 0
+                    ? ", \(recovery.discardedRecords) lost to corruption (\(recovery.discardedBytes) bytes stepped over)" : "")
+                + (recovery.stateMissing ? "; no valid state file, so everything on disk is replayed" : ""))
+        }
+        for segment in recovery.setAside {
+            lines.append(prefix + "segment set aside as '\(segment.path.lineSafe)': \(segment.reason); its events are not delivered")
+        }
+        return lines + inner.startupNotes
+    }
+
+    /// Written means on disk: delivered is what the sink behind took (a
+    /// batch it failed is retried from disk, not lost).
+    public var ownCounts: SinkOwnCounts? {
+        SinkOwnCounts(
+            delivered: delivered, droppedBufferFull: droppedFullCount.value, droppedSinkError: lostCount.value,
+            queued: queuedEvents,
+            diskBuffer: PipelineStats.DiskBufferStats(
+                replayed: buffer.recovery.replayedEvents, droppedCorrupt: UInt64(buffer.discardedRecords),
+                segmentsSetAside: buffer.recovery.setAside.count))
+    }
     public var queuedBytes: Int { buffer.queuedBytes }
     /// Events the inner sink took and flushed (a retried batch counts once).
     public var delivered: UInt64 { delivery.delivered.value }
