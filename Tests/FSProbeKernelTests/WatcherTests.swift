@@ -21,7 +21,7 @@ final class WatcherTests: XCTestCase {
         watcher.close()
 
         var seen: [String] = []
-        for await event in watcher.events { seen.append("\(event.type.name) \(event.source.string)") }
+        for try await event in watcher.events { seen.append("\(event.type.name) \(event.source.string)") }
         XCTAssertEqual(seen, ["open \(second.url("after-add"))", "mkdir \(first.url("dir"))"],
                        "events before add(path:) are not reported, those after are; close() delivers what was captured")
         XCTAssertEqual(watcher.droppedEvents, 0)
@@ -46,7 +46,7 @@ final class WatcherTests: XCTestCase {
         watcher.close()
 
         var seen: [String] = []
-        for await event in watcher.events { seen.append(event.source.string) }
+        for try await event in watcher.events { seen.append(event.source.string) }
         XCTAssertEqual(seen, [removed.url("before-remove"), kept.url("still-watched")],
                        "nothing below a removed watch after remove(path:); the other watch still reports")
     }
