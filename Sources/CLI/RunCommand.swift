@@ -16,21 +16,9 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The pipeline file (YAML).")
     var file: String
 
-    @Option(name: .customLong("stats-interval"), help: "Print per-component counters on stderr every N seconds (0: only at the end).")
-    var statsInterval: Int = 0
-
-    @Option(name: .customLong("shutdown-timeout"),
-            help: "Seconds SIGINT/SIGTERM may take delivering the events already captured; then fsprobe stops anyway, exit status 3 (0: no limit).")
-    var shutdownTimeout: Int = ShutdownTimeout.defaultSeconds
-
-    func validate() throws {
-        try ShutdownTimeout.check(shutdownTimeout)
-        guard statsInterval >= 0 else {
-            throw ValidationError("invalid --stats-interval \(statsInterval): expected 0 or a number of seconds")
-        }
-    }
+    @OptionGroup var runOptions: RunOptions
 
     func run() throws {
-        try PipelineRunner(file: file, statsInterval: statsInterval, shutdownTimeout: shutdownTimeout).run()
+        try PipelineRunner(file: file, statsInterval: runOptions.statsInterval, shutdownTimeout: runOptions.shutdownTimeout).run()
     }
 }

@@ -73,12 +73,7 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("pipeline"), help: "Run this pipeline file instead of the pipeline the flags describe (as 'fsprobe run FILE').")
     var pipeline: String?
 
-    @Option(name: .customLong("stats-interval"), help: "With --pipeline: print per-component counters on stderr every N seconds.")
-    var statsInterval: Int = 0
-
-    @Option(name: .customLong("shutdown-timeout"),
-            help: "Seconds SIGINT/SIGTERM may take delivering the events already captured; then fsprobe stops anyway, exit status 3 (0: no limit).")
-    var shutdownTimeout: Int = ShutdownTimeout.defaultSeconds
+    @OptionGroup var runOptions: RunOptions
 
     /// The benchmarks' floor (Benchmarks/OpenCost): the same hooks, each
     /// program returning at once. Hidden: it reports nothing.
@@ -87,10 +82,6 @@ struct WatchCommand: ParsableCommand {
     var benchEmptyPrograms = false
 
     func validate() throws {
-        try ShutdownTimeout.check(shutdownTimeout)
-        guard statsInterval >= 0 else {
-            throw ValidationError("invalid --stats-interval \(statsInterval): expected 0 or a number of seconds")
-        }
         if pipeline != nil {
             // The file describes sources and sinks; flags describing them too would be ignored silently.
             guard paths.isEmpty else {
@@ -104,7 +95,7 @@ struct WatchCommand: ParsableCommand {
             }
             return
         }
-        guard statsInterval == 0 else {
+        guard runOptions.statsInterval == 0 else {
             throw ValidationError("--stats-interval applies to --pipeline runs only (the stopped line gives the counters)")
         }
         guard (1...BoundedBuffer<FileEvent>.maxCapacity).contains(chanSize) else {
@@ -146,7 +137,7 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         if let pipeline {
-            try PipelineRunner(file: pipeline, statsInterval: statsInterval, shutdownTimeout: shutdownTimeout).run()
+            try PipelineRunner(file: pipeline, statsInterval: runOptions.statsInterval, shutdownTimeout: runOptions.shutdownTimeout).run()
             return
         }
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
@@ -161,7 +152,7 @@ struct WatchCommand: ParsableCommand {
         let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize,
                                 errorHandler: reaction.handle)
         reaction.pipeline = pipeline
-        signals.forward(deadline: shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
+        signals.forward(deadline: runOptions.shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
 
         StartupReport(source: source, options: probeOptions, paths: paths).print()
         try pipeline.run()

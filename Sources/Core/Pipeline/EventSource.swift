@@ -1,7 +1,8 @@
-/// Where events come from: the kernel (eBPF ring buffer), or a replay.
+/// Where events come from: the kernel (`KernelEventSource`, its eBPF ring
+/// buffer), or any other producer an embedding program writes.
 ///
-/// The pipeline calls `run` on the thread that called `Pipeline.run()`, and
-/// `stop()` from any thread, possibly before `run` has started.
+/// The pipeline calls `run` on a thread of the source's own, and `stop()`
+/// from any thread, possibly before `run` has started.
 public protocol EventSource: AnyObject, Sendable {
     /// Emits events until the source is exhausted or `stop()` is called, then
     /// returns. `emit` may block (the pipeline's buffer is full and its policy

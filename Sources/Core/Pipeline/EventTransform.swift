@@ -1,9 +1,10 @@
 /// A stage between the source and the sinks that may change or drop events:
 /// filters (by path, process, type...), enrichment, redaction.
 ///
-/// Transforms run in order on the pipeline's single transform thread, so a
-/// transform may keep state without locking. Declarative pipelines build
-/// their stages as values conforming to this protocol.
+/// Every transform of a pipeline has its own buffer and its own thread, and
+/// is called from that one thread only, so a transform may keep state
+/// without locking. Pipeline files build their transforms as values
+/// conforming to this protocol (`ComponentType.transform`).
 public protocol EventTransform: Sendable {
     /// A short name for statistics (how many events this stage filtered).
     var name: String { get }

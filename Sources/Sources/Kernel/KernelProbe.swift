@@ -79,7 +79,6 @@ final class KernelProbe: @unchecked Sendable {
         guard code == 0 else { throw .loadFailed(stage: "read the kernel BTF for", errno: -code, detail: "") }
     }
 
-    /// A load or attach failure, worded for the backend when its cause is known.
     /// The inode number of this process's mount namespace, which names it
     /// (what `readlink /proc/self/ns/mnt` shows); 0 when it cannot be read,
     /// and then no path is flagged as another namespace's.
@@ -89,6 +88,7 @@ final class KernelProbe: @unchecked Sendable {
         return UInt32(truncatingIfNeeded: info.st_ino)
     }
 
+    /// A load or attach failure, worded for the backend when its cause is known.
     private static func refusal(_ backend: BackendKind, stage: String, code: Int32) -> ProbeError {
         let detail = LibbpfLog.lastLine()
         // As root, EPERM with no verifier complaint is a kernel that refuses
