@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "FSProbePipelineFile", targets: ["FSProbePipelineFile"]),
         .library(name: "FSProbeSources", targets: ["FSProbeSources"]),
         .library(name: "FSProbeSinks", targets: ["FSProbeSinks"]),
+        // Record fixtures for tests, fuzz seeds and the benchmarks package; not fsprobe itself.
+        .library(name: "FSProbeTestSupport", targets: ["FSProbeTestSupport"]),
         .executable(name: "fsprobe", targets: ["fsprobe"]),
     ],
     dependencies: [
@@ -83,20 +85,35 @@ let package = Package(
         // Fuzzing (scripts/fuzz.sh): the targets, and a driver that is
         // libFuzzer's entry point when built with -sanitize=fuzzer -DFUZZING,
         // a replayer of input files otherwise. Not products.
-        .target(name: "FSProbeFuzzTargets", dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks"], path: "Fuzz/Targets"),
+        .target(
+            name: "FSProbeFuzzTargets",
+            dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeTestSupport"],
+            path: "Fuzz/Targets"
+        ),
         .executableTarget(name: "fsprobe-fuzz", dependencies: ["FSProbeFuzzTargets"], path: "Fuzz/Driver"),
-        .testTarget(name: "FSProbeCoreTests", dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks"], path: "Tests/FSProbeCoreTests"),
-        .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources"], path: "Tests/FSProbeSourcesTests"),
+        .testTarget(
+            name: "FSProbeCoreTests",
+            dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeTestSupport"],
+            path: "Tests/FSProbeCoreTests"
+        ),
+        // What the tests share: the fsprobe binary's runner, scratch
+        // directories, ring-buffer records built as the kernel lays them out.
+        .target(name: "FSProbeTestSupport", dependencies: ["FSProbeCore", "FSProbeSources", "CFSProbeBPF"], path: "Tests/Support"),
+        .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources", "FSProbeTestSupport"], path: "Tests/FSProbeSourcesTests"),
         .testTarget(
             name: "FSProbeKernelTests",
-            dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks", "CFSProbeBPF"],
+            dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks", "CFSProbeBPF", "FSProbeTestSupport"],
             path: "Tests/FSProbeKernelTests"
         ),
         // Sinks against real services: a SQLite file, a Kafka broker on loopback (host only).
-        .testTarget(name: "FSProbeSinksTests", dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSinks", "CRDKafka"], path: "Tests/FSProbeSinksTests"),
+        .testTarget(
+            name: "FSProbeSinksTests",
+            dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSinks", "CRDKafka", "FSProbeTestSupport"],
+            path: "Tests/FSProbeSinksTests"
+        ),
         // Every input the fuzzers once failed on (Fuzz/Regressions), replayed.
         .testTarget(name: "FSProbeFuzzRegressionTests", dependencies: ["FSProbeFuzzTargets"], path: "Tests/FSProbeFuzzRegressionTests"),
         // Runs the built fsprobe binary as a user would (FSPROBE_BIN, or .build/debug/fsprobe).
-        .testTarget(name: "FSProbeCLITests", path: "Tests/FSProbeCLITests"),
+        .testTarget(name: "FSProbeCLITests", dependencies: ["FSProbeTestSupport"], path: "Tests/FSProbeCLITests"),
     ]
 )

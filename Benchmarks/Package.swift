@@ -65,6 +65,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "FSProbeCore", package: fsprobeIdentity),
                 .product(name: "FSProbeSources", package: fsprobeIdentity),
+                .product(name: "FSProbeTestSupport", package: fsprobeIdentity),
             ],
             path: "Benchmarks/DecodeBenchmarks",
             plugins: [

@@ -5,6 +5,7 @@ import FSProbeCore
 import FSProbePipelineFile
 import FSProbeSinks
 import FSProbeSources
+import FSProbeTestSupport
 import CFSProbeBPF
 
 /// The inputs fsprobe must survive whatever their bytes: what a crash or a

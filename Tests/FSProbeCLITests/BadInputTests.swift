@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import XCTest
 
 /// Every bad input gives one line on stderr naming the culprit, and a non-zero exit.

@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import XCTest
 
 /// Every refused flag or value: one line naming the culprit and what is

@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import XCTest
 
 /// `fsprobe kernel-info` reports what this kernel runs, by really loading the backends.

@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import XCTest
 
 /// What fsprobe says when its output fails or a watched name is hostile:

@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import XCTest
 
 /// fsprobe as a user runs it: JSON and table output for scripted activity.

@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import XCTest
 
 /// `fsprobe pipeline validate|graph` and `fsprobe components`, as a user runs them.

@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import XCTest
 
 /// `fsprobe run FILE` and `fsprobe --pipeline FILE`: pipeline files running

@@ -1,5 +1,6 @@
 import Foundation
 @testable import FSProbeCore
+import FSProbeTestSupport
 import Synchronization
 import Testing
 

@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbeTestSupport
 import Testing
 
 @Suite struct TableFormatterTests {

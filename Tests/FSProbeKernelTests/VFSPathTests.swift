@@ -1,6 +1,7 @@
 import Foundation
 import FSProbeCore
 import FSProbeSources
+import FSProbeTestSupport
 import XCTest
 
 /// What the issue of VFS-level hooks promises, asserted on every backend:
@@ -183,13 +184,7 @@ final class VFSPathTests: XCTestCase {
     }
 
     static var uringTool: String {
-        let environment = ProcessInfo.processInfo.environment
-        if let path = environment["FSPROBE_URING_BIN"] { return path }
-        if let fsprobe = environment["FSPROBE_BIN"] {
-            return URL(fileURLWithPath: fsprobe).deletingLastPathComponent().appendingPathComponent("fsprobe-uring").path
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/fsprobe-uring").path
+        ProcessInfo.processInfo.environment["FSPROBE_URING_BIN"] ?? FSProbeProcess.built("fsprobe-uring")
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 @testable import FSProbeCore
 import Testing
 
@@ -39,7 +40,7 @@ import Testing
         try second.write(to: URL(fileURLWithPath: segments[1]))
 
         let output = dir.appendingPathComponent("events.json").path
-        let run = try FSProbeRun(yaml: """
+        let run = try FSProbeProcess.runPipeline(yaml: """
             sources:
               files: {type: kernel, paths: [\(watched)], events: [open]}
             sinks:

@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import Testing
 
 /// `fsprobe run` with the kafka sink against the machine's kernel and a real
@@ -12,7 +13,7 @@ import Testing
         let watched = dir.appendingPathComponent("watched").path
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
         let topic = KafkaTestEvents.topic("run")
-        let run = try FSProbeRun(yaml: """
+        let run = try FSProbeProcess.runPipeline(yaml: """
             sources:
               files: {type: kernel, paths: [\(watched)], events: [open, unlink]}
             sinks:
@@ -60,7 +61,7 @@ import Testing
         let watched = dir.appendingPathComponent("watched").path
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
         let topic = KafkaTestEvents.topic("outage")
-        let run = try FSProbeRun(yaml: """
+        let run = try FSProbeProcess.runPipeline(yaml: """
             sources:
               files: {type: kernel, paths: [\(watched)], events: [open], ring_buffer_pages: 2048}
             sinks:
@@ -151,7 +152,7 @@ import Testing
         let watched = dir.appendingPathComponent("watched").path
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
         let port = try KafkaTestBroker.freeLoopbackPort()  // nothing listens
-        let run = try FSProbeRun(yaml: """
+        let run = try FSProbeProcess.runPipeline(yaml: """
             sources:
               files: {type: kernel, paths: [\(watched)], events: [open]}
             sinks:
@@ -182,7 +183,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let brokers = "127.0.0.1:\(try KafkaTestBroker.freeLoopbackPort())"  // nothing listens
         let secret = "Hunter2-S3cr3t"
-        let run = try FSProbeRun(yaml: """
+        let run = try FSProbeProcess.runPipeline(yaml: """
             sources:
               files: {type: kernel, paths: [\(dir.path)], events: [open]}
             sinks:

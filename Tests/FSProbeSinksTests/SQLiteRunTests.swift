@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 import GRDB
 import Testing
 
@@ -25,7 +26,7 @@ import Testing
             """.write(to: pipeline, atomically: true, encoding: .utf8)
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: FSProbeRun.binary)
+        process.executableURL = URL(fileURLWithPath: FSProbeProcess.binary)
         process.arguments = ["run", pipeline.path]
         let stderr = Pipe()
         process.standardError = stderr
@@ -60,7 +61,7 @@ import Testing
         let watched = dir.appendingPathComponent("watched").path
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
         let database = dir.appendingPathComponent("events.db").path
-        let run = try FSProbeRun(yaml: """
+        let run = try FSProbeProcess.runPipeline(yaml: """
             sources:
               files: {type: kernel, paths: [\(watched)], events: [open, unlink]}
             sinks:
@@ -93,7 +94,7 @@ import Testing
         let watched = dir.appendingPathComponent("watched").path
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
         let database = dir.appendingPathComponent("events.db").path
-        let run = try FSProbeRun(yaml: """
+        let run = try FSProbeProcess.runPipeline(yaml: """
             sources:
               files: {type: kernel, paths: [\(watched)], events: [open]}
             sinks:
@@ -120,7 +121,7 @@ import Testing
         try survivor.close()
 
         // The next run appends to the same archive.
-        let again = try FSProbeRun(yaml: """
+        let again = try FSProbeProcess.runPipeline(yaml: """
             sources:
               files: {type: kernel, paths: [\(watched)], events: [open]}
             sinks:

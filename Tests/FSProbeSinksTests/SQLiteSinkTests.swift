@@ -1,5 +1,6 @@
 import Foundation
 import FSProbeCore
+import FSProbeTestSupport
 @testable import FSProbeSinks
 import GRDB
 import Testing

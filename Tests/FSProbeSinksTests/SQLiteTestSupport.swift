@@ -24,23 +24,6 @@ func makeEvent(_ type: EventType = .open, seq: Int = 0, time: Int64? = nil, path
         target: target.map { EventPath(bytes: $0, inode: 77, mountID: 29) })
 }
 
-/// Names an attacker can give a file (or a process).
-enum HostileNames {
-    static let all: [(label: String, bytes: [UInt8])] = [
-        ("newline", Array("/tmp/a\nopen 00:00:00 1 forged".utf8)),
-        ("terminal escape", Array("/tmp/\u{1b}[31mred\u{1b}[0m\u{1b}]0;title\u{07}".utf8)),
-        ("invalid UTF-8 ff fe", Array("/tmp/".utf8) + [0xFF, 0xFE]),
-        ("truncated sequence", Array("/tmp/é".utf8).dropLast() + [0x2F]),
-        // Valid prefixes of 3- and 4-byte sequences: one U+FFFD per byte, as in JSON.
-        ("truncated multi-byte", Array("/tmp/".utf8) + [0xE2, 0x82, 0x78, 0xF0, 0x9F, 0x98]),
-        ("surrogate, overlong, above U+10FFFF", [0x2F, 0xED, 0xA0, 0x80, 0xC0, 0xAF, 0xF4, 0x90, 0x80, 0x80]),
-        ("quotes and SQL", Array("/tmp/'; DROP TABLE events; --\"".utf8)),
-        ("valid multi-byte", Array("/tmp/日本語/émoji😀".utf8)),
-        ("literal U+FFFD", Array("/tmp/\u{FFFD}".utf8)),
-        ("4000-byte hostile path", (0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 37) | 1 }),
-    ]
-}
-
 /// A second, independent connection to the sink's database, as a user's
 /// query tool would open it.
 func openReader(_ path: String) throws -> DatabaseQueue {

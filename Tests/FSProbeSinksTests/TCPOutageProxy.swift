@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +50,7 @@ final class TCPOutageProxy: @unchecked Sendable {
         }
         guard bound == 0, Glibc.listen(socket, 64) == 0 else {
             close(socket)
-            throw FSProbeRun.Failure(description: "proxy cannot listen on port \(port): errno \(errno)")
+            throw FSProbeProcess.Failure("proxy cannot listen on port \(port): errno \(errno)")
         }
         lock.lock()
         listener = socket

@@ -1,6 +1,7 @@
 import FSProbeCore
 import CFSProbeBPF
 @testable import FSProbeSources
+import FSProbeTestSupport
 import XCTest
 
 /// The user-space half of path resolution: record layout, fragment reversal,

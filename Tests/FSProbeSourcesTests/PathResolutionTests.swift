@@ -1,6 +1,7 @@
 import CFSProbeBPF
 import FSProbeCore
 @testable import FSProbeSources
+import FSProbeTestSupport
 import XCTest
 
 /// Paths with mount crossings and anchors (cached directories), resolved

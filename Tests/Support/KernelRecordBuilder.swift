@@ -1,10 +1,12 @@
 import CFSProbeBPF
 import FSProbeCore
+import FSProbeSources
 
 /// Builds ring-buffer records the way the BPF program lays them out.
 ///
-/// For decoder tests and benchmarks: it lets them exercise the exact byte
-/// layout of `ebpf/fsprobe.h` without a kernel.
+/// For decoder tests, fuzz seeds and benchmarks (not part of fsprobe
+/// itself): it lets them exercise the exact byte layout of
+/// `ebpf/fsprobe.h` without a kernel.
 public struct KernelRecordBuilder {
     public var type: EventType
     public var pid: UInt32 = 1234
@@ -31,34 +33,34 @@ public struct KernelRecordBuilder {
     public var xattrName: [UInt8]? = nil
 
     /// One item of a path's fragment bytes, as the kernel writes it.
-    enum Item {
+    package enum Item {
         case name([UInt8])
         case mount
         case anchor(Anchor)
         /// Bytes as they are, for malformed streams.
         case raw([UInt8])
 
-        static func name(_ text: String) -> Item { .name(Array(text.utf8)) }
+        package static func name(_ text: String) -> Item { .name(Array(text.utf8)) }
     }
 
     /// When set, the source's items, leaf first, in place of `source`.
-    var sourceItems: [Item]? = nil
+    package var sourceItems: [Item]? = nil
     /// When set, the target's items, leaf first, in place of `target`.
-    var targetItems: [Item]? = nil
+    package var targetItems: [Item]? = nil
     /// FSP_PATH_* flags added to each path's.
-    var sourceFlags: UInt16 = 0
-    var targetFlags: UInt16 = 0
+    package var sourceFlags: UInt16 = 0
+    package var targetFlags: UInt16 = 0
     /// A directory the walk offers to learn (sets FSP_PATH_LEARNABLE).
-    var sourceLearnable: Learnable? = nil
-    var targetLearnable: Learnable? = nil
+    package var sourceLearnable: Learnable? = nil
+    package var targetLearnable: Learnable? = nil
 
-    struct Learnable {
-        var key: DirectoryKey
-        var stamp: fsp_cache_stamp
-        var level: UInt32
+    package struct Learnable {
+        package var key: DirectoryKey
+        package var stamp: fsp_cache_stamp
+        package var level: UInt32
 
         /// Like the kernel, the key's epoch is the stamp's.
-        init(key: DirectoryKey, stamp: fsp_cache_stamp, level: UInt32) {
+        package init(key: DirectoryKey, stamp: fsp_cache_stamp, level: UInt32) {
             self.key = DirectoryKey(inode: key.inode, mount: key.mount, epoch: stamp.epoch)
             self.stamp = stamp
             self.level = level
@@ -112,7 +114,7 @@ public struct KernelRecordBuilder {
     }
 
     /// Names from the root down, as the kernel writes them: leaf first.
-    static func items(_ components: [String]) -> [Item] {
+    package static func items(_ components: [String]) -> [Item] {
         components.reversed().map { .name($0) }
     }
 

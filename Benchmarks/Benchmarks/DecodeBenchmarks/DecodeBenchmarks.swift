@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import FSProbeCore
 import FSProbeSources
+import FSProbeTestSupport
 
 // Throughput (events/s) and allocations per event of decoding ring-buffer
 // records — the first user-space step for every kernel event. Records are

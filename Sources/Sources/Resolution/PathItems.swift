@@ -7,17 +7,17 @@ import CFSProbeBPF
 
 /// A directory the kernel found in its resolution cache: the walk wrote
 /// this instead of the directory's names (`struct fsp_anchor`).
-struct Anchor: Hashable, Sendable {
+package struct Anchor: Hashable, Sendable {
     /// The entry's key, its epoch included.
-    var key: DirectoryKey
+    package var key: DirectoryKey
     /// The cache epoch the entry was valid in.
-    var epoch: UInt64 { key.epoch }
+    package var epoch: UInt64 { key.epoch }
 
-    init(key: DirectoryKey) {
+    package init(key: DirectoryKey) {
         self.key = key
     }
 
-    init(key: DirectoryKey, epoch: UInt64) {
+    package init(key: DirectoryKey, epoch: UInt64) {
         self.key = key
         self.key.epoch = epoch
     }

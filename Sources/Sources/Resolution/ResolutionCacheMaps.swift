@@ -4,22 +4,22 @@ import CFSProbeBPF
 /// one cache epoch (`struct fsp_cache_key`; `mount` is the kernel's address
 /// of the mount). With the epoch in the key, an entry is never replaced by a
 /// later epoch's, so an anchor of an older epoch still finds its own.
-struct DirectoryKey: Hashable, Sendable {
-    var inode: UInt64
-    var mount: UInt64
-    var epoch: UInt64
+package struct DirectoryKey: Hashable, Sendable {
+    package var inode: UInt64
+    package var mount: UInt64
+    package var epoch: UInt64
 
-    init(inode: UInt64, mount: UInt64, epoch: UInt64 = 0) {
+    package init(inode: UInt64, mount: UInt64, epoch: UInt64 = 0) {
         self.inode = inode
         self.mount = mount
         self.epoch = epoch
     }
 
-    init(_ key: fsp_cache_key) {
+    package init(_ key: fsp_cache_key) {
         self.init(inode: key.inode, mount: key.mount, epoch: key.epoch)
     }
 
-    var cacheKey: fsp_cache_key { fsp_cache_key(inode: inode, mount: mount, epoch: epoch) }
+    package var cacheKey: fsp_cache_key { fsp_cache_key(inode: inode, mount: mount, epoch: epoch) }
 }
 
 /// The kernel maps of the resolution caches, as user space uses them.
