@@ -99,4 +99,9 @@ awk '
   }
   END { for (i = 1; i <= count; i++) print "  " order[i] ": " seen[order[i]] }
 ' "$log"
+# The failures themselves, so a run's last lines say what to look at.
+if [ "$status" -ne 0 ]; then
+  echo "test-kernels: failed assertions (first 40):"
+  grep -E '^\[[0-9.]+\] .*(error: |Fatal error|Test Case .* failed)' "$log" | head -40 | cut -c1-400
+fi
 exit "$status"

@@ -312,6 +312,56 @@ final class PathResolutionTests: XCTestCase {
         XCTAssertEqual(resolver.cachedKeysByRecency.map(\.inode), [3, 2])
     }
 
+    /// Learning what one event offers may evict the directory a later
+    /// event, already made, stopped at: that event still resolves, and an
+    /// event made after the removal cannot have stopped there.
+    func testAnEventMadeBeforeItsAnchorWasEvictedStillResolves() throws {
+        let maps = FakeCacheMaps()
+        var now: UInt64 = 5_000
+        let resolver = PathResolver(mode: .perfBuffer, pathCacheEntries: 2, maps: maps, bootTime: { now })
+        let decoder = decoder(resolver)
+        func key(_ inode: UInt64) -> DirectoryKey { DirectoryKey(inode: inode, mount: Self.mount, epoch: 1) }
+        for inode: UInt64 in [1, 2, 3] {
+            let learnable = KernelRecordBuilder.Learnable(key: key(inode), stamp: stamp(epoch: 1), level: 1)
+            _ = try decode(record([.name("f"), .name("d\(inode)")], learnable: learnable, time: 4_000), with: decoder)
+        }
+        XCTAssertEqual(maps.removed, [key(1)], "d1 evicted at 5,000")
+        let atD1: [Item] = [.name("y"), .anchor(Anchor(key: key(1)))]
+        let madeBefore = try decode(record(atD1, time: 4_500), with: decoder)
+        XCTAssertEqual(madeBefore.source.string, "/d1/y")
+        XCTAssertTrue(madeBefore.source.resolution.isEmpty)
+        let madeAfter = try decode(record(atD1, time: 5_001), with: decoder)
+        XCTAssertTrue(madeAfter.source.resolution.contains(.unresolved), "made after the kernel forgot d1")
+        XCTAssertEqual(resolver.retiredCount, 1)
+
+        // Once an event made well after the removal is read, none made
+        // before it is left: the evicted entry goes.
+        now = 6_000
+        _ = try decode(record([.name("z")], time: 5_000 + RetiredDirectoryPaths.grace + 1), with: decoder)
+        XCTAssertEqual(resolver.retiredCount, 0)
+        let late = try decode(record(atD1, time: 4_500), with: decoder)
+        XCTAssertTrue(late.source.resolution.contains(.unresolved))
+    }
+
+    func testRetiredDirectoriesAreBoundedOldestFirst() {
+        var retired = RetiredDirectoryPaths(limit: 2)
+        func key(_ inode: UInt64) -> DirectoryKey { DirectoryKey(inode: inode, mount: Self.mount, epoch: 1) }
+        for inode: UInt64 in 1...3 {
+            retired.retire(key(inode), CachedDirectoryPath(epoch: 1, path: Array("/d\(inode)".utf8)),
+                           removedAt: 100 * inode)
+        }
+        XCTAssertEqual(retired.count, 2)
+        XCTAssertNil(retired.path(of: key(1), eventTime: 0), "the oldest went first")
+        XCTAssertEqual(retired.path(of: key(3), eventTime: 0)?.path, Array("/d3".utf8))
+        XCTAssertNil(retired.path(of: key(3), eventTime: 300), "made at the removal: the kernel had forgotten")
+        // Retired again: the newer removal counts, the older queue place is stale.
+        retired.retire(key(2), CachedDirectoryPath(epoch: 1, path: Array("/d2b".utf8)), removedAt: 400)
+        retired.expire(readingEventMadeAt: 300 + RetiredDirectoryPaths.grace)
+        XCTAssertEqual(retired.path(of: key(2), eventTime: 350)?.path, Array("/d2b".utf8))
+        retired.expire(readingEventMadeAt: 401 + RetiredDirectoryPaths.grace)
+        XCTAssertEqual(retired.count, 0)
+    }
+
     func testTargetPathLearnsOnItsOwn() throws {
         let maps = FakeCacheMaps()
         let resolver = perfBuffer(maps)
@@ -333,17 +383,17 @@ final class PathResolutionTests: XCTestCase {
         XCTAssertNil(cache.put(2, "b"))
         XCTAssertNil(cache.put(3, "c"))
         XCTAssertEqual(cache.get(1), "a")       // 1 is now the most recent
-        XCTAssertEqual(cache.put(4, "d"), 2)    // 2 was the least recent
+        XCTAssertEqual(cache.put(4, "d")?.key, 2)    // 2 was the least recent
         XCTAssertNil(cache.get(2))
         XCTAssertNil(cache.put(3, "c2"), "replacing evicts nothing")
         XCTAssertEqual(cache.keysByRecency, [3, 4, 1])
         XCTAssertEqual(cache.peek(1), "a")
         XCTAssertEqual(cache.keysByRecency, [3, 4, 1], "peek leaves the order alone")
-        XCTAssertEqual(cache.put(5, "e"), 1)
+        XCTAssertEqual(cache.put(5, "e")?.value, "a")
         XCTAssertEqual(cache.count, 3)
         var one = LRUCache<Int, Int>(capacity: 1)
         one.put(1, 1)
-        XCTAssertEqual(one.put(2, 2), 1)
+        XCTAssertEqual(one.put(2, 2)?.key, 1)
         XCTAssertEqual(one.get(2), 2)
     }
 

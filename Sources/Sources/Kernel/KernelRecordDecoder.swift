@@ -71,6 +71,7 @@ public final class KernelRecordDecoder {
         }
         let data = UnsafeRawBufferPointer(
             rebasing: record[Self.headerSize..<min(record.count, Self.headerSize + Int(header.data_len))])
+        resolver.reading(eventMadeAt: header.timestamp_ns)
         let source = try path(header.src, in: data, eventTime: header.timestamp_ns)
         let target = type.hasTarget ? try path(header.target, in: data, eventTime: header.timestamp_ns) : nil
         let comm = withUnsafeBytes(of: header.comm) { ProcessName(bytes: $0) }
@@ -169,7 +170,7 @@ public final class KernelRecordDecoder {
         let outcome = PathAssembler.assemble(
             items.items, fragments: fragments,
             caller: fromCaller ? UnsafeRawBufferPointer(rebasing: data[fragmentsEnd..<callerEnd]) : nil,
-            anchorPath: { resolver.path(of: $0) }, into: &scratch)
+            anchorPath: { resolver.path(of: $0, eventTime: eventTime) }, into: &scratch)
         var resolution = Self.resolution(flags)
         if outcome.resolved {
             if flags & UInt32(FSP_PATH_LEARNABLE) != 0 {

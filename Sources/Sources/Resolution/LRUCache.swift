@@ -36,9 +36,9 @@ struct LRUCache<Key: Hashable, Value> {
     }
 
     /// Stores `value` for `key` as the most recently used entry. Returns
-    /// the key evicted to make room, if one was.
+    /// the entry evicted to make room, if one was.
     @discardableResult
-    mutating func put(_ key: Key, _ value: Value) -> Key? {
+    mutating func put(_ key: Key, _ value: Value) -> (key: Key, value: Value)? {
         if let slot = slots[key] {
             values[Int(slot)] = value
             moveToFront(slot)
@@ -55,9 +55,9 @@ struct LRUCache<Key: Hashable, Value> {
             return nil
         }
         let slot = oldest
-        let evicted = keys[Int(slot)]
+        let evicted = (key: keys[Int(slot)], value: values[Int(slot)])
         unlink(slot)
-        slots[evicted] = nil
+        slots[evicted.key] = nil
         keys[Int(slot)] = key
         values[Int(slot)] = value
         slots[key] = slot

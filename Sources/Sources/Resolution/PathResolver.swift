@@ -22,6 +22,8 @@ import CFSProbeBPF
 final class PathResolver {
     let mode: ResolutionMode
     private var cache: LRUCache<DirectoryKey, CachedDirectoryPath>
+    /// perf_buffer: what the cache evicted, for the events made before.
+    private var retired: RetiredDirectoryPaths
     private let maps: (any ResolutionCacheMaps)?
     /// CLOCK_BOOTTIME in nanoseconds, the clock of event timestamps.
     private let bootTime: () -> UInt64
@@ -38,19 +40,26 @@ final class PathResolver {
          bootTime: @escaping () -> UInt64 = { UInt64(BootClock.now(CLOCK_BOOTTIME)) }) {
         self.mode = mode
         self.cache = LRUCache(capacity: pathCacheEntries)
+        self.retired = RetiredDirectoryPaths(limit: pathCacheEntries)
         self.maps = maps
         self.bootTime = bootTime
     }
 
     // MARK: anchors
 
-    /// The mount-relative path of an anchor's directory, or nil when no
-    /// cache holds it for the anchor's epoch any more.
-    func path(of anchor: Anchor) -> [UInt8]? {
+    /// The mount-relative path of an anchor's directory, for an event made
+    /// at `eventTime` (boot-time nanoseconds), or nil when no cache holds it
+    /// for the anchor's epoch any more.
+    func path(of anchor: Anchor, eventTime: UInt64) -> [UInt8]? {
         if let cached = cache.get(anchor.key), cached.epoch == anchor.epoch { return cached.path }
         let found: [UInt8]?
         switch mode {
-        case .perfBuffer: found = nil
+        case .perfBuffer:
+            // Evicted (and so removed from the kernel) after the event's
+            // walk stopped there; nothing else could have told the kernel.
+            guard let evicted = retired.path(of: anchor.key, eventTime: eventTime),
+                  evicted.epoch == anchor.epoch else { return nil }
+            return evicted.path
         case .fragments: found = fragmentChainPath(of: anchor)
         case .singleFragment: found = singleFragmentPath(of: anchor)
         }
@@ -196,15 +205,24 @@ final class PathResolver {
     }
 
     /// Stores an entry; in perf_buffer mode the kernel forgets what user
-    /// space evicts, or it would stop at directories nobody can resolve.
+    /// space evicts, or it would stop at directories nobody can resolve,
+    /// and the events already made that stopped there get it from `retired`.
     private func remember(_ key: DirectoryKey, _ entry: CachedDirectoryPath) {
         guard let evicted = cache.put(key, entry), mode == .perfBuffer else { return }
-        maps?.removeCachedDirectory(evicted)
+        maps?.removeCachedDirectory(evicted.key)
+        retired.retire(evicted.key, evicted.value, removedAt: bootTime())
+    }
+
+    /// perf_buffer: an event made at `eventTime` is being read, so evicted
+    /// entries no unread event can need are dropped.
+    func reading(eventMadeAt eventTime: UInt64) {
+        if mode == .perfBuffer { retired.expire(readingEventMadeAt: eventTime) }
     }
 
     // MARK: for tests
 
     var cachedKeysByRecency: [DirectoryKey] { cache.keysByRecency }
+    var retiredCount: Int { retired.count }
     func cachedPath(_ key: DirectoryKey) -> CachedDirectoryPath? { cache.peek(key) }
 }
 
