@@ -55,7 +55,7 @@ final class BadInputTests: XCTestCase {
                 unavailable += 1
                 try assertOneLineError(["/tmp", "--backend", backend], mentions: [backend, String(line.dropFirst(marker.count))])
             } else {
-                let probe = try FSProbeProcess(["/tmp", "--backend", backend])
+                let probe = try FSProbeProcess(["/tmp", "--backend", backend, "-e", "open"])
                 probe.waitUntilReady()
                 XCTAssertTrue(probe.errors.contains("fsprobe: ready: backend \(backend);"), probe.errors)
                 XCTAssertEqual(probe.terminate(), 0)

@@ -37,7 +37,7 @@ final class KernelInfoTests: XCTestCase {
         guard geteuid() == 0 else { throw NotRoot() }
         let info = try FSProbeProcess.run(["kernel-info"])
         let choice = try XCTUnwrap(info.stdout.split(separator: "\n").last.map { $0.replacingOccurrences(of: "--backend auto: ", with: "") })
-        let probe = try FSProbeProcess(["/tmp", "--backend", "auto"])
+        let probe = try FSProbeProcess(["/tmp", "--backend", "auto", "-e", "open"])
         probe.waitUntilReady()
         XCTAssertEqual(probe.terminate(), 0)
         let ready = try XCTUnwrap(probe.errors.split(separator: "\n").first { $0.hasPrefix("fsprobe: ready: ") })

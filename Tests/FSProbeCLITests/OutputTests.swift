@@ -87,7 +87,7 @@ final class OutputTests: XCTestCase {
     }
 
     func testDefaultTableHasAHeaderAndOneLinePerOpen() throws {
-        let probe = try FSProbeProcess([dir])
+        let probe = try FSProbeProcess([dir, "-e", "open"])
         probe.waitUntilReady()
         for name in ["a", "b", "c"] { close(open("\(dir!)/\(name)", O_CREAT | O_WRONLY, 0o644)) }
         XCTAssertEqual(probe.terminate(), 0, probe.errors)
@@ -137,7 +137,7 @@ final class OutputTests: XCTestCase {
 
     func testOutputFileIsCreatedPrivate() throws {
         let output = "\(outside!)/events.json"
-        let probe = try FSProbeProcess([dir, "--format", "json", "-o", output])
+        let probe = try FSProbeProcess([dir, "--format", "json", "-o", output, "-e", "open"])
         probe.waitUntilReady()
         close(open("\(dir!)/x", O_CREAT | O_WRONLY, 0o644))
         XCTAssertEqual(probe.terminate(), 0, probe.errors)
@@ -151,7 +151,7 @@ final class OutputTests: XCTestCase {
 
     func testCobraStyleBooleanFlagsAreAccepted() throws {
         try FileManager.default.createDirectory(atPath: "\(dir!)/sub", withIntermediateDirectories: true)
-        let probe = try FSProbeProcess([dir, "-r=false", "--follow=false", "--paths-filtering=true", "--format", "json"])
+        let probe = try FSProbeProcess([dir, "-r=false", "--follow=false", "--paths-filtering=true", "--format", "json", "-e", "open"])
         probe.waitUntilReady()
         XCTAssertTrue(probe.errors.contains("immediate children"), probe.errors)
         close(open("\(dir!)/sub/deep", O_CREAT | O_WRONLY, 0o644))

@@ -21,7 +21,7 @@ final class ContextTests: XCTestCase {
         let scope = "\(slice)/docker-\(containerID).scope"
         try FileManager.default.createDirectory(atPath: scope, withIntermediateDirectories: true)
         defer { rmdir(scope); rmdir(slice) }
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open])
         defer { try? recorder.stop() }
 
         // The child waits until it is in the cgroup; its own child, pid 1 of
@@ -118,7 +118,7 @@ final class ContextTests: XCTestCase {
         let link = scratch.url("run-cat")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/bin/cat")
         let binary = try Self.resolvedCat()
-        let recorder = try EventRecorder(paths: [file])
+        let recorder = try EventRecorder(paths: [file], events: [.open])
         defer { try? recorder.stop() }
 
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("cat"), strdup(file), nil]
@@ -157,7 +157,7 @@ final class ContextTests: XCTestCase {
         let file = try Self.fileEveryoneReads(in: scratch)
         let catPath = try Self.resolvedCat()
         let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let recorder = try EventRecorder(paths: [file]) { $0.events = EventTypeSet([.open]) }  // fewer hooks to load under emulation
+        let recorder = try EventRecorder(paths: [file], events: [.open])
         defer { try? recorder.stop() }
 
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("cat"), strdup(file), nil]
@@ -190,7 +190,7 @@ final class ContextTests: XCTestCase {
         defer { scratch.remove() }
         let point = scratch.url("m")
         try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open])
         defer { try? recorder.stop() }
         // The enricher has read the mount table by now (first event, or start).
         XCTAssertGreaterThanOrEqual(touch(scratch.url("before"), flags: O_CREAT | O_WRONLY), 0)
@@ -230,7 +230,7 @@ extension ContextTests {
         let scratch = try Scratch("ContextAttr")
         defer { scratch.remove() }
         let file = scratch.url("f")
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open, .modify, .setattr])
         defer { try? recorder.stop() }
 
         let fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
@@ -282,7 +282,7 @@ extension ContextTests {
         let file = try Self.fileOnOwnTmpfs(in: scratch)
         defer { umount2(scratch.url("t"), Int32(MNT_DETACH)) }
         let point = scratch.url("t")
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.setattr])
         defer { try? recorder.stop() }
 
         // A name that would break a line or a terminal, and is not UTF-8.
@@ -355,7 +355,7 @@ extension ContextTests {
             XCTAssertTrue(version.lexicographicallyPrecedes([6, 13]), "ENOSYS from removexattrat on \(release)")
             return
         }
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.setattr])
         defer { try? recorder.stop() }
         XCTAssertEqual(calls.setAt(directory, "f", atFlags: 0, "trusted.at", [1], UInt32(xattrCreate)), 0)
         XCTAssertEqual(calls.setAt(fd, "", atFlags: atEmptyPath, "trusted.empty", [2], 0), 0)

@@ -9,10 +9,6 @@ import XCTest
 /// what must end it, and asserts the event that a stale discarder would
 /// have hidden. Every backend.
 final class DiscarderTests: InsideOutsideTestCase {
-    private func openOnly(_ options: inout KernelProbeOptions) {
-        options.events = EventTypeSet([.open])
-    }
-
     /// Opens `path` until the kernel has dropped at least one more event with
     /// a discarder than before; fails when 20 opens did not.
     private func openUntilDiscarded(_ path: String, _ recorder: EventRecorder,
@@ -37,7 +33,7 @@ final class DiscarderTests: InsideOutsideTestCase {
         try FileManager.default.createDirectory(atPath: scratch.url("file-dir"), withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: file, contents: nil)
         FileManager.default.createFile(atPath: outside.url("other"), contents: nil)
-        let recorder = try EventRecorder(paths: [tree, file], configure: openOnly)
+        let recorder = try EventRecorder(paths: [tree, file], events: [.open])
         defer { try? recorder.stop() }
 
         // Opens outside the watch are dropped before any walk, at any depth.
@@ -91,7 +87,7 @@ final class DiscarderTests: InsideOutsideTestCase {
         let source = outside.url("mnt"), target = scratch.url("mnt")
         try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-        let recorder = try EventRecorder(paths: [scratch.path], configure: openOnly)
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open])
         defer { try? recorder.stop() }
         let before = recorder.source.kernelCounters.kernel.discarded
         let src = strdup(source)!, dst = strdup(target)!, inner = strdup("\(source)/sub")!

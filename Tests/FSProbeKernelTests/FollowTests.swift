@@ -11,7 +11,7 @@ import XCTest
 final class FollowTests: InsideOutsideTestCase {
     func testAMovedFileIsReportedAtOnceAndTheRenameKeepsTheCallersFlags() throws {
         _ = FileManager.default.createFile(atPath: scratch.url("moving"), contents: nil)
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open, .rename])
         defer { try? recorder.stop() }
         XCTAssertEqual(rename(scratch.url("moving"), outside.url("moved")), 0)
         awaitFollowOnTracepoint(recorder, "after the rename")
@@ -46,7 +46,7 @@ final class FollowTests: InsideOutsideTestCase {
         for file in [w.url("a/b/f"), w.url("stays"), w.url("inside"), w.url("x"), out.url("y"), out.url("warm")] {
             _ = FileManager.default.createFile(atPath: file, contents: nil)
         }
-        let recorder = try EventRecorder(paths: [w.path]) { $0.events = EventTypeSet([.open, .modify]) }
+        let recorder = try EventRecorder(paths: [w.path], events: [.open, .modify])
         defer { try? recorder.stop() }
         // Opens outside the watch give OUT a discarder (the kernel learns
         // it holds nothing watched); a followed file in it must still pass.
@@ -97,7 +97,7 @@ final class FollowTests: InsideOutsideTestCase {
     func testWithoutFollowAMovedFileIsNoLongerReported() throws {
         _ = FileManager.default.createFile(atPath: scratch.url("moving"), contents: nil)
         _ = FileManager.default.createFile(atPath: scratch.url("marker"), contents: nil)
-        let recorder = try EventRecorder(paths: [scratch.path]) { $0.follow = false }
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open, .rename]) { $0.follow = false }
         defer { try? recorder.stop() }
         XCTAssertEqual(rename(scratch.url("moving"), outside.url("moved")), 0)
         touch(outside.url("moved"))

@@ -8,7 +8,7 @@ import XCTest
 final class KernelEventTests: InsideOutsideTestCase {
     func testOpenReportsAbsolutePathAndProcessContext() throws {
         FileManager.default.createFile(atPath: scratch.url("file"), contents: Data("x".utf8))
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open])
         defer { try? recorder.stop() }
 
         let fd = touch(scratch.url("file"), flags: O_RDWR)
@@ -33,7 +33,7 @@ final class KernelEventTests: InsideOutsideTestCase {
     func testEventsOutsideTheWatchedTreeAreFilteredInTheKernel() throws {
         FileManager.default.createFile(atPath: outside.url("elsewhere"), contents: nil)
         FileManager.default.createFile(atPath: scratch.url("marker"), contents: nil)
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open, .mkdir])
         defer { try? recorder.stop() }
 
         touch(outside.url("elsewhere"))
@@ -46,7 +46,7 @@ final class KernelEventTests: InsideOutsideTestCase {
     }
 
     func testEveryEventTypeWithResults() throws {
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: EventType.allCases)
         defer { try? recorder.stop() }
         let d = scratch.path
 
@@ -108,7 +108,7 @@ final class KernelEventTests: InsideOutsideTestCase {
         FileManager.default.createFile(atPath: scratch.url("real/inner/first"), contents: nil)
         FileManager.default.createFile(atPath: scratch.url("real/inner/second"), contents: nil)
         XCTAssertEqual(symlink(scratch.url("real"), outside.url("link")), 0)
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open])
         defer { try? recorder.stop() }
 
         touch(outside.url("link/inner/first"))
@@ -119,7 +119,7 @@ final class KernelEventTests: InsideOutsideTestCase {
     }
 
     func testDirectoryCreatedAfterStartIsCovered() throws {
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open])
         defer { try? recorder.stop() }
         try FileManager.default.createDirectory(atPath: scratch.url("a/b/c"), withIntermediateDirectories: true)
         touch(scratch.url("a/b/c/late"), flags: O_CREAT | O_WRONLY)
@@ -130,7 +130,7 @@ final class KernelEventTests: InsideOutsideTestCase {
         try FileManager.default.createDirectory(atPath: scratch.url("sub"), withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: scratch.url("sub/deep"), contents: nil)
         FileManager.default.createFile(atPath: scratch.url("child"), contents: nil)
-        let recorder = try EventRecorder(paths: [scratch.path]) { $0.recursive = false }
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open, .mkdir]) { $0.recursive = false }
         defer { try? recorder.stop() }
 
         touch(scratch.url("sub/deep"))
@@ -143,7 +143,7 @@ final class KernelEventTests: InsideOutsideTestCase {
     func testWatchedFileIsReportedAndItsSiblingsAreNot() throws {
         FileManager.default.createFile(atPath: scratch.url("watched"), contents: nil)
         FileManager.default.createFile(atPath: scratch.url("sibling"), contents: nil)
-        let recorder = try EventRecorder(paths: [scratch.url("watched")])
+        let recorder = try EventRecorder(paths: [scratch.url("watched")], events: [.open])
         defer { try? recorder.stop() }
         touch(scratch.url("sibling"))
         touch(scratch.url("watched"))
@@ -153,7 +153,7 @@ final class KernelEventTests: InsideOutsideTestCase {
 
     func testPathsFilteringOffReportsTheWholeFileSystem() throws {
         FileManager.default.createFile(atPath: outside.url("anywhere"), contents: nil)
-        let recorder = try EventRecorder(paths: []) { $0.pathsFiltering = false }
+        let recorder = try EventRecorder(paths: [], events: [.open]) { $0.pathsFiltering = false }
         defer { try? recorder.stop() }
         touch(outside.url("anywhere"))
         recorder.waitFor("open outside any watch") { $0.type == .open && $0.source.string == self.outside.url("anywhere") }
@@ -161,7 +161,7 @@ final class KernelEventTests: InsideOutsideTestCase {
 
     func testLongNamesAndDeepTreesAreWholeOrMarkedTruncated() throws {
         let longName = String(repeating: "n", count: 255)
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open])
         defer { try? recorder.stop() }
 
         touch(scratch.url(longName), flags: O_CREAT | O_WRONLY)
@@ -178,7 +178,7 @@ final class KernelEventTests: InsideOutsideTestCase {
     func testTooDeepPathsAreMarkedTruncatedNotCut() throws {
         // 800 events of up to 8 KiB each, unfiltered: a ring buffer big
         // enough that a slow reader (an emulated CPU) loses none of them.
-        let recorder = try EventRecorder(paths: []) {
+        let recorder = try EventRecorder(paths: [], events: [.open]) {
             $0.pathsFiltering = false
             $0.ringBufferPages = 4096
         }

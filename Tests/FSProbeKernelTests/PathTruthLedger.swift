@@ -216,6 +216,9 @@ final class PathTruthLedger {
     private var markers = 0
     /// Bounds only a failing run; a passing one never waits for it.
     static let settleTimeout: TimeInterval = 60
+    /// The types the ledger's operations are reported as (none sets
+    /// attributes); what a recorder feeding a ledger loads.
+    static let reportedTypes: [EventType] = [.open, .mkdir, .link, .rename, .unlink, .rmdir, .modify]
 
     /// Opens the root (a logged operation) unless `openedRoot` is given:
     /// a root opened before the load, whose open no walk saw.

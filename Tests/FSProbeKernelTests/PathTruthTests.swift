@@ -45,7 +45,7 @@ final class PathTruthTests: XCTestCase {
             scratch.remove()
             outside.remove()
         }
-        let recorder = try EventRecorder(paths: [scratch.path]) {
+        let recorder = try EventRecorder(paths: [scratch.path], events: PathTruthLedger.reportedTypes) {
             $0.resolutionMode = mode
             $0.recursive = true
             $0.follow = true
@@ -87,7 +87,7 @@ final class PathTruthTests: XCTestCase {
         for file in [w2.url("sub/f"), w2.url("f"), w3.url("moving")] {
             XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: nil))
         }
-        let recorder = try EventRecorder(paths: [w2.path, w3.path]) {
+        let recorder = try EventRecorder(paths: [w2.path, w3.path], events: [.open, .mkdir, .rename, .modify]) {
             $0.resolutionMode = mode
             $0.recursive = false
             $0.follow = false
@@ -152,7 +152,7 @@ final class PathTruthTests: XCTestCase {
         }
         let root = Place(fd: open(scratch.path, O_DIRECTORY | O_RDONLY | O_CLOEXEC), path: bytes(scratch.path))
         defer { for place in places + [root] { close(place.fd) } }
-        let recorder = try EventRecorder(paths: [scratch.path]) {
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open, .mkdir]) {
             $0.resolutionMode = mode
             $0.ringBufferPages = 1
             $0.kernelCacheEntries = 16

@@ -38,7 +38,7 @@ final class PathViewTests: XCTestCase {
         }
         XCTAssertTrue(FileManager.default.createFile(atPath: scratch.url("jail/etc/warm"), contents: nil))
         XCTAssertTrue(FileManager.default.createFile(atPath: scratch.url("plain"), contents: nil))
-        let recorder = try EventRecorder(paths: [w]) { $0.resolutionMode = mode }
+        let recorder = try EventRecorder(paths: [w], events: [.open, .mkdir, .rename, .unlink, .rmdir]) { $0.resolutionMode = mode }
         defer { try? recorder.stop() }
 
         // Cache jail and jail/etc, and check fsprobe's own view on the way.
@@ -104,7 +104,7 @@ final class PathViewTests: XCTestCase {
         let scratch = try Scratch("PathViewPivot\(mode.rawValue)")
         defer { scratch.remove() }
         try FileManager.default.createDirectory(atPath: scratch.url("ctr"), withIntermediateDirectories: true)
-        let recorder = try EventRecorder(paths: []) {
+        let recorder = try EventRecorder(paths: [], events: [.open, .mkdir]) {
             $0.resolutionMode = mode
             $0.pathsFiltering = false
         }

@@ -31,7 +31,7 @@ final class VFSPathTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: scratch.url("from/deep/file"), contents: nil))
         var info = stat()
         XCTAssertEqual(stat(scratch.url("from/deep/file"), &info), 0)
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.rename])
         defer { try? recorder.stop() }
 
         // Relative names from another working directory: the event must not echo them.
@@ -53,7 +53,7 @@ final class VFSPathTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: scratch.url("doomed"), contents: Data("x".utf8)))
         var info = stat()
         XCTAssertEqual(stat(scratch.url("doomed"), &info), 0)
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.unlink])
         defer { try? recorder.stop() }
 
         XCTAssertEqual(unlink(scratch.url("doomed")), 0)
@@ -70,7 +70,7 @@ final class VFSPathTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: scratch.url("bind"), withIntermediateDirectories: true)
         XCTAssertEqual(mount(outside.url("real"), scratch.url("bind"), nil, UInt(MS_BIND), nil), 0, String(cString: strerror(errno)))
         mounts.append(scratch.url("bind"))
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.mkdir, .rmdir])
         defer { try? recorder.stop() }
 
         XCTAssertEqual(mkdir(scratch.url("bind/made"), 0o755), 0)
@@ -86,7 +86,7 @@ final class VFSPathTests: XCTestCase {
     }
 
     func testWritesAndRenamesThroughIoUring() throws {
-        let recorder = try EventRecorder(paths: [scratch.path])
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open, .modify, .rename, .mkdir])
         defer { try? recorder.stop() }
 
         XCTAssertEqual(try runUringTool(["write", scratch.url("ring"), "data"]), 0)
@@ -123,7 +123,7 @@ final class VFSPathTests: XCTestCase {
                        "mount overlay: \(String(cString: strerror(errno)))")
         mounts.append(scratch.url("merged"))
         // The upper layer is watched too: the write reaching the real file there must not show up as a second event.
-        let recorder = try EventRecorder(paths: [scratch.path, outside.url("upper")])
+        let recorder = try EventRecorder(paths: [scratch.path, outside.url("upper")], events: [.open, .modify, .mkdir])
         defer { try? recorder.stop() }
 
         let fd = open(scratch.url("merged/file"), O_CREAT | O_WRONLY, 0o644)
@@ -155,7 +155,7 @@ final class VFSPathTests: XCTestCase {
         XCTAssertEqual(mount("overlay", scratch.url("merged"), "overlay", 0, options), 0,
                        "mount overlay: \(String(cString: strerror(errno)))")
         mounts.append(scratch.url("merged"))
-        let recorder = try EventRecorder(paths: [scratch.path, outside.url("upper")]) { $0.events = EventTypeSet([.setattr, .mkdir]) }
+        let recorder = try EventRecorder(paths: [scratch.path, outside.url("upper")], events: [.setattr, .mkdir])
         defer { try? recorder.stop() }
 
         XCTAssertEqual(calls.set(scratch.url("merged/a"), "trusted.fsprobe", [2], 0), 0, String(cString: strerror(errno)))
