@@ -460,8 +460,9 @@ import Testing
         try SQLiteSink(options: SQLiteSinkOptions(path: path)).close()
         try openReader(path).write { db in
             try db.execute(sql: "DROP INDEX events_by_container_time")
-            for column in EventColumn.allCases where column.rawValue >= EventColumn.ppid.rawValue {
-                try db.execute(sql: "ALTER TABLE events DROP COLUMN \(column)")
+            let v3 = EventField.allCases.filter { ($0.rawValue >= EventField.ppid.rawValue && $0.companionOf == nil) || $0 == .exeRaw }
+            for field in v3 {
+                try db.execute(sql: "ALTER TABLE events DROP COLUMN \(field.schema.column)")
             }
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3'")
             try db.execute(sql: "INSERT INTO events (timestamp, src_filename) VALUES (1, '/old')")
@@ -479,6 +480,39 @@ import Testing
         #expect(rows.map { $0["src_filename"] as String? } == ["/old", "/tmp/file"])
         #expect(rows.map { $0["container_id"] as String? } == [nil, "x"])
         #expect(rows.map { $0["euid"] as Int64? } == [nil, 42])
+    }
+
+    /// The migrations' SQL and the schema table agree: every field has its
+    /// column, of the type its kind gives, and nothing else is there.
+    @Test func theTableHasTheSchemasColumnsAndTypes() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        try SQLiteSink(options: SQLiteSinkOptions(path: path)).close()
+        let columns = try openReader(path).read { db in
+            try Row.fetchAll(db, sql: "PRAGMA table_info(events)").map { "\($0["name"] as String) \($0["type"] as String)" }
+        }
+        let schema = EventField.allCases.map { "\($0.schema.column) \($0.schema.kind.sqliteType)" }
+        #expect(Set(columns) == Set(["id INTEGER"] + schema))
+        #expect(columns.count == schema.count + 1)
+    }
+
+    /// A field added to the schema needs no migration: a table without its
+    /// column gets it on opening, and the field is stored from then on.
+    @Test func aSchemaFieldTheTableLacksIsAddedOnOpening() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        try SQLiteSink(options: SQLiteSinkOptions(path: path)).close()
+        try openReader(path).write { try $0.execute(sql: "ALTER TABLE events DROP COLUMN modify_bytes") }
+
+        var event = makeEvent(seq: 1)
+        event.bytesWritten = 77
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        try sink.write(event)
+        try sink.close()
+        let stored = try openReader(path).read { try Int64.fetchOne($0, sql: "SELECT modify_bytes FROM events") }
+        #expect(stored == 77)
     }
 
     @Test func synchronousOptionReachesTheConnection() throws {

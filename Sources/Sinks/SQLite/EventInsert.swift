@@ -55,39 +55,39 @@ final class EventInsert {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)  // SQLite must keep no pointer into the event
         }
-        try check(sqlite3_bind_text(handle, EventColumn.event_type.rawValue, Self.typeNames[Int(event.type.rawValue)], -1, nil))
+        try check(sqlite3_bind_text(handle, EventField.eventType.parameter, Self.typeNames[Int(event.type.rawValue)], -1, nil))
         try bind(event.timestamp.nanosecondsSinceEpoch, .timestamp)
         try bind(Int64(event.pid), .pid)
         try bind(Int64(event.tid), .tid)
         try bind(Int64(event.uid), .uid)
         try bind(Int64(event.gid), .gid)
-        try bindName(comm, .comm, .comm_raw)
+        try bindName(comm, .comm, .commRaw)
         try bind(Int64(event.flags), .flags)
         try bind(Int64(event.mode), .mode)
 
         // Integers are signed 64-bit in SQLite; an inode above 2^63-1 keeps its bit pattern.
-        try bind(Int64(bitPattern: event.source.inode), .src_inode)
-        try bindName(source, .src_filename, .src_filename_raw)
-        try bind(Int64(event.source.mountID), .src_mount_id)
-        try bindFlags(event.source.resolution, .src_path_truncated, .src_path_from_caller)
-        try bindPlace(event.source, source, .src_path_deleted, .src_path_detached, .src_path_foreign_mount_ns,
-                      .src_process_path)
+        try bind(Int64(bitPattern: event.source.inode), .srcInode)
+        try bindName(source, .srcFilename, .srcFilenameRaw)
+        try bind(Int64(event.source.mountID), .srcMountID)
+        try bindFlags(event.source.resolution, .srcPathTruncated, .srcPathFromCaller)
+        try bindPlace(event.source, source, .srcPathDeleted, .srcPathDetached, .srcPathForeignMountNs,
+                      .srcProcessPath)
 
         // Left NULL (cleared) when the event has no second path.
         if let path = event.target, let target {
-            try bind(Int64(bitPattern: path.inode), .target_inode)
-            try bindName(target, .target_filename, .target_filename_raw)
-            try bind(Int64(path.mountID), .target_mount_id)
-            try bindFlags(path.resolution, .target_path_truncated, .target_path_from_caller)
-            try bindPlace(path, target, .target_path_deleted, .target_path_detached, .target_path_foreign_mount_ns,
-                          .target_process_path)
+            try bind(Int64(bitPattern: path.inode), .targetInode)
+            try bindName(target, .targetFilename, .targetFilenameRaw)
+            try bind(Int64(path.mountID), .targetMountID)
+            try bindFlags(path.resolution, .targetPathTruncated, .targetPathFromCaller)
+            try bindPlace(path, target, .targetPathDeleted, .targetPathDetached, .targetPathForeignMountNs,
+                          .targetProcessPath)
         }
 
         try bind(event.retval, .retval)
         if event.retval < 0 {
             let code = 0 &- event.retval
             if let name = ErrnoName.staticName(code) {
-                try check(sqlite3_bind_text(handle, EventColumn.error.rawValue,
+                try check(sqlite3_bind_text(handle, EventField.error.parameter,
                                             UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self),
                                             Int32(name.utf8CodeUnitCount), nil))
             } else {
@@ -95,7 +95,7 @@ final class EventInsert {
                 try check(name.withUTF8 { bindText($0, .error, copy: true) })
             }
         }
-        try check(sqlite3_bind_text(handle, EventColumn.backend.rawValue, Self.backendNames[event.backend]!, -1, nil))
+        try check(sqlite3_bind_text(handle, EventField.backend.parameter, Self.backendNames[event.backend]!, -1, nil))
         try bindContext(event)
 
         // A field a `fields` transform removed (to keep it out of the output,
@@ -103,8 +103,8 @@ final class EventInsert {
         // here. Renames and added constant fields do not apply to a fixed
         // table. The timestamp stays: retention and time queries need it.
         if let layout = event.fields {
-            for (field, column) in Self.removableColumns where layout.name(of: field) == nil {
-                try check(sqlite3_bind_null(handle, column.rawValue))
+            for field in Self.removableFields where layout.name(of: field) == nil {
+                try check(sqlite3_bind_null(handle, field.parameter))
             }
         }
 
@@ -118,54 +118,54 @@ final class EventInsert {
     private func bindContext(_ event: FileEvent) throws {
         let process = event.process
         try bind(Int64(process.ppid), .ppid)
-        try bind(process.startTime.nanosecondsSinceEpoch, .process_start_time)
+        try bind(process.startTime.nanosecondsSinceEpoch, .processStartTime)
         if let exe = process.executable {
-            try exe.bytes.withUnsafeBufferPointer { try bindCopiedName($0, .exe, .exe_raw) }
+            try exe.bytes.withUnsafeBufferPointer { try bindCopiedName($0, .exe, .exeRaw) }
         }
-        if let loginUID = process.loginUID { try bind(Int64(loginUID), .loginuid) }
-        if let sessionID = process.sessionID { try bind(Int64(sessionID), .sessionid) }
+        if let loginUID = process.loginUID { try bind(Int64(loginUID), .loginUID) }
+        if let sessionID = process.sessionID { try bind(Int64(sessionID), .sessionID) }
         try bind(Int64(process.euid), .euid)
         try bind(Int64(process.egid), .egid)
-        try bindString(process.userName, .user_name)
-        try bindString(process.groupName, .group_name)
-        try bindString(process.effectiveUserName, .euser_name)
-        try bindString(process.effectiveGroupName, .egroup_name)
-        try bind(Int64(bitPattern: process.cgroupID), .cgroup_id)
+        try bindString(process.userName, .user)
+        try bindString(process.groupName, .group)
+        try bindString(process.effectiveUserName, .effectiveUser)
+        try bindString(process.effectiveGroupName, .effectiveGroup)
+        try bind(Int64(bitPattern: process.cgroupID), .cgroupID)
         if let cgroup = process.cgroup {
-            try cgroup.path.withUnsafeBufferPointer { try bindCopiedText($0, .cgroup_path) }
+            try cgroup.path.withUnsafeBufferPointer { try bindCopiedText($0, .cgroupPath) }
         }
-        try bindString(process.containerID, .container_id)
-        try bindString(process.cgroup?.runtime?.rawValue, .container_runtime)
-        try bind(Int64(process.mountNamespace), .mnt_ns)
-        try bind(Int64(process.pidNamespace), .pid_ns)
-        try bind(Int64(process.userNamespace), .user_ns)
-        try bindObject(event.source, .src_device, .src_file_type, .src_nlink, .src_mount_point, .src_fstype)
+        try bindString(process.containerID, .containerID)
+        try bindString(process.cgroup?.runtime?.rawValue, .containerRuntime)
+        try bind(Int64(process.mountNamespace), .mountNamespace)
+        try bind(Int64(process.pidNamespace), .pidNamespace)
+        try bind(Int64(process.userNamespace), .userNamespace)
+        try bindObject(event.source, .srcDevice, .srcFileType, .srcLinkCount, .srcMountPoint, .srcFSType)
         if let target = event.target {
-            try bindObject(target, .target_device, .target_file_type, .target_nlink, .target_mount_point, .target_fstype)
+            try bindObject(target, .targetDevice, .targetFileType, .targetLinkCount, .targetMountPoint, .targetFSType)
         }
         // The operation's details: as the JSON fields (`setattr` is that
         // JSON object: json_extract(setattr, '$.mode') reads it).
         scratch.removeAll(keepingCapacity: true)
         event.appendFlagNames(to: &scratch)
-        try scratch.withUnsafeBufferPointer { try check(bindText($0, .flag_names, copy: true)) }
+        try scratch.withUnsafeBufferPointer { try check(bindText($0, .flagNames, copy: true)) }
         if let change = event.attributes {
             scratch.removeAll(keepingCapacity: true)
             change.appendJSON(to: &scratch)
             try scratch.withUnsafeBufferPointer { try check(bindText($0, .setattr, copy: true)) }
         }
-        if let bytes = event.bytesWritten { try bind(bytes, .modify_bytes) }
+        if let bytes = event.bytesWritten { try bind(bytes, .modifyBytes) }
     }
 
     /// A path's object: its device as "major:minor", file type, link count and mount.
-    private func bindObject(_ path: EventPath, _ device: EventColumn, _ fileType: EventColumn, _ linkCount: EventColumn,
-                            _ mountPoint: EventColumn, _ fsType: EventColumn) throws {
+    private func bindObject(_ path: EventPath, _ device: EventField, _ fileType: EventField, _ linkCount: EventField,
+                            _ mountPoint: EventField, _ fsType: EventField) throws {
         if path.device != 0 {
             scratch.removeAll(keepingCapacity: true)
             DeviceNumber.appendText(path.device, to: &scratch)
             try scratch.withUnsafeBufferPointer { try check(bindText($0, device, copy: true)) }
         }
         if let type = FileType(mode: path.mode) {
-            try check(sqlite3_bind_text(handle, fileType.rawValue, Self.fileTypeNames[type]!, -1, nil))
+            try check(sqlite3_bind_text(handle, fileType.parameter, Self.fileTypeNames[type]!, -1, nil))
         }
         try bind(Int64(path.linkCount), linkCount)
         if let mount = path.mount {
@@ -176,15 +176,15 @@ final class EventInsert {
 
     /// A name not borrowed for the step: text (repaired when not UTF-8), and
     /// its exact bytes in `raw` when it is not UTF-8.
-    private func bindCopiedName(_ bytes: UnsafeBufferPointer<UInt8>, _ text: EventColumn, _ raw: EventColumn) throws {
+    private func bindCopiedName(_ bytes: UnsafeBufferPointer<UInt8>, _ text: EventField, _ raw: EventField) throws {
         try bindCopiedText(bytes, text)
         if !NameText.isValidUTF8(bytes) {
-            try check(sqlite3_bind_blob(handle, raw.rawValue, bytes.baseAddress, Int32(bytes.count), sqliteTransient))
+            try check(sqlite3_bind_blob(handle, raw.parameter, bytes.baseAddress, Int32(bytes.count), sqliteTransient))
         }
     }
 
     /// Bytes as text, copied; invalid UTF-8 repaired, as the JSON output shows it.
-    private func bindCopiedText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventColumn) throws {
+    private func bindCopiedText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventField) throws {
         if NameText.isValidUTF8(bytes) {
             try check(bindText(bytes, column, copy: true))
         } else {
@@ -193,17 +193,17 @@ final class EventInsert {
     }
 
     /// A string, copied; nothing (NULL) for nil.
-    private func bindString(_ text: String?, _ column: EventColumn) throws {
+    private func bindString(_ text: String?, _ column: EventField) throws {
         guard var text else { return }
         try check(text.withUTF8 { bindText($0, column, copy: true) })
     }
 
-    private func bind(_ value: Int64, _ column: EventColumn) throws {
-        try check(sqlite3_bind_int64(handle, column.rawValue, value))
+    private func bind(_ value: Int64, _ column: EventField) throws {
+        try check(sqlite3_bind_int64(handle, column.parameter, value))
     }
 
     /// The two JSON booleans of a path, as 0/1.
-    private func bindFlags(_ resolution: PathResolution, _ truncated: EventColumn, _ fromCaller: EventColumn) throws {
+    private func bindFlags(_ resolution: PathResolution, _ truncated: EventField, _ fromCaller: EventField) throws {
         try bind(resolution.isDisjoint(with: .incomplete) ? 0 : 1, truncated)
         try bind(resolution.contains(.callerSuffix) ? 1 : 0, fromCaller)
     }
@@ -212,14 +212,14 @@ final class EventInsert {
     /// (NULL when unknown; lossy like the JSON field, whose exact bytes
     /// are the end of the `*_raw` name). `bytes` is the path's, borrowed
     /// for the step: the process path is bound in place, as its end.
-    private func bindPlace(_ path: EventPath, _ bytes: UnsafeBufferPointer<UInt8>, _ deleted: EventColumn,
-                           _ detached: EventColumn, _ foreign: EventColumn, _ processPath: EventColumn) throws {
+    private func bindPlace(_ path: EventPath, _ bytes: UnsafeBufferPointer<UInt8>, _ deleted: EventField,
+                           _ detached: EventField, _ foreign: EventField, _ processPath: EventField) throws {
         try bind(path.resolution.contains(.deleted) ? 1 : 0, deleted)
         try bind(path.resolution.contains(.detached) ? 1 : 0, detached)
         try bind(path.resolution.contains(.foreignMountNamespace) ? 1 : 0, foreign)
         guard let offset = path.processRootOffset, offset <= bytes.count else { return }
         guard offset < bytes.count else {  // the object is the process root itself
-            return try check(sqlite3_bind_text(handle, processPath.rawValue, Self.slash, 1, nil))
+            return try check(sqlite3_bind_text(handle, processPath.parameter, Self.slash, 1, nil))
         }
         let suffix = UnsafeBufferPointer(rebasing: bytes[offset...])
         if NameText.isValidUTF8(suffix) {
@@ -231,23 +231,23 @@ final class EventInsert {
 
     /// Valid UTF-8: the text as it is, `*_raw` left NULL. Otherwise the
     /// repaired text (see `NameText`; a rare copy) and the exact bytes.
-    private func bindName(_ bytes: UnsafeBufferPointer<UInt8>, _ text: EventColumn, _ raw: EventColumn) throws {
+    private func bindName(_ bytes: UnsafeBufferPointer<UInt8>, _ text: EventField, _ raw: EventField) throws {
         if NameText.isValidUTF8(bytes) {
             try check(bindText(bytes, text, copy: false))
         } else {
             try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, text, copy: true) })
-            try check(sqlite3_bind_blob(handle, raw.rawValue, bytes.baseAddress, Int32(bytes.count), nil))
+            try check(sqlite3_bind_blob(handle, raw.parameter, bytes.baseAddress, Int32(bytes.count), nil))
         }
     }
 
     /// `copy: false` only for memory that stays valid until the step. An
     /// empty buffer may have no address, which SQLite would bind as NULL:
     /// an empty name is bound as an empty string instead.
-    private func bindText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventColumn, copy: Bool) -> Int32 {
+    private func bindText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventField, copy: Bool) -> Int32 {
         guard let base = bytes.baseAddress, bytes.count > 0 else {
-            return sqlite3_bind_text(handle, column.rawValue, Self.empty, 0, nil)
+            return sqlite3_bind_text(handle, column.parameter, Self.empty, 0, nil)
         }
-        return sqlite3_bind_text(handle, column.rawValue, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+        return sqlite3_bind_text(handle, column.parameter, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
                                  Int32(bytes.count), copy ? sqliteTransient : nil)
     }
 
@@ -272,32 +272,8 @@ final class EventInsert {
     nonisolated(unsafe) private static let empty = cString("")
     nonisolated(unsafe) private static let slash = cString("/")
     nonisolated(unsafe) private static let fileTypeNames = Dictionary(uniqueKeysWithValues: FileType.allCases.map { ($0, cString($0.rawValue)) })
-    /// The column of every field but `timestamp`.
-    private static let removableColumns: [(EventField, EventColumn)] = [
-        (.eventType, .event_type), (.pid, .pid), (.tid, .tid), (.uid, .uid), (.gid, .gid),
-        (.comm, .comm), (.commRaw, .comm_raw), (.flags, .flags), (.mode, .mode),
-        (.srcInode, .src_inode), (.srcFilename, .src_filename), (.srcFilenameRaw, .src_filename_raw),
-        (.srcMountID, .src_mount_id), (.targetInode, .target_inode), (.targetFilename, .target_filename),
-        (.targetFilenameRaw, .target_filename_raw), (.targetMountID, .target_mount_id),
-        (.retval, .retval), (.error, .error), (.backend, .backend),
-        (.srcPathTruncated, .src_path_truncated), (.srcPathFromCaller, .src_path_from_caller),
-        (.targetPathTruncated, .target_path_truncated), (.targetPathFromCaller, .target_path_from_caller),
-        (.srcPathDeleted, .src_path_deleted), (.srcPathDetached, .src_path_detached),
-        (.srcPathForeignMountNs, .src_path_foreign_mount_ns), (.srcProcessPath, .src_process_path),
-        (.targetPathDeleted, .target_path_deleted), (.targetPathDetached, .target_path_detached),
-        (.targetPathForeignMountNs, .target_path_foreign_mount_ns), (.targetProcessPath, .target_process_path),
-        (.ppid, .ppid), (.processStartTime, .process_start_time), (.exe, .exe), (.exeRaw, .exe_raw),
-        (.loginUID, .loginuid), (.sessionID, .sessionid), (.euid, .euid), (.egid, .egid),
-        (.user, .user_name), (.group, .group_name), (.effectiveUser, .euser_name), (.effectiveGroup, .egroup_name),
-        (.cgroupID, .cgroup_id), (.cgroupPath, .cgroup_path), (.containerID, .container_id),
-        (.containerRuntime, .container_runtime), (.mountNamespace, .mnt_ns), (.pidNamespace, .pid_ns),
-        (.userNamespace, .user_ns),
-        (.srcDevice, .src_device), (.srcFileType, .src_file_type), (.srcLinkCount, .src_nlink),
-        (.srcMountPoint, .src_mount_point), (.srcFSType, .src_fstype),
-        (.targetDevice, .target_device), (.targetFileType, .target_file_type), (.targetLinkCount, .target_nlink),
-        (.targetMountPoint, .target_mount_point), (.targetFSType, .target_fstype),
-        (.flagNames, .flag_names), (.setattr, .setattr), (.modifyBytes, .modify_bytes),
-    ]
+    /// Every field but `timestamp`.
+    private static let removableFields = EventField.allCases.filter { $0 != .timestamp }
 
     private static func cString(_ text: String) -> UnsafePointer<CChar> {
         UnsafePointer(strdup(text)!)

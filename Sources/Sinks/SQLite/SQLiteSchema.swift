@@ -1,3 +1,4 @@
+import FSProbeCore
 import GRDB
 
 /// The `events` table and its indexes, created and evolved by GRDB's
@@ -5,8 +6,8 @@ import GRDB
 /// reopening a database applies only what is missing, and a later schema
 /// change is a new migration ("v2"...), never an edit of "v1".
 ///
-/// Columns carry the JSON field names (see `JSONLineEncoder` and
-/// docs/sqlite.md), with three deliberate differences:
+/// Columns carry the JSON field names and types of `EventField.schema`
+/// (see docs/sqlite.md), with these deliberate differences:
 /// - `timestamp` is INTEGER nanoseconds since the epoch, not RFC 3339 text:
 ///   8 bytes instead of 30, exact, and time ranges are integer comparisons
 ///   on an index.
@@ -23,9 +24,13 @@ import GRDB
 enum SQLiteSchema {
     static let table = "events"
 
-    static let insertSQL = "INSERT INTO \(table) ("
-        + EventColumn.allCases.map { "\($0)" }.joined(separator: ", ") + ") VALUES ("
-        + EventColumn.allCases.map { _ in "?" }.joined(separator: ", ") + ")"
+    /// Every field of the schema (`EventField.schema`), in field order.
+    /// (`id`, the rowid, is assigned by SQLite.)
+    static let insertSQL: String = {
+        let columns = EventField.allCases.map(\.schema.column).joined(separator: ", ")
+        let parameters = Array(repeating: "?", count: EventField.allCases.count).joined(separator: ", ")
+        return "INSERT INTO \(table) (\(columns)) VALUES (\(parameters))"
+    }()
 
     /// Uses `events_by_time`; one statement, so SQLite runs it as its own transaction.
     static let retentionSQL = "DELETE FROM \(table) WHERE timestamp < ?"
@@ -130,23 +135,21 @@ enum SQLiteSchema {
         }
         return migrator
     }()
+
+    /// Adds the column of every schema field the table lacks, as its kind
+    /// says (NULL in the rows stored before), after the migrations: a field
+    /// added to `EventField` needs no migration of its own. Renaming or
+    /// dropping a column still does.
+    static func addMissingColumns(_ db: Database) throws {
+        let present = Set(try db.columns(in: table).map(\.name))
+        for field in EventField.allCases where !present.contains(field.schema.column) {
+            try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(field.schema.column) \(field.schema.kind.sqliteType)")
+        }
+    }
 }
 
-/// The columns the sink fills, named as in the table: the raw value is the
-/// INSERT's parameter number, so binding code and SQL cannot drift apart.
-/// (`id`, the rowid, is assigned by SQLite.)
-enum EventColumn: Int32, CaseIterable {
-    case event_type = 1, timestamp, pid, tid, uid, gid, comm, comm_raw, flags, mode
-    case src_inode, src_filename, src_filename_raw, src_mount_id
-    case target_inode, target_filename, target_filename_raw, target_mount_id
-    case retval, error, backend
-    case src_path_truncated, src_path_from_caller, target_path_truncated, target_path_from_caller
-    case src_path_deleted, src_path_detached, src_path_foreign_mount_ns, src_process_path
-    case target_path_deleted, target_path_detached, target_path_foreign_mount_ns, target_process_path
-    case ppid, process_start_time, exe, exe_raw, loginuid, sessionid, euid, egid
-    case user_name, group_name, euser_name, egroup_name
-    case cgroup_id, cgroup_path, container_id, container_runtime, mnt_ns, pid_ns, user_ns
-    case src_device, src_file_type, src_nlink, src_mount_point, src_fstype
-    case target_device, target_file_type, target_nlink, target_mount_point, target_fstype
-    case flag_names, setattr, modify_bytes
+extension EventField {
+    /// The field's parameter number in `SQLiteSchema.insertSQL` (its
+    /// column's place there), so binding code and SQL cannot drift apart.
+    var parameter: Int32 { Int32(rawValue) + 1 }
 }

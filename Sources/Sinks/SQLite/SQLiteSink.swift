@@ -97,6 +97,7 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
                 }
             }
             try SQLiteSchema.migrator.migrate(queue)
+            try queue.write { try SQLiteSchema.addMissingColumns($0) }
             insert = try queue.writeWithoutTransaction { try EventInsert($0) }
             database = queue
         } catch let error as SinkError {
