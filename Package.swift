@@ -7,7 +7,8 @@ import PackageDescription
 // docs/architecture.md says what each holds):
 //   FSProbeCore          event model, formatting, the pipeline runtime (stages,
 //                        buffers, disk buffer), transforms, component contracts
-//   FSProbePipelineFile  pipeline files: YAML, validation, building (Yams)
+//   FSProbePipelineFile  pipeline files: YAML, validation, building, and the
+//                        runner of their `tests:` section (Yams)
 //   FSProbeSources       the kernel event source (libbpf, BPF backends, watches), Watcher
 //   FSProbeSinks         stdout, file, SQLite (GRDB) and Kafka (librdkafka) sinks
 //   fsprobe              the command-line tool

@@ -48,16 +48,8 @@ struct PipelineCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            let text = try PipelineCommand.read(file)
-            let document = PipelineDocument(file: file, text: text, environment: ProcessInfo.processInfo.environment)
             // The tests section too: what `pipeline test` would refuse, validate refuses.
-            let (_, caseProblems) = PipelineTester(registry: .standard).cases(in: document, text: text)
-            let problems = (PipelineValidator(registry: .standard).problems(in: document) + caseProblems)
-                .sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
-            guard problems.isEmpty else {
-                FileHandleStderr.write(problems.map { "\($0)\n" }.joined())
-                throw ExitCode(1)
-            }
+            let (document, _) = try PipelineCommand.checked(file, tester: PipelineTester(registry: .standard))
             let counts = ComponentRole.allCases.map { role in
                 "\(document.components.filter { $0.role == role }.count) \(role.section)"
             }
@@ -95,16 +87,8 @@ extension PipelineCommand {
         var file: String
 
         func run() throws {
-            let text = try PipelineCommand.read(file)
-            let document = PipelineDocument(file: file, text: text, environment: ProcessInfo.processInfo.environment)
             let tester = PipelineTester(registry: .standard)
-            let (cases, caseProblems) = tester.cases(in: document, text: text)
-            let problems = (PipelineValidator(registry: .standard).problems(in: document) + caseProblems)
-                .sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
-            guard problems.isEmpty else {
-                FileHandleStderr.write(problems.map { "\($0)\n" }.joined())
-                throw ExitCode(1)
-            }
+            let (document, cases) = try PipelineCommand.checked(file, tester: tester)
             guard !cases.isEmpty else {
                 throw ValidationError("\(file.lineSafe) has no test cases: add a tests section (see fsprobe pipeline test --help)")
             }
@@ -118,6 +102,24 @@ extension PipelineCommand {
             print("\(cases.count - failed) passed, \(failed) failed")
             if failed > 0 { throw ExitCode(1) }
         }
+    }
+}
+
+extension PipelineCommand {
+    /// Reads and checks a pipeline file, its tests section included: every
+    /// problem printed in file order and exit 1, or the document and its
+    /// test cases.
+    static func checked(_ file: String, tester: PipelineTester) throws -> (PipelineDocument, [PipelineTester.Case]) {
+        let text = try read(file)
+        let document = PipelineDocument(file: file, text: text, environment: ProcessInfo.processInfo.environment)
+        let (cases, caseProblems) = tester.cases(in: document, text: text)
+        let problems = (PipelineValidator(registry: .standard).problems(in: document) + caseProblems)
+            .sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+        guard problems.isEmpty else {
+            FileHandleStderr.write(problems.map { "\($0)\n" }.joined())
+            throw ExitCode(1)
+        }
+        return (document, cases)
     }
 }
 

@@ -81,6 +81,17 @@ struct WatchCommand: ParsableCommand {
           help: ArgumentHelp("Benchmarks only: attach the hooks with empty programs (reports nothing).", visibility: .hidden))
     var benchEmptyPrograms = false
 
+    /// The flag that sets `setting`.
+    static func flag(_ setting: KernelProbeOptions.Setting) -> String {
+        switch setting {
+        case .ringBufferPages: "--perf-buffer-size"
+        case .kernelCacheEntries: "--kernel-cache-size"
+        case .pathCacheEntries: "--path-cache-size"
+        case .maxWatchedInodes: "watched-inode capacity"
+        case .events: "--event"
+        }
+    }
+
     func validate() throws {
         if pipeline != nil {
             // The file describes sources and sinks; flags describing them too would be ignored silently.
@@ -105,8 +116,10 @@ struct WatchCommand: ParsableCommand {
         // refused the same way (exit status 2) before anything is loaded.
         do {
             try probeOptions.validate()
+        } catch .invalidSetting(let setting, let value, let expected) {
+            throw ValidationError("invalid \(Self.flag(setting)) \(value): expected \(expected)")
         } catch {
-            if case .invalidOption(let message) = error { throw ValidationError(message) }
+            throw ValidationError(error.description)
         }
         if pathsFiltering && paths.isEmpty {
             throw ValidationError("no path to watch: give one or more paths, or --paths-filtering=false for the whole file system")

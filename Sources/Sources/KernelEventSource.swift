@@ -37,7 +37,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     public init(paths: [String], options: KernelProbeOptions) throws {
         try options.validate()
         if options.pathsFiltering && paths.isEmpty {
-            throw ProbeError.invalidOption("no path to watch: give one or more paths, or --paths-filtering=false to watch the whole file system")
+            throw ProbeError.invalidOption("no path to watch: give one or more paths, or turn paths filtering off to watch the whole file system")
         }
         var watched: [WatchedPath] = []
         for path in paths { watched.append(try WatchResolver.resolve(path)) }
@@ -101,7 +101,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
                 context.source.handle(UnsafeRawBufferPointer(start: data, count: size), emit: context.emit)
                 return 0
             }, unmanaged.toOpaque(), nil) else {
-                throw ProbeError.loadFailed(stage: "open the ring buffer of", errno: errno, detail: "")
+                throw ProbeError.loadFailed(stage: .openRingBuffer, errno: errno, detail: "")
             }
             defer { ring_buffer__free(ring) }
             while !stopping.load(ordering: .acquiring) {
@@ -111,7 +111,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
                 var code = ring_buffer__poll(ring, FSP_READER_POLL_MS)
                 if code == 0 { code = ring_buffer__consume(ring) }
                 if code < 0 && code != -EINTR {
-                    throw ProbeError.loadFailed(stage: "read events from", errno: -code, detail: "ring buffer poll")
+                    throw ProbeError.loadFailed(stage: .readEvents, errno: -code, detail: "ring buffer poll")
                 }
             }
             // Stop producing, then hand over what the kernel already wrote:

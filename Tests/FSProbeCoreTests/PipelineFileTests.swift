@@ -59,6 +59,27 @@ import Testing
         ])
     }
 
+    /// The kernel source's own bounds, refused in the file's terms: the
+    /// option's name, never the command line's flag for it.
+    @Test func kernelBoundsNameTheFilesOptionNotAFlag() {
+        let yaml = """
+            sources:
+              k:
+                type: kernel
+                paths: [/etc]
+                ring_buffer_pages: 100
+            sinks:
+              out:
+                type: stdout
+                inputs: [k]
+            """
+        let found = problems(yaml)
+        #expect(found.count == 1)
+        #expect(found.first?.contains("ring_buffer_pages") == true, "\(found)")
+        #expect(found.first?.contains("invalid value 100: expected a power of two") == true, "\(found)")
+        #expect(found.first?.contains("--") == false, "\(found)")
+    }
+
     @Test func structuralMistakes() {
         #expect(problems("sources:\n  k:\n    type: kernel\n    paths: [/etc]\n") == [
             "p.yaml:1:1: the pipeline has no sink",

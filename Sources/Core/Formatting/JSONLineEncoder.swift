@@ -479,22 +479,6 @@ extension Array where Element == UInt8 {
     }
 }
 
-extension EventType {
-    /// `name` as a constant, so formatters copy it without touching `String`.
-    var staticName: StaticString {
-        switch self {
-        case .open: "open"
-        case .mkdir: "mkdir"
-        case .link: "link"
-        case .rename: "rename"
-        case .setattr: "setattr"
-        case .unlink: "unlink"
-        case .rmdir: "rmdir"
-        case .modify: "modify"
-        }
-    }
-}
-
 extension BackendKind {
     /// `rawValue` as a constant, so formatters copy it without touching `String`.
     var staticName: StaticString {

@@ -12,7 +12,10 @@ public enum EventType: UInt32, CaseIterable, Sendable, Hashable, CustomStringCon
     case modify = 7
 
     /// The name used on the command line and in the `event_type` JSON field.
-    public var name: String {
+    public var name: String { staticName.description }
+
+    /// `name` as a constant, so formatters copy it without touching `String`.
+    var staticName: StaticString {
         switch self {
         case .open: "open"
         case .mkdir: "mkdir"

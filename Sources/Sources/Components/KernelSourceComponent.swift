@@ -40,12 +40,24 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
         }
         do {
             try probe.validate()
+        } catch .invalidSetting(let setting, let value, let expected) {
+            throw ComponentOptionError(option: Self.option(setting), "invalid value \(value): expected \(expected)")
         } catch {
-            // The other options were checked above: only these two can fail.
-            throw ComponentOptionError(option: probe.events.isEmpty ? "events" : "ring_buffer_pages", error.description)
+            throw ComponentOptionError(option: "paths", error.description)
         }
         if probe.pathsFiltering && paths.isEmpty {
             throw ComponentOptionError(option: "paths", "no path to watch: list paths, or set paths_filtering: false for the whole file system")
+        }
+    }
+
+    /// The option of a pipeline file that sets `setting`.
+    static func option(_ setting: KernelProbeOptions.Setting) -> String {
+        switch setting {
+        case .ringBufferPages: "ring_buffer_pages"
+        case .kernelCacheEntries: "kernel_cache_size"
+        case .pathCacheEntries: "path_cache_size"
+        case .maxWatchedInodes: "paths"
+        case .events: "events"
         }
     }
 }

@@ -25,7 +25,7 @@ public enum BackendSelector {
             } catch {
                 // Problems no other backend can avoid end the search at once.
                 switch error {
-                case .notPrivileged, .noKernelBTF, .invalidOption: throw error
+                case .notPrivileged, .noKernelBTF, .invalidOption, .invalidSetting: throw error
                 default: skipped.append(Skipped(backend: backend, reason: error.reason))
                 }
             }

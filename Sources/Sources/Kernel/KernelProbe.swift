@@ -31,7 +31,7 @@ final class KernelProbe: @unchecked Sendable {
         LibbpfLog.capture()
         let customBTF = options.kernelBTFPath == Self.defaultBTFPath ? nil : options.kernelBTFPath
         guard let skeleton = Self.open(btfPath: customBTF) else {
-            throw ProbeError.fromLibbpf(stage: "open", code: errno, detail: LibbpfLog.lastLine())
+            throw ProbeError.fromLibbpf(stage: .open, code: errno, detail: LibbpfLog.lastLine())
         }
         self.skeleton = skeleton
         var ready = false
@@ -47,12 +47,12 @@ final class KernelProbe: @unchecked Sendable {
         var code = fsp_skel_set_ringbuf_size(skeleton, UInt32(options.ringBufferPages * 4096))
         if code == 0 { code = fsp_skel_set_watch_capacity(skeleton, UInt32(options.maxWatchedInodes)) }
         if code == 0 { code = fsp_skel_set_cache_capacity(skeleton, mode.rawValue, UInt32(options.effectiveKernelCacheEntries)) }
-        guard code == 0 else { throw ProbeError.fromLibbpf(stage: "size the maps of", code: code, detail: "") }
+        guard code == 0 else { throw ProbeError.fromLibbpf(stage: .sizeMaps, code: code, detail: "") }
         code = fsp_skel_load(skeleton)
-        guard code == 0 else { throw Self.refusal(backend, stage: "load", code: code) }
+        guard code == 0 else { throw Self.refusal(backend, stage: .load, code: code) }
         code = fsp_skel_attach(skeleton)
         if code == 0 { code = fsp_skel_attach_split_parts(skeleton, backend.cBackend) }
-        guard code == 0 else { throw Self.refusal(backend, stage: "attach", code: code) }
+        guard code == 0 else { throw Self.refusal(backend, stage: .attach, code: code) }
         eventsFD = fsp_events_fd(skeleton)
         ready = true
     }
@@ -76,7 +76,7 @@ final class KernelProbe: @unchecked Sendable {
             let function = String(decoding: missing.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw .backendUnavailable(backend: backend.rawValue, reason: "the kernel has no function \(function)")
         }
-        guard code == 0 else { throw .loadFailed(stage: "read the kernel BTF for", errno: -code, detail: "") }
+        guard code == 0 else { throw .loadFailed(stage: .readKernelBTF, errno: -code, detail: "") }
     }
 
     /// The inode number of this process's mount namespace, which names it
@@ -89,7 +89,7 @@ final class KernelProbe: @unchecked Sendable {
     }
 
     /// A load or attach failure, worded for the backend when its cause is known.
-    private static func refusal(_ backend: BackendKind, stage: String, code: Int32) -> ProbeError {
+    private static func refusal(_ backend: BackendKind, stage: ProbeStage, code: Int32) -> ProbeError {
         let detail = LibbpfLog.lastLine()
         // As root, EPERM with no verifier complaint is a kernel that refuses
         // trampolines outright (lockdown, or a build without them).
@@ -111,7 +111,7 @@ final class KernelProbe: @unchecked Sendable {
     func setWatch(_ key: WatchKey, flags: UInt32) throws(ProbeError) {
         let code = fsp_watch_add(skeleton, key.device, key.inode, flags)
         guard code == 0 else {
-            throw .loadFailed(stage: "update the watch map of", errno: -code, detail: "inode \(key.inode)")
+            throw .loadFailed(stage: .updateWatchMap, errno: -code, detail: "inode \(key.inode)")
         }
     }
 
@@ -171,7 +171,7 @@ extension KernelProbe: ResolutionCacheMaps {
         var cKey = key.cacheKey, stamp = stamp
         let code = fsp_cached_dir_insert(skeleton, &cKey, &stamp)
         guard code == 0 else {
-            throw .loadFailed(stage: "update the directory cache of", errno: -code, detail: "inode \(key.inode)")
+            throw .loadFailed(stage: .updateDirectoryCache, errno: -code, detail: "inode \(key.inode)")
         }
     }
 

@@ -54,19 +54,38 @@ public struct KernelProbeOptions: Sendable {
     /// Checks the options without touching the kernel.
     public func validate() throws(ProbeError) {
         guard ringBufferPages > 0, ringBufferPages & (ringBufferPages - 1) == 0, ringBufferPages <= 1 << 18 else {
-            throw .invalidOption("invalid --perf-buffer-size \(ringBufferPages): expected a power of two between 1 and 262144 pages")
+            throw .invalidSetting(.ringBufferPages, value: "\(ringBufferPages)",
+                                  expected: "a power of two between 1 and 262144 pages")
         }
         if let entries = kernelCacheEntries, !(1...resolutionMode.maxKernelCacheEntries).contains(entries) {
-            throw .invalidOption("invalid --kernel-cache-size \(entries): expected 1 to \(resolutionMode.maxKernelCacheEntries) entries with --dentry-resolution-mode \(resolutionMode.rawValue)")
+            throw .invalidSetting(.kernelCacheEntries, value: "\(entries)",
+                                  expected: "1 to \(resolutionMode.maxKernelCacheEntries) entries in the \(resolutionMode.rawValue) resolution mode")
         }
         guard (1...Self.maxPathCacheEntries).contains(pathCacheEntries) else {
-            throw .invalidOption("invalid --path-cache-size \(pathCacheEntries): expected 1 to \(Self.maxPathCacheEntries) entries")
+            throw .invalidSetting(.pathCacheEntries, value: "\(pathCacheEntries)", expected: "1 to \(Self.maxPathCacheEntries) entries")
         }
         guard maxWatchedInodes > 0 else {
-            throw .invalidOption("invalid watched-inode capacity \(maxWatchedInodes): expected a positive number")
+            throw .invalidSetting(.maxWatchedInodes, value: "\(maxWatchedInodes)", expected: "a positive number")
         }
         guard !events.isEmpty else {
-            throw .invalidOption("no event type selected: expected at least one of \(EventType.allCases.map(\.name).joined(separator: ", "))")
+            throw .invalidSetting(.events, value: "none",
+                                  expected: "at least one of \(EventType.allCases.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    /// A setting `validate` can refuse. Its callers name it as their users
+    /// know it: a command-line flag, a pipeline file's option.
+    public enum Setting: Sendable, Equatable, CustomStringConvertible {
+        case ringBufferPages, kernelCacheEntries, pathCacheEntries, maxWatchedInodes, events
+
+        public var description: String {
+            switch self {
+            case .ringBufferPages: "ring buffer size"
+            case .kernelCacheEntries: "kernel cache size"
+            case .pathCacheEntries: "path cache size"
+            case .maxWatchedInodes: "watched-inode capacity"
+            case .events: "event types"
+            }
         }
     }
 }

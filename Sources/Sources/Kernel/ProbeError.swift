@@ -10,9 +10,10 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
     case notPrivileged(operation: String)
     case noKernelBTF(path: String)
     case backendUnavailable(backend: String, reason: String)
-    case loadFailed(stage: String, errno: Int32, detail: String)
+    case loadFailed(stage: ProbeStage, errno: Int32, detail: String)
     case verifierRejected(detail: String)
     case invalidOption(String)
+    case invalidSetting(KernelProbeOptions.Setting, value: String, expected: String)
     case noBackend(reasons: [String])
 
     public var description: String {
@@ -29,6 +30,8 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
             "the kernel's verifier rejected the BPF programs (\(detail)): please report it with the output of 'fsprobe kernel-info'"
         case .invalidOption(let message):
             message
+        case .invalidSetting(let setting, let value, let expected):
+            "invalid \(setting) \(value): expected \(expected)"
         case .noBackend(let reasons):
             "no backend can run on this kernel: " + reasons.joined(separator: "; ")
         }
@@ -41,15 +44,31 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
     }
 
     /// Maps a libbpf failure: EPERM/EACCES at load almost always means missing privileges.
-    static func fromLibbpf(stage: String, code: Int32, detail: String) -> ProbeError {
+    static func fromLibbpf(stage: ProbeStage, code: Int32, detail: String) -> ProbeError {
         let code = abs(code)
         if (code == EPERM || code == EACCES) && geteuid() != 0 {
             return .notPrivileged(operation: "trying to \(stage) the BPF programs")
         }
         // As root, EACCES at load is the verifier's refusal, not a privilege problem.
-        if code == EACCES && stage == "load" && detail.hasPrefix("verifier: ") {
+        if code == EACCES && stage == .load && detail.hasPrefix("verifier: ") {
             return .verifierRejected(detail: detail)
         }
         return .loadFailed(stage: stage, errno: code, detail: detail)
     }
+}
+
+/// What fsprobe was doing with its BPF programs when the kernel refused;
+/// the description completes "failed to … the BPF programs".
+public enum ProbeStage: String, Sendable, Equatable, CustomStringConvertible {
+    case open = "open"
+    case sizeMaps = "size the maps of"
+    case load = "load"
+    case attach = "attach"
+    case readKernelBTF = "read the kernel BTF for"
+    case updateWatchMap = "update the watch map of"
+    case updateDirectoryCache = "update the directory cache of"
+    case openRingBuffer = "open the ring buffer of"
+    case readEvents = "read events from"
+
+    public var description: String { rawValue }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import FSProbeCore
-import FSProbePipelineFile
 import Synchronization
 import Yams
 
@@ -20,31 +19,35 @@ import Yams
 ///           archive: {count: 2}             # or only how many
 ///
 /// Fields are the JSON output's names; an injected event takes any of
-/// `InjectedEvent.fields`, the others default to zero or empty.
-struct PipelineTester {
+/// `InjectedEvent.settable`, the others default to zero or empty.
+public struct PipelineTester {
     let registry: ComponentRegistry
 
-    struct Case {
-        let name: String
-        let location: SourceLocation
+    public init(registry: ComponentRegistry) {
+        self.registry = registry
+    }
+
+    public struct Case: Sendable {
+        public let name: String
+        public let location: SourceLocation
         let inject: [String: [FileEvent]]
         let expect: [(sink: String, check: Expectation, location: SourceLocation)]
     }
 
-    enum Expectation {
+    enum Expectation: Sendable {
         case events([[(field: String, value: String)]])
         case count(Int)
     }
 
     /// The file's test cases, or every problem found reading them.
-    func cases(in document: PipelineDocument, text: String) -> ([Case], [PipelineProblem]) {
+    public func cases(in document: PipelineDocument, text: String) -> ([Case], [PipelineProblem]) {
         var reader = TestSectionReader(file: document.file, components: document.components)
         let cases = reader.read(text)
         return (cases, reader.problems)
     }
 
     /// Runs one case; returns the failures (empty when it passes).
-    func run(_ testCase: Case, document: PipelineDocument) throws -> [String] {
+    public func run(_ testCase: Case, document: PipelineDocument) throws -> [String] {
         let collectors = Mutex<[String: CollectorSink]>([:])
         var substitute = ComponentRegistry()
         let used = Set(document.components.compactMap(\.type))

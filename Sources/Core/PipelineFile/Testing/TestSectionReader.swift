@@ -1,5 +1,4 @@
 import FSProbeCore
-import FSProbePipelineFile
 import Yams
 
 /// Reads the `tests` section of a pipeline file into test cases, with every
@@ -124,11 +123,15 @@ struct TestSectionReader {
     }
 }
 
-/// An event built from the fields a test case gives; the others are zero.
+/// An event built from the fields a test case gives, by their schema
+/// names (`EventField`); the others are zero.
 struct InjectedEvent {
-    static let fields = ["event_type", "pid", "tid", "uid", "gid", "comm", "flags", "mode", "retval",
-                         "src_filename", "src_inode", "src_mount_id", "target_filename", "target_inode", "target_mount_id",
-                         "ppid", "euid", "egid", "exe", "container_id"]
+    /// What a test case may set: the fields filters and transforms look at.
+    static let settable: [EventField] = [
+        .eventType, .pid, .tid, .uid, .gid, .comm, .flags, .mode, .retval,
+        .srcFilename, .srcInode, .srcMountID, .targetFilename, .targetInode, .targetMountID,
+        .ppid, .euid, .egid, .exe, .containerID,
+    ]
     private(set) var event: FileEvent
     private(set) var hasType = false
 
@@ -139,37 +142,40 @@ struct InjectedEvent {
     }
 
     /// Sets one field; returns why it cannot, or nil.
-    mutating func set(_ field: String, _ value: String) -> String? {
+    mutating func set(_ name: String, _ value: String) -> String? {
+        guard let field = EventField(name: name), Self.settable.contains(field) else {
+            return "unknown event field '\(name.lineSafe)': expected \(Self.settable.map(\.name).joined(separator: ", "))"
+        }
         func number<T: FixedWidthInteger>(_: T.Type) -> T? { T(value) }
-        func bad() -> String { "field \(field): '\(value.lineSafe)' is not a valid value" }
+        let bad = "field \(name): '\(value.lineSafe)' is not a valid value"
         switch field {
-        case "event_type":
+        case .eventType:
             guard let type = EventType(name: value) else { return "unknown event_type '\(value.lineSafe)'" }
             event.type = type
             hasType = true
-        case "pid": guard let n = number(UInt32.self) else { return bad() }; event.pid = n
-        case "tid": guard let n = number(UInt32.self) else { return bad() }; event.tid = n
-        case "uid": guard let n = number(UInt32.self) else { return bad() }; event.uid = n
-        case "gid": guard let n = number(UInt32.self) else { return bad() }; event.gid = n
-        case "flags": guard let n = number(UInt32.self) else { return bad() }; event.flags = n
-        case "mode": guard let n = number(UInt32.self) else { return bad() }; event.mode = n
-        case "retval": guard let n = number(Int64.self) else { return bad() }; event.retval = n
-        case "comm": event.comm = ProcessName(value)
-        case "src_filename": event.source.bytes = Array(value.utf8)
-        case "src_inode": guard let n = number(UInt64.self) else { return bad() }; event.source.inode = n
-        case "src_mount_id": guard let n = number(UInt32.self) else { return bad() }; event.source.mountID = n
-        case "target_filename": event.target = event.target ?? EventPath(); event.target!.bytes = Array(value.utf8)
-        case "target_inode": event.target = event.target ?? EventPath(); guard let n = number(UInt64.self) else { return bad() }; event.target!.inode = n
-        case "target_mount_id": event.target = event.target ?? EventPath(); guard let n = number(UInt32.self) else { return bad() }; event.target!.mountID = n
-        case "ppid": guard let n = number(UInt32.self) else { return bad() }; event.process.ppid = n
-        case "euid": guard let n = number(UInt32.self) else { return bad() }; event.process.euid = n
-        case "egid": guard let n = number(UInt32.self) else { return bad() }; event.process.egid = n
-        case "exe": event.process.executable = EventPath(bytes: Array(value.utf8))
-        case "container_id":
+        case .pid: guard let n = number(UInt32.self) else { return bad }; event.pid = n
+        case .tid: guard let n = number(UInt32.self) else { return bad }; event.tid = n
+        case .uid: guard let n = number(UInt32.self) else { return bad }; event.uid = n
+        case .gid: guard let n = number(UInt32.self) else { return bad }; event.gid = n
+        case .flags: guard let n = number(UInt32.self) else { return bad }; event.flags = n
+        case .mode: guard let n = number(UInt32.self) else { return bad }; event.mode = n
+        case .retval: guard let n = number(Int64.self) else { return bad }; event.retval = n
+        case .comm: event.comm = ProcessName(value)
+        case .srcFilename: event.source.bytes = Array(value.utf8)
+        case .srcInode: guard let n = number(UInt64.self) else { return bad }; event.source.inode = n
+        case .srcMountID: guard let n = number(UInt32.self) else { return bad }; event.source.mountID = n
+        case .targetFilename: event.target = event.target ?? EventPath(); event.target!.bytes = Array(value.utf8)
+        case .targetInode: event.target = event.target ?? EventPath(); guard let n = number(UInt64.self) else { return bad }; event.target!.inode = n
+        case .targetMountID: event.target = event.target ?? EventPath(); guard let n = number(UInt32.self) else { return bad }; event.target!.mountID = n
+        case .ppid: guard let n = number(UInt32.self) else { return bad }; event.process.ppid = n
+        case .euid: guard let n = number(UInt32.self) else { return bad }; event.process.euid = n
+        case .egid: guard let n = number(UInt32.self) else { return bad }; event.process.egid = n
+        case .exe: event.process.executable = EventPath(bytes: Array(value.utf8))
+        case .containerID:
             // The container as a cgroup would name it; which runtime does not matter to a filter.
             event.process.cgroup = CgroupInfo(id: 0, path: [], containerID: value)
         default:
-            return "unknown event field '\(field.lineSafe)': expected \(Self.fields.joined(separator: ", "))"
+            preconditionFailure("\(field) is settable but not set")  // `settable` and this switch disagree
         }
         return nil
     }
