@@ -503,14 +503,20 @@ import Testing
         #expect(next.events == events)
     }
 
+    /// A disk-buffered sink whose inner sink never flushes and whose buffer
+    /// holds five events: full after the fifth.
+    fileprivate func bufferOfFive(_ directory: String, _ options: DiskBufferedSink.Options) throws -> (DiskBufferedSink, FlakySink) {
+        let record = try recordSize(of: makeEvent())
+        let inner = FlakySink(failingFlushes: .max)
+        let sink = try DiskBufferedSink(inner: inner, directory: directory, bufferOptions: .init(maxBytes: 5 * record),
+                                        options: options)
+        return (sink, inner)
+    }
+
     @Test func dropNewestCountsWhatDoesNotFit() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let record = try recordSize(of: makeEvent())
-        let inner = FlakySink(failingFlushes: .max)
-        let sink = try DiskBufferedSink(
-            inner: inner, directory: directory, bufferOptions: .init(maxBytes: 5 * record),
-            options: .init(whenFull: .dropNewest, drainTimeout: .zero, batchSize: 8))
+        let (sink, _) = try bufferOfFive(directory, .init(whenFull: .dropNewest, drainTimeout: .zero, batchSize: 8))
         for seq in 0..<20 { try sink.write(makeEvent(seq: seq)) }
         try sink.flush()
         #expect(sink.droppedFull == 15)
@@ -525,11 +531,8 @@ import Testing
     @Test func blockWaitsForRoomThenEverythingArrives() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let record = try recordSize(of: makeEvent())
-        let inner = FlakySink(failingFlushes: .max)
-        let sink = try DiskBufferedSink(
-            inner: inner, directory: directory, bufferOptions: .init(maxBytes: 5 * record),
-            options: .init(whenFull: .block, batchSize: 4, retryInitialDelay: .milliseconds(5), retryMaxDelay: .milliseconds(10)))
+        let (sink, inner) = try bufferOfFive(directory, .init(whenFull: .block, batchSize: 4, retryInitialDelay: .milliseconds(5),
+                                                             retryMaxDelay: .milliseconds(10)))
         let events = (0..<20).map { makeEvent(seq: $0) }
         let writer = WorkerThread {
             for event in events { try? sink.write(event) }

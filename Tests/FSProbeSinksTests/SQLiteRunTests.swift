@@ -55,18 +55,26 @@ import Testing
         return UInt64(line.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16)
     }
 
-    @Test func theArchiveHoldsExactlyTheGeneratedEventsAfterSIGTERM() throws {
+    /// A scratch directory with a `watched` directory in it, and fsprobe
+    /// archiving `events` there into `events.db`, ready.
+    static func archiving(_ events: String, batchSize: Int) throws
+        -> (dir: URL, watched: String, database: String, run: FSProbeProcess) {
         let dir = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
         let watched = dir.appendingPathComponent("watched").path
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
         let database = dir.appendingPathComponent("events.db").path
         let run = try FSProbeProcess.runPipeline(yaml: """
             sources:
-              files: {type: kernel, paths: [\(watched)], events: [open, unlink]}
+              files: {type: kernel, paths: [\(watched)], events: [\(events)]}
             sinks:
-              archive: {type: sqlite, inputs: [files], path: \(database), batch_size: 64}
+              archive: {type: sqlite, inputs: [files], path: \(database), batch_size: \(batchSize)}
             """, in: dir)
+        return (dir, watched, database, run)
+    }
+
+    @Test func theArchiveHoldsExactlyTheGeneratedEventsAfterSIGTERM() throws {
+        let (dir, watched, database, run) = try Self.archiving("open, unlink", batchSize: 64)
+        defer { try? FileManager.default.removeItem(at: dir) }
         // Names an attacker could choose, among ordinary ones.
         let names = (0..<200).map { "f\($0)" } + ["new\nline", "esc\u{1b}[31m", "quote'\"", "日本語"]
         var expected: [(String, String)] = []
@@ -89,17 +97,8 @@ import Testing
     }
 
     @Test func aDatabaseKilledMidStreamOpensCleanlyAndTheNextRunAppends() throws {
-        let dir = try makeTemporaryDirectory()
+        let (dir, watched, database, run) = try Self.archiving("open", batchSize: 50)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let watched = dir.appendingPathComponent("watched").path
-        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
-        let database = dir.appendingPathComponent("events.db").path
-        let run = try FSProbeProcess.runPipeline(yaml: """
-            sources:
-              files: {type: kernel, paths: [\(watched)], events: [open]}
-            sinks:
-              archive: {type: sqlite, inputs: [files], path: \(database), batch_size: 50}
-            """, in: dir)
         // Keep opening files until some batches are committed, then kill
         // fsprobe while events are still streaming in.
         let reader = try openReader(database)

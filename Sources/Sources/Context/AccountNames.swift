@@ -110,21 +110,25 @@ private struct AccountDatabase {
     private var buffer = [CChar](repeating: 0, count: 1024)
 
     mutating func userName(_ uid: UInt32) -> String? {
-        lookUp { buffer, size, name in
-            var record = passwd()
-            var found: UnsafeMutablePointer<passwd>?
-            let status = getpwuid_r(uid_t(uid), &record, buffer, size, &found)
-            if status == 0, let found, let text = found.pointee.pw_name { name = String(cString: text) }
-            return status
-        }
+        name(of: uid_t(uid), in: passwd(), getpwuid_r) { $0.pw_name }
     }
 
     mutating func groupName(_ gid: UInt32) -> String? {
+        name(of: gid_t(gid), in: group(), getgrgid_r) { $0.gr_name }
+    }
+
+    /// The name in the record `lookup` (getpwuid_r, getgrgid_r) finds for `id`.
+    private mutating func name<ID, Record>(
+        of id: ID, in empty: Record,
+        _ lookup: (ID, UnsafeMutablePointer<Record>, UnsafeMutablePointer<CChar>, Int,
+                   UnsafeMutablePointer<UnsafeMutablePointer<Record>?>) -> Int32,
+        _ field: (Record) -> UnsafeMutablePointer<CChar>?
+    ) -> String? {
         lookUp { buffer, size, name in
-            var record = group()
-            var found: UnsafeMutablePointer<group>?
-            let status = getgrgid_r(gid_t(gid), &record, buffer, size, &found)
-            if status == 0, let found, let text = found.pointee.gr_name { name = String(cString: text) }
+            var record = empty
+            var found: UnsafeMutablePointer<Record>?
+            let status = lookup(id, &record, buffer, size, &found)
+            if status == 0, let found, let text = field(found.pointee) { name = String(cString: text) }
             return status
         }
     }
