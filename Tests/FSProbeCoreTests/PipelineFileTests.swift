@@ -80,6 +80,31 @@ import Testing
         #expect(found.first?.contains("--") == false, "\(found)")
     }
 
+    /// A test case's injected fields are the schema's names: an unknown one
+    /// and one that cannot be injected are told apart, both located.
+    @Test func injectedFieldsAreCheckedAgainstTheSchema() {
+        let yaml = """
+            sources:
+              k: {type: kernel, paths: [/etc]}
+            sinks:
+              out: {type: stdout, inputs: [k]}
+            tests:
+              - name: fields
+                inject:
+                  k:
+                    - {event_type: open, srcfile: /a}
+                    - {event_type: open, timestamp: "2026-01-01T00:00:00Z"}
+                expect:
+                  out: {count: 2}
+            """
+        let document = PipelineDocument(file: "p.yaml", text: yaml, environment: [:])
+        let (_, found) = PipelineTester(registry: Self.registry).cases(in: document, text: yaml)
+        let lines = found.map(\.description)
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.first?.hasPrefix("p.yaml:9:11: unknown event field 'srcfile': expected event_type, pid,") == true, "\(lines)")
+        #expect(lines.last?.hasPrefix("p.yaml:10:11: event field 'timestamp' cannot be injected: expected event_type,") == true, "\(lines)")
+    }
+
     @Test func structuralMistakes() {
         #expect(problems("sources:\n  k:\n    type: kernel\n    paths: [/etc]\n") == [
             "p.yaml:1:1: the pipeline has no sink",

@@ -143,8 +143,12 @@ struct InjectedEvent {
 
     /// Sets one field; returns why it cannot, or nil.
     mutating func set(_ name: String, _ value: String) -> String? {
-        guard let field = EventField(name: name), Self.settable.contains(field) else {
-            return "unknown event field '\(name.lineSafe)': expected \(Self.settable.map(\.name).joined(separator: ", "))"
+        let accepted = Self.settable.map(\.name).joined(separator: ", ")
+        guard let field = EventField(name: name) else {
+            return "unknown event field '\(name.lineSafe)': expected \(accepted)"
+        }
+        guard Self.settable.contains(field) else {
+            return "event field '\(name)' cannot be injected: expected \(accepted)"
         }
         func number<T: FixedWidthInteger>(_: T.Type) -> T? { T(value) }
         let bad = "field \(name): '\(value.lineSafe)' is not a valid value"
