@@ -39,7 +39,8 @@ enum fsp_event_type {
  * FSP_PATH_CALLER_SUFFIX: the path is the kernel-resolved base directory
  *   (dirfd or cwd) joined with the string the caller passed to the syscall.
  *   The caller's part was not resolved by the kernel (symlinks, "..").
- * FSP_PATH_CALLER_TRUNCATED: the caller's string was longer than we copy.
+ * FSP_PATH_CALLER_TRUNCATED: the caller's string was longer than we copy, or
+ *   could not be read when the call returned (its page unmapped meanwhile).
  * FSP_PATH_DISCONNECTED: the walk met a dentry detached from its tree.
  * FSP_PATH_NEEDS_FILTER: the kernel could not decide whether this path is
  *   watched (caller string absolute or containing ".."): user space must

@@ -10,7 +10,7 @@
  * Copy the user string at ustr to data[*off], at most FSP_CALLER_MAX bytes
  * and never past FSP_DATA_SIZE. Sets p->caller_len (no NUL counted) and
  * FSP_PATH_CALLER_TRUNCATED when the string filled the room (length
- * >= room - 1). Advances *off by caller_len.
+ * >= room - 1) or could not be read. Advances *off by caller_len.
  */
 static __always_inline void fsp_copy_caller(struct fsp_scratch *s, struct fsp_path *p,
 					    const char *ustr, __u32 *off)
@@ -28,8 +28,16 @@ static __always_inline void fsp_copy_caller(struct fsp_scratch *s, struct fsp_pa
 	if (size > FSP_CALLER_MAX)
 		size = FSP_CALLER_MAX;
 	n = bpf_probe_read_user_str(fsp_data_at(&s->p.rec, o), size, ustr);
-	if (n <= 0)
-		return; /* unreadable (EFAULT): caller_len 0 */
+	if (n <= 0) {
+		/*
+		 * Unreadable without faulting the page in: the kernel may have
+		 * unmapped it since it read the string itself (reclaim,
+		 * migration, or the caller's own madvise). The base alone is not
+		 * the object's path: say that its end is missing.
+		 */
+		p->flags |= FSP_PATH_CALLER_TRUNCATED;
+		return;
+	}
 	if ((__u32)n >= size)
 		p->flags |= FSP_PATH_CALLER_TRUNCATED;
 	p->caller_len = n - 1;

@@ -17,7 +17,7 @@ import Darwin
 /// - PATH is the source path; for `rename` and `link` it is `source -> target`.
 /// - A path whose beginning is missing (the kernel's walk stopped before the
 ///   root) starts with `…`; one whose end is missing (the caller's string was
-///   longer than fsprobe copies) ends with `…`. A path whose tail is the
+///   longer than fsprobe copies, or unreadable) ends with `…`. A path whose tail is the
 ///   string the caller passed, not a kernel-resolved path, ends with `*`.
 ///
 /// Names are escaped so that no file name or process name can break the line,

@@ -54,7 +54,9 @@ public struct PathResolution: OptionSet, Sendable, Hashable {
     /// The part after the kernel-resolved base directory is the string the
     /// caller passed to the syscall (tracepoint backend, path-based operations).
     public static let callerSuffix = PathResolution(rawValue: 1 << 1)
-    /// The caller's string was longer than fsprobe copies.
+    /// The caller's string was longer than fsprobe copies, or could not be
+    /// read back when the call returned (its page was unmapped meanwhile):
+    /// the path is the start of the real one.
     public static let callerTruncated = PathResolution(rawValue: 1 << 2)
     /// The walk met a dentry detached from its tree.
     public static let disconnected = PathResolution(rawValue: 1 << 3)
