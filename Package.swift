@@ -17,6 +17,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "FSProbeCore", targets: ["FSProbeCore"]),
+        .library(name: "FSProbePipeline", targets: ["FSProbePipeline"]),
         .library(name: "FSProbePipelineFile", targets: ["FSProbePipelineFile"]),
         .library(name: "FSProbeSources", targets: ["FSProbeSources"]),
         .library(name: "FSProbeSinks", targets: ["FSProbeSinks"]),
@@ -51,21 +52,23 @@ let package = Package(
             linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
         ),
         // No Yams here: a program that only embeds Watcher or a Pipeline links none.
-        .target(name: "FSProbeCore", path: "Sources/Core", exclude: ["PipelineFile"]),
+        .target(name: "FSProbeCore", path: "Sources/Core", exclude: ["Pipeline", "PipelineFile"]),
+        .target(name: "FSProbePipeline", dependencies: ["FSProbeCore"], path: "Sources/Core/Pipeline"),
         .target(
             name: "FSProbePipelineFile",
-            dependencies: ["FSProbeCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FSProbeCore", "FSProbePipeline", .product(name: "Yams", package: "Yams")],
             path: "Sources/Core/PipelineFile"
         ),
         .target(
             name: "FSProbeSources",
-            dependencies: ["FSProbeCore", "CFSProbeBPF", "CLibBPF"],
+            dependencies: ["FSProbeCore", "FSProbePipeline", "CFSProbeBPF", "CLibBPF"],
             path: "Sources/Sources"
         ),
         .target(
             name: "FSProbeSinks",
             dependencies: [
                 "FSProbeCore",
+                "FSProbePipeline",
                 "CRDKafka",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -74,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "fsprobe",
             dependencies: [
-                "FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks",
+                "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -88,28 +91,38 @@ let package = Package(
         // a replayer of input files otherwise. Not products.
         .target(
             name: "FSProbeFuzzTargets",
-            dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeTestSupport"],
+            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeTestSupport"],
             path: "Fuzz/Targets"
         ),
         .executableTarget(name: "fsprobe-fuzz", dependencies: ["FSProbeFuzzTargets"], path: "Fuzz/Driver"),
         .testTarget(
             name: "FSProbeCoreTests",
-            dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeTestSupport"],
+            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbeTestSupport"],
             path: "Tests/FSProbeCoreTests"
         ),
+        .testTarget(
+            name: "FSProbePipelineTests",
+            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeTestSupport"],
+            path: "Tests/FSProbePipelineTests"
+        ),
         // What the tests share: the fsprobe binary's runner, scratch
-        // directories, ring-buffer records built as the kernel lays them out.
-        .target(name: "FSProbeTestSupport", dependencies: ["FSProbeCore", "FSProbeSources", "CFSProbeBPF"], path: "Tests/Support"),
-        .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources", "FSProbeTestSupport"], path: "Tests/FSProbeSourcesTests"),
+        // directories, test events and small sources and sinks, ring-buffer
+        // records built as the kernel lays them out.
+        .target(
+            name: "FSProbeTestSupport",
+            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbeSources", "CFSProbeBPF"],
+            path: "Tests/Support"
+        ),
+        .testTarget(name: "FSProbeSourcesTests", dependencies: ["FSProbeSources", "FSProbePipeline", "FSProbeTestSupport"], path: "Tests/FSProbeSourcesTests"),
         .testTarget(
             name: "FSProbeKernelTests",
-            dependencies: ["FSProbeCore", "FSProbeSources", "FSProbeSinks", "CFSProbeBPF", "FSProbeTestSupport"],
+            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbeSources", "FSProbeSinks", "CFSProbeBPF", "FSProbeTestSupport"],
             path: "Tests/FSProbeKernelTests"
         ),
         // Sinks against real services: a SQLite file, a Kafka broker on loopback (host only).
         .testTarget(
             name: "FSProbeSinksTests",
-            dependencies: ["FSProbeCore", "FSProbePipelineFile", "FSProbeSinks", "CRDKafka", "FSProbeTestSupport"],
+            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSinks", "CRDKafka", "FSProbeTestSupport"],
             path: "Tests/FSProbeSinksTests"
         ),
         // Every input the fuzzers once failed on (Fuzz/Regressions), replayed.

@@ -27,6 +27,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "FSProbeCore", package: fsprobeIdentity),
+                .product(name: "FSProbePipeline", package: fsprobeIdentity),
             ],
             path: "Benchmarks/Support"
         ),
@@ -37,6 +38,7 @@ let package = Package(
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "FSProbeCore", package: fsprobeIdentity),
+                .product(name: "FSProbePipeline", package: fsprobeIdentity),
                 .product(name: "FSProbeSinks", package: fsprobeIdentity),
             ],
             path: "Benchmarks/FormatBenchmarks",
@@ -51,6 +53,7 @@ let package = Package(
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "FSProbeCore", package: fsprobeIdentity),
+                .product(name: "FSProbePipeline", package: fsprobeIdentity),
                 .product(name: "FSProbeSinks", package: fsprobeIdentity),
             ],
             path: "Benchmarks/SinkBenchmarks",
@@ -78,6 +81,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "FSProbeCore", package: fsprobeIdentity),
+                .product(name: "FSProbePipeline", package: fsprobeIdentity),
                 .product(name: "FSProbeSources", package: fsprobeIdentity),
             ],
             path: "Benchmarks/ResolutionBenchmarks",

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FSProbeCore
+import FSProbePipeline
 import FSProbePipelineFile
 import FSProbeSinks
 import FSProbeSources

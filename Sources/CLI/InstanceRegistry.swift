@@ -1,5 +1,6 @@
 import Foundation
 import FSProbeCore
+import FSProbePipeline
 import FSProbeSinks
 import FSProbeSources
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FSProbeCore
+import FSProbePipeline
 import FSProbePipelineFile
 
 /// `fsprobe pipeline validate|graph FILE`: pipeline files checked and drawn

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import FSProbeCore
+import FSProbePipeline
 import FSProbePipelineFile
 import FSProbeSources
 import Synchronization

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FSProbeCore
+import FSProbePipeline
 import FSProbeSources
 
 /// The start-up line on stderr: which backend runs, on what. Scripts can wait

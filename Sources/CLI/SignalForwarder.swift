@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FSProbeCore
+import FSProbePipeline
 import FSProbeSinks
 import FSProbeSources
 #if canImport(Glibc)
@@ -87,7 +88,7 @@ struct WatchCommand: ParsableCommand {
         case .ringBufferPages: "--perf-buffer-size"
         case .kernelCacheEntries: "--kernel-cache-size"
         case .pathCacheEntries: "--path-cache-size"
-        case .maxWatchedInodes: "watched-inode capacity"
+        case .maxWatchedInodes: "\(setting)"  // no flag sets it: only an embedding program can
         case .events: "--event"
         }
     }
@@ -116,10 +117,8 @@ struct WatchCommand: ParsableCommand {
         // refused the same way (exit status 2) before anything is loaded.
         do {
             try probeOptions.validate()
-        } catch .invalidSetting(let setting, let value, let expected) {
-            throw ValidationError("invalid \(Self.flag(setting)) \(value): expected \(expected)")
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("invalid \(Self.flag(error.setting)) \(error.value): expected \(error.expected)")
         }
         if pathsFiltering && paths.isEmpty {
             throw ValidationError("no path to watch: give one or more paths, or --paths-filtering=false for the whole file system")

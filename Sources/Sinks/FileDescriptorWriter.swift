@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
+import FSProbePipeline
 import Synchronization
 
 /// Formats events into one reusable byte buffer and writes it to a file

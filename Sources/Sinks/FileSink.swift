@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
+import FSProbePipeline
 
 /// Appends events to a file (`-o/--output`).
 ///

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
+import FSProbePipeline
 
 /// Writes events to standard output (or any already-open descriptor).
 ///

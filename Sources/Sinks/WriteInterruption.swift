@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
+import FSProbePipeline
 import Synchronization
 
 /// Lets another thread end a `write(2)` (or the `poll(2)` before one) that

@@ -6,6 +6,7 @@ import Musl
 import CFSProbeBPF
 import CLibBPF
 import FSProbeCore
+import FSProbePipeline
 import Synchronization
 
 /// The kernel event source: loads the BPF programs, installs the watches and
@@ -35,7 +36,11 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     /// - Parameter paths: files or directories to watch; ignored (and may be
     ///   empty) when `options.pathsFiltering` is false.
     public init(paths: [String], options: KernelProbeOptions) throws {
-        try options.validate()
+        do {
+            try options.validate()
+        } catch {
+            throw ProbeError.invalidSetting(error.setting, value: error.value, expected: error.expected)
+        }
         if options.pathsFiltering && paths.isEmpty {
             throw ProbeError.invalidOption("no path to watch: give one or more paths, or turn paths filtering off to watch the whole file system")
         }

@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 import Synchronization
 
 /// The embedding API: watch paths and iterate over their events.

@@ -26,7 +26,7 @@ final class CallerStringTests: InsideOutsideTestCase {
         defer { Glibc.close(dirfd) }
 
         let unmapper = page.startUnmapping()
-        let attempts = 1500
+        let attempts = 400
         var made: [String: Int] = [:]
         for index in 0..<attempts {
             let name = "d\(index)"

@@ -1,5 +1,6 @@
 import Foundation
 import FSProbeCore
+import FSProbeTestSupport
 import FSProbeSources
 import XCTest
 
@@ -168,11 +169,7 @@ struct Scratch {
     let path: String
 
     init(_ name: String = #function) throws {
-        let base = FileManager.default.temporaryDirectory.resolvingSymlinksInPath().path
-        let clean = name.filter { $0.isLetter || $0.isNumber }
-        path = "\(base)/fsprobe-test-\(clean)-\(getpid())"
-        try? FileManager.default.removeItem(atPath: path)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        path = try makeScratch(name)
     }
 
     func url(_ relative: String) -> String { "\(path)/\(relative)" }

@@ -1,6 +1,7 @@
 import Foundation
 import FSProbeTestSupport
 @testable import FSProbeCore
+@testable import FSProbePipeline
 import Testing
 
 /// `fsprobe run` on a disk buffer an earlier run left behind and that was

@@ -1,5 +1,6 @@
 import CRDKafka
 import FSProbeCore
+import FSProbePipeline
 import FSProbeSinks
 import Foundation
 import Testing

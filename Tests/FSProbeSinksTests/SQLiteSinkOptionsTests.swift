@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 import FSProbeSinks
 import Testing
 

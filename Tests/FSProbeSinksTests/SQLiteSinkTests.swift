@@ -1,5 +1,6 @@
 import Foundation
 import FSProbeCore
+import FSProbePipeline
 import FSProbeTestSupport
 @testable import FSProbeSinks
 import GRDB
@@ -18,8 +19,8 @@ import Testing
         var events = HostileNames.all.enumerated().map { makeEvent(seq: $0.offset, path: $0.element.bytes) }
         // Same text as "/tmp/\u{FFFD}" once repaired: only *_raw tells them apart.
         events.append(makeEvent(seq: 50, path: Array("/tmp/".utf8) + [0xFF]))
-        var rename = makeEvent(.rename, seq: 51, path: HostileNames.all[0].bytes, target: HostileNames.all[2].bytes,
-                               comm: [0xFF, 0x1B, 0x0A, 0x78].withUnsafeBytes { ProcessName(bytes: $0) })
+        var rename = makeEvent(.rename, seq: 51, path: HostileNames.all[0].bytes, target: HostileNames.all[2].bytes)
+        rename.comm = [0xFF, 0x1B, 0x0A, 0x78].withUnsafeBytes { ProcessName(bytes: $0) }
         rename.target?.resolution = [.callerSuffix, .callerTruncated, .foreignMountNamespace]
         rename.target?.processRootOffset = 0
         rename.source.resolution = [.deleted, .detached]
@@ -201,11 +202,14 @@ import Testing
         ])))
         let invalid = Array("/tmp/".utf8) + [0xFF]
         let invalidComm = [0xFF].withUnsafeBytes { ProcessName(bytes: $0) }
-        var event = makeEvent(seq: 7, path: invalid, comm: invalidComm)
+        var event = makeEvent(seq: 7, path: invalid)
+        event.comm = invalidComm
         #expect(fields.apply(&event))
         let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
         try sink.write(event)
-        try sink.write(makeEvent(seq: 8, path: invalid, comm: invalidComm))  // no layout: everything stored
+        var unchanged = makeEvent(seq: 8, path: invalid)
+        unchanged.comm = invalidComm
+        try sink.write(unchanged)  // no layout: everything stored
         try sink.close()
 
         let rows = try openReader(path).read { try Row.fetchAll($0, sql: "SELECT * FROM events ORDER BY id") }

@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 @testable import FSProbeSources
 import XCTest
 

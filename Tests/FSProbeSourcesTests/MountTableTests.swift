@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import FSProbeCore
+import FSProbeTestSupport
 @testable import FSProbeSources
 import Testing
 
@@ -323,14 +324,6 @@ private struct MountTableTestFailure: Error, CustomStringConvertible {
     }
 }
 
-/// A new directory under /tmp, its real path (mountinfo shows real paths).
-private func makeTemporaryDirectory(_ prefix: String) throws -> String {
-    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }),
-          let real = realpath(made, nil) else { throw MountTableTestFailure("mkdtemp") }
-    defer { free(real) }
-    return String(cString: real)
-}
 
 /// rm -r, not crossing into mounts that are still there (those fail).
 private func removeTree(_ path: String) {

@@ -163,12 +163,3 @@ public final class FSProbeProcess: @unchecked Sendable {
     }
 }
 
-/// A fresh directory for one test, named after it (`rm -rf` first); the
-/// caller removes it.
-public func makeScratch(_ name: String, prefix: String = "fsprobe-test") throws -> String {
-    let base = FileManager.default.temporaryDirectory.resolvingSymlinksInPath().path
-    let path = "\(base)/\(prefix)-\(name.filter { $0.isLetter || $0.isNumber })-\(getpid())"
-    try? FileManager.default.removeItem(atPath: path)
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}

@@ -1,6 +1,7 @@
 import Benchmark
 import BenchmarkSupport
 import FSProbeCore
+import FSProbePipeline
 import FSProbeSinks
 
 #if canImport(Glibc)

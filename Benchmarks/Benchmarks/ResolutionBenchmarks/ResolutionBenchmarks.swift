@@ -1,5 +1,6 @@
 import Benchmark
 import FSProbeCore
+import FSProbePipeline
 import FSProbeSources
 import Glibc
 import Synchronization

@@ -2,6 +2,7 @@ import Benchmark
 import BenchmarkSupport
 import Foundation
 import FSProbeCore
+import FSProbePipeline
 import FSProbeSinks
 import Synchronization
 

@@ -1,5 +1,6 @@
 import Benchmark
 import FSProbeCore
+import FSProbePipeline
 
 /// Source -> buffer -> one sink, `scaledIterations` copies of `event`; the
 /// measurement includes the final flush and close, so what is counted is

@@ -5,11 +5,11 @@
 /// through) and what is not (escaped). This follows the well-formed byte
 /// sequences of RFC 3629 §4 / Unicode Table 3-7: no overlong forms, no UTF-16
 /// surrogates, nothing above U+10FFFF.
-enum UTF8Scanner {
+package enum UTF8Scanner {
     /// Length (2...4) of the well-formed multi-byte sequence starting at
     /// `bytes[index]`, or 0 when the byte there does not start one.
     /// Callers handle ASCII (`< 0x80`) before calling this.
-    static func sequenceLength(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
+    package static func sequenceLength(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
         let lead = bytes[index]
         let remaining = bytes.count - index
         @inline(__always) func continuation(_ offset: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) -> Bool {
@@ -36,7 +36,7 @@ enum UTF8Scanner {
     }
 
     /// Whether every byte belongs to a well-formed sequence.
-    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         while i < bytes.count {
             if bytes[i] < 0x80 {
@@ -57,7 +57,7 @@ enum UTF8Scanner {
     /// (line breaks for JavaScript and some editors), and the bidirectional
     /// overrides U+202A–U+202E and U+2066–U+2069 (they reorder what a
     /// terminal shows, so a name could visually forge another).
-    static func isInvisibleControl(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, length: Int) -> Bool {
+    package static func isInvisibleControl(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, length: Int) -> Bool {
         let lead = bytes[index]
         if length == 2 { return lead == 0xC2 && bytes[index + 1] <= 0x9F }
         if length == 3 && lead == 0xE2 {

@@ -29,7 +29,7 @@ public final class EventFieldLayout: @unchecked Sendable, Hashable, CustomString
     /// `,"key":"value"` for every extra, JSON-escaped, one after the other.
     let jsonExtras: [UInt8]
 
-    init(names: [String?], extras: [(name: String, value: String)]) {
+    package init(names: [String?], extras: [(name: String, value: String)]) {
         precondition(names.count == EventField.allCases.count)
         self.names = names
         self.extras = extras

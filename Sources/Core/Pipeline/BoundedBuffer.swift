@@ -9,6 +9,7 @@
 /// waiting for room), and consumers still receive every accepted element,
 /// then `nil` / `false`. Any number of producers and consumers may use it;
 /// the pipeline uses one of each.
+import FSProbeCore
 public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
     public enum PushResult: Sendable, Equatable {
         case accepted

@@ -1,3 +1,4 @@
+import FSProbeCore
 import Synchronization
 
 /// Where events end up: standard output, a file, a SQLite archive, a Kafka

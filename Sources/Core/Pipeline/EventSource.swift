@@ -3,6 +3,7 @@
 ///
 /// The pipeline calls `run` on a thread of the source's own, and `stop()`
 /// from any thread, possibly before `run` has started.
+import FSProbeCore
 public protocol EventSource: AnyObject, Sendable {
     /// Emits events until the source is exhausted or `stop()` is called, then
     /// returns. `emit` may block (the pipeline's buffer is full and its policy

@@ -5,6 +5,7 @@
 /// is called from that one thread only, so a transform may keep state
 /// without locking. Pipeline files build their transforms as values
 /// conforming to this protocol (`ComponentType.transform`).
+import FSProbeCore
 public protocol EventTransform: Sendable {
     /// A short name for statistics (how many events this stage filtered).
     var name: String { get }

@@ -1,3 +1,4 @@
+import FSProbeCore
 import Synchronization
 
 /// Runs a pipeline: events flow from sources through transforms to sinks

@@ -1,4 +1,5 @@
 /// Settings of a `Pipeline`, with defaults that suit the command line.
+import FSProbeCore
 public struct PipelineConfiguration: Sendable {
     /// Capacity of the buffer between the source and the transforms
     /// (`--chan-size`).

@@ -1,3 +1,4 @@
+import FSProbeCore
 import Synchronization
 
 /// Why an event did not reach a sink.

@@ -8,6 +8,7 @@
 ///
 /// Pipeline files become topologies (`PipelineBuilder`); programs embedding
 /// fsprobe may also build one directly.
+import FSProbeCore
 public struct PipelineTopology: Sendable {
     public enum Component: Sendable {
         case source(any EventSource)

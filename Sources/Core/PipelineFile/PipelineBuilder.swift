@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 
 /// Turns a validated pipeline file into a runnable topology: builds every
 /// component with its registered constructor, in file order.

@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 import Yams
 
 /// One component as declared: `name: {type: ..., inputs: [...], options...}`.

@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 
 /// The topology of a pipeline file as Graphviz DOT or Mermaid text. Names
 /// come from the file: quoted (DOT) or replaced by numbered ids (Mermaid).

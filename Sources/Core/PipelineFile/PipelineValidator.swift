@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 
 /// Checks a parsed pipeline file against the component registry and checks
 /// its graph, reporting every problem at once, in file order.

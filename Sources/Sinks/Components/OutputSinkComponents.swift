@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 
 /// `type: stdout` in a pipeline file.
 public struct StdoutSinkOptions: ComponentOptionsDecodable {

@@ -1,5 +1,6 @@
 import CRDKafka
 import FSProbeCore
+import FSProbePipeline
 
 /// A librdkafka configuration (`rd_kafka_conf_t`) made from the sink's
 /// options, owned until it is handed to `rd_kafka_new` or discarded.

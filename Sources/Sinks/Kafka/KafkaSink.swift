@@ -1,5 +1,6 @@
 import CRDKafka
 import FSProbeCore
+import FSProbePipeline
 import Synchronization
 
 /// Produces each event to a Kafka topic: the value is the event's JSON object

@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 
 extension ComponentType {
     public static let kafkaSink = ComponentType.sink(

@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 
 /// Which event field becomes the Kafka message key. Messages with the same
 /// key go to the same partition, and Kafka keeps order within a partition,

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
+import FSProbePipeline
 import GRDB
 import Synchronization
 

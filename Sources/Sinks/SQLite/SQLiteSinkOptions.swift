@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 
 /// `type: sqlite` in a pipeline file, decoded and checked without I/O.
 public struct SQLiteSinkOptions: ComponentOptionsDecodable, Equatable {

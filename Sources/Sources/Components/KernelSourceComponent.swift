@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 
 /// `type: kernel` in a pipeline file: file-system events from the kernel.
 public struct KernelSourceOptions: ComponentOptionsDecodable {
@@ -40,10 +41,8 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
         }
         do {
             try probe.validate()
-        } catch .invalidSetting(let setting, let value, let expected) {
-            throw ComponentOptionError(option: Self.option(setting), "invalid value \(value): expected \(expected)")
         } catch {
-            throw ComponentOptionError(option: "paths", error.description)
+            throw ComponentOptionError(option: Self.option(error.setting), "invalid value \(error.value): expected \(error.expected)")
         }
         if probe.pathsFiltering && paths.isEmpty {
             throw ComponentOptionError(option: "paths", "no path to watch: list paths, or set paths_filtering: false for the whole file system")
@@ -56,7 +55,7 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
         case .ringBufferPages: "ring_buffer_pages"
         case .kernelCacheEntries: "kernel_cache_size"
         case .pathCacheEntries: "path_cache_size"
-        case .maxWatchedInodes: "paths"
+        case .maxWatchedInodes: "\(setting)"  // no option sets it: only an embedding program can
         case .events: "events"
         }
     }

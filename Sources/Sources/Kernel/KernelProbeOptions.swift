@@ -52,29 +52,43 @@ public struct KernelProbeOptions: Sendable {
     public init() {}
 
     /// Checks the options without touching the kernel.
-    public func validate() throws(ProbeError) {
+    public func validate() throws(InvalidSetting) {
         guard ringBufferPages > 0, ringBufferPages & (ringBufferPages - 1) == 0, ringBufferPages <= 1 << 18 else {
-            throw .invalidSetting(.ringBufferPages, value: "\(ringBufferPages)",
+            throw InvalidSetting(.ringBufferPages, value: "\(ringBufferPages)",
                                   expected: "a power of two between 1 and 262144 pages")
         }
         if let entries = kernelCacheEntries, !(1...resolutionMode.maxKernelCacheEntries).contains(entries) {
-            throw .invalidSetting(.kernelCacheEntries, value: "\(entries)",
+            throw InvalidSetting(.kernelCacheEntries, value: "\(entries)",
                                   expected: "1 to \(resolutionMode.maxKernelCacheEntries) entries in the \(resolutionMode.rawValue) resolution mode")
         }
         guard (1...Self.maxPathCacheEntries).contains(pathCacheEntries) else {
-            throw .invalidSetting(.pathCacheEntries, value: "\(pathCacheEntries)", expected: "1 to \(Self.maxPathCacheEntries) entries")
+            throw InvalidSetting(.pathCacheEntries, value: "\(pathCacheEntries)", expected: "1 to \(Self.maxPathCacheEntries) entries")
         }
         guard maxWatchedInodes > 0 else {
-            throw .invalidSetting(.maxWatchedInodes, value: "\(maxWatchedInodes)", expected: "a positive number")
+            throw InvalidSetting(.maxWatchedInodes, value: "\(maxWatchedInodes)", expected: "a positive number")
         }
         guard !events.isEmpty else {
-            throw .invalidSetting(.events, value: "none",
+            throw InvalidSetting(.events, value: "none",
                                   expected: "at least one of \(EventType.allCases.map(\.name).joined(separator: ", "))")
         }
     }
 
-    /// A setting `validate` can refuse. Its callers name it as their users
-    /// know it: a command-line flag, a pipeline file's option.
+    /// What `validate` refuses: one setting, the value given, what would be
+    /// accepted. Its callers name the setting as their users know it: a
+    /// command-line flag, a pipeline file's option.
+    public struct InvalidSetting: Error, Sendable, Equatable {
+        public let setting: Setting
+        public let value: String
+        public let expected: String
+
+        init(_ setting: Setting, value: String, expected: String) {
+            self.setting = setting
+            self.value = value
+            self.expected = expected
+        }
+    }
+
+    /// A setting `validate` can refuse.
     public enum Setting: Sendable, Equatable, CustomStringConvertible {
         case ringBufferPages, kernelCacheEntries, pathCacheEntries, maxWatchedInodes, events
 

@@ -50,6 +50,7 @@
 /// the last layout it encoded or decoded, so a stream of events sharing one
 /// layout encodes it by copying bytes and decodes it into one shared
 /// instance, allocating nothing for it per event.
+import FSProbeCore
 public struct FileEventCodec: Sendable {
     public static let formatVersion: UInt8 = 4
     /// The first format: no process root offset, 32-bit layout words.

@@ -16,6 +16,7 @@
 ///
 /// Version 1 (no marker, no sequence) is not read: such a segment is set
 /// aside, not replayed.
+import FSProbeCore
 enum SegmentFormat {
     static let version: UInt32 = 2
     static let headerSize = 24

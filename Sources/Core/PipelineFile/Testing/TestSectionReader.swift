@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbePipeline
 import Yams
 
 /// Reads the `tests` section of a pipeline file into test cases, with every

@@ -1,5 +1,7 @@
 import Foundation
 @testable import FSProbeCore
+@testable import FSProbePipeline
+import FSProbeTestSupport
 import Testing
 
 /// Segment files changed on disk between runs (a bad disk, a person, a

@@ -1,5 +1,6 @@
 import Foundation
 import FSProbeCore
+import FSProbePipeline
 import FSProbePipelineFile
 import FSProbeSinks
 import FSProbeSources

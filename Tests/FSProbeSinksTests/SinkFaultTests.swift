@@ -1,5 +1,6 @@
 import Foundation
 import FSProbeCore
+import FSProbeTestSupport
 import FSProbeSinks
 import Testing
 

@@ -5,6 +5,7 @@
 /// (`ComponentOptionsDecodable`), which checks everything that can be
 /// checked without I/O; the validator runs that decoding, so a bad value is
 /// reported at its line before anything starts.
+import FSProbeCore
 public struct ComponentOptions: Sendable {
     /// The component's name in the pipeline file.
     public let component: String

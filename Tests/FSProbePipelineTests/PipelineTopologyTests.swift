@@ -1,5 +1,7 @@
 import Foundation
 import FSProbeCore
+import FSProbeTestSupport
+import FSProbePipeline
 import FSProbePipelineFile
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 /// `type: filter` in a pipeline file: keeps the events that match every
 /// given condition (a list matches when any of its items does), or with
 /// `exclude: true` drops them and keeps the rest.
+import FSProbeCore
 public struct FilterOptions: ComponentOptionsDecodable {
     /// Whether an operation succeeded (`retval >= 0`) or failed.
     public enum Outcome: String, Sendable, CaseIterable {

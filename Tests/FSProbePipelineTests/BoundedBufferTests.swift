@@ -1,5 +1,6 @@
 import Foundation
 @testable import FSProbeCore
+@testable import FSProbePipeline
 import Testing
 
 @Suite struct BoundedBufferTests {

@@ -7,6 +7,7 @@
 /// be removed alone but not renamed alone. After this transform's own
 /// changes every key must be unique, so `rename: [pid=tid]` is refused unless
 /// `tid` is removed or renamed too (a swap is fine).
+import FSProbeCore
 public struct FieldsOptions: ComponentOptionsDecodable {
     /// Constant string fields, in order.
     public var added: [(name: String, value: String)] = []

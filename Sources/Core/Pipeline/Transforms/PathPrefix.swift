@@ -4,6 +4,7 @@
 /// The match ends on a component boundary: `/etc` matches `/etc` and
 /// `/etc/hosts`, not `/etcetera`. Trailing slashes are dropped when it is
 /// built (`/etc/` is `/etc`), and `/` matches every absolute path.
+import FSProbeCore
 public struct PathPrefix: Sendable, Hashable {
     /// Why a prefix was rejected.
     public struct InvalidPrefix: Error, Sendable, CustomStringConvertible {

@@ -19,6 +19,7 @@
 /// per character: time proportional to path length × glob length whatever
 /// the stars (no backtracking blow-up), and no heap allocation per match
 /// (the state sets live on the stack).
+import FSProbeCore
 public struct PathGlob: Sendable {
     /// Why a glob was rejected.
     public struct SyntaxError: Error, Sendable, CustomStringConvertible {

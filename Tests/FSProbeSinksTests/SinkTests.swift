@@ -1,13 +1,12 @@
 import Foundation
 import FSProbeCore
+import FSProbeTestSupport
 import FSProbeSinks
 import Testing
 
 @Suite struct SinkTests {
     func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fsprobe-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        URL(fileURLWithPath: try makeTemporaryDirectory("fsprobe-tests"))
     }
 
     @Test func fileSinkCreatesPrivateFileAndAppendsJSONLines() throws {

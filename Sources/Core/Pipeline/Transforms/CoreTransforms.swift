@@ -1,4 +1,5 @@
+import FSProbeCore
 extension ComponentType {
-    /// The transform types FSProbeCore provides.
+    /// The transform types FSProbePipeline provides.
     public static let coreTransforms: [ComponentType] = [.filterTransform, .sampleTransform, .fieldsTransform]
 }

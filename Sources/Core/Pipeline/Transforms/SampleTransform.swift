@@ -1,4 +1,5 @@
 /// `type: sample` in a pipeline file: keeps one event in `rate`.
+import FSProbeCore
 public struct SampleOptions: ComponentOptionsDecodable {
     /// What keeps the events of one thing together: all kept or all dropped.
     public enum Key: String, Sendable, CaseIterable {

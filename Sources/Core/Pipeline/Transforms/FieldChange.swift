@@ -7,6 +7,7 @@
 /// writes (a rename's new key, an added field) replaces a field that an
 /// earlier transform gave the same key: the later transform wins, and keys
 /// stay unique.
+import FSProbeCore
 struct FieldChange: Sendable {
     var removed: Set<EventField>
     var renamed: [EventField: String]

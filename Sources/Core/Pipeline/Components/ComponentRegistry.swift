@@ -1,5 +1,6 @@
 /// The three roles a pipeline component can play, and the top-level section
 /// of a pipeline file that lists components of that role.
+import FSProbeCore
 public enum ComponentRole: String, Sendable, CaseIterable {
     case source, transform, sink
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import FSProbeCore
+@testable import FSProbePipeline
 import FSProbeTestSupport
 import Synchronization
 import Testing
@@ -562,9 +563,7 @@ import Testing
     }()
 
     func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fsprobe-disk-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        try makeTemporaryDirectory("fsprobe-disk")
     }
 
     func segmentFiles(_ directory: String) throws -> [String] {
