@@ -2,7 +2,6 @@ import Foundation
 import FSProbeCore
 import FSProbePipeline
 import FSProbeSinks
-import FSProbeSources
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,12 +30,13 @@ struct InstanceRegistry {
     let entries: [Entry]
     private let file = "\(Self.directory)/\(getpid())"
 
-    /// - Parameter sources: this instance's kernel sources.
-    init(sources: [KernelEventSource], outputs: [String]) {
-        var entries: [Entry] = sources.flatMap { source in
-            source.options.pathsFiltering
-                ? source.watched.map { Entry(kind: source.options.recursive ? .tree : .children, path: $0.resolved) }
-                : [Entry(kind: .everything, path: [])]
+    /// - Parameter sources: this instance's sources.
+    init(sources: [any EventSource], outputs: [String]) {
+        var entries: [Entry] = sources.flatMap { source -> [Entry] in
+            switch source.scope {
+            case .everything: [Entry(kind: .everything, path: [])]
+            case .paths(let paths): paths.map { Entry(kind: $0.recursive ? .tree : .children, path: $0.path) }
+            }
         }
         entries += outputs.map { Entry(kind: .output, path: Self.resolved($0)) }
         self.entries = entries

@@ -3,7 +3,6 @@ import Dispatch
 import FSProbeCore
 import FSProbePipeline
 import FSProbePipelineFile
-import FSProbeSources
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -31,9 +30,8 @@ struct PipelineRunner {
             FileHandleStderr.write(error.problems.map { "\($0)\n" }.joined())
             throw ExitCode(1)
         }
-        let kernelSources = built.components.compactMap { entry -> (String, KernelEventSource)? in
-            guard case .source(let source) = entry.component, let kernel = source as? KernelEventSource else { return nil }
-            return (entry.name, kernel)
+        let sources = built.components.compactMap { entry -> (name: String, source: any EventSource)? in
+            if case .source(let source) = entry.component { (entry.name, source) } else { nil }
         }
         for case (let name, .sink(let sink)) in built.components {
             for line in SinkStartupReport(sinkName: name, sink: sink).lines { FileHandleStderr.write(line + "\n") }
@@ -41,7 +39,7 @@ struct PipelineRunner {
         let sinks = built.components.compactMap { entry -> (any EventSink)? in
             if case .sink(let sink) = entry.component { sink } else { nil }
         }
-        let registry = InstanceRegistry(sources: kernelSources.map(\.1), outputs: InstanceRegistry.outputs(of: sinks))
+        let registry = InstanceRegistry(sources: sources.map(\.source), outputs: InstanceRegistry.outputs(of: sinks))
         for warning in registry.register() { FileHandleStderr.write(warning + "\n") }
         defer { registry.unregister() }
         signal(SIGPIPE, SIG_IGN)
@@ -50,18 +48,14 @@ struct PipelineRunner {
         reaction.pipeline = pipeline
         signals.forward(deadline: shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
 
-        for (name, source) in kernelSources {
-            let report = StartupReport(source: source, options: source.options,
-                                       paths: source.watched.map { String(decoding: $0.resolved, as: UTF8.self) })
-            FileHandleStderr.write(report.line.replacingFirst("fsprobe: ready:", with: "fsprobe: ready: source \(name.lineSafe):") + "\n")
-        }
+        for (name, source) in sources { StartupReport(source: source, name: name).print() }
         let ticker = statsInterval > 0 ? StatsTicker(every: statsInterval) { FileHandleStderr.write(StatsReport(pipeline.stats).line + "\n") } : nil
         defer { ticker?.stop() }
         try pipeline.run()
         ticker?.stop()
         let stats = pipeline.stats
         FileHandleStderr.write(StatsReport(stats).line + "\n")
-        try ShutdownReport(sources: kernelSources.map { $0.1.kernelCounters }, pipeline: stats).finish()
+        try ShutdownReport(sources: sources.map(\.source), pipeline: stats).finish()
     }
 }
 
@@ -94,12 +88,5 @@ final class StatsTicker: Sendable {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
         done.signal()
         thread.join()
-    }
-}
-
-extension String {
-    func replacingFirst(_ prefix: String, with replacement: String) -> String {
-        guard hasPrefix(prefix) else { return self }
-        return replacement + dropFirst(prefix.count)
     }
 }

@@ -1,39 +1,49 @@
 import ArgumentParser
 import FSProbeCore
 import FSProbePipeline
-import FSProbeSources
 
 /// The start-up line on stderr: which backend runs, on what. Scripts can wait
 /// for "fsprobe: ready" before generating activity.
 struct StartupReport {
-    let source: KernelEventSource
-    let options: KernelProbeOptions
-    let paths: [String]
+    let source: any EventSource
+    /// The source's name in a pipeline file (none for a flags-only run).
+    var name: String? = nil
 
-    var line: String {
-        let events = EventType.allCases.filter { options.events.contains($0) }.map(\.name).joined(separator: ",")
-        let skipped = source.skippedBackends.map { "\($0.backend.rawValue): \($0.reason)" }
-        let scope = options.pathsFiltering
-            ? source.watched.map { String(lineEscaping: $0.resolved) }.joined(separator: ",")
-                + (options.recursive ? " (recursive)" : " (immediate children)")
-            : "the whole file system"
-        return "fsprobe: ready: backend \(source.backend.rawValue)"
-            + (skipped.isEmpty ? "" : " (\(skipped.joined(separator: "; ")))")
-            + "; events \(events); watching \(scope)"
+    var line: String? {
+        guard let readiness = source.readiness else { return nil }
+        return "fsprobe: ready: " + (name.map { "source \($0.lineSafe): " } ?? "") + readiness
     }
 
-    func print() { FileHandleStderr.write(line + "\n") }
+    func print() {
+        if let line { FileHandleStderr.write(line + "\n") }
+    }
 }
 
 /// The closing line on stderr: where every event went.
 struct ShutdownReport {
-    let sources: [KernelSourceCounters]
+    /// Every source's `closingCounts`, summed by group and label, in the
+    /// order they were first seen.
+    let counts: [ClosingCount]
     let pipeline: PipelineStats
 
-    /// Events captured and never delivered: lost in the kernel's ring buffer,
-    /// or dropped in user space (a full buffer, a sink that failed).
+    init(sources: [any EventSource], pipeline: PipelineStats) {
+        var counts: [ClosingCount] = []
+        for count in sources.flatMap(\.closingCounts) {
+            if let index = counts.firstIndex(where: { $0.group == count.group && $0.label == count.label }) {
+                counts[index].value += count.value
+            } else {
+                counts.append(count)
+            }
+        }
+        self.counts = counts
+        self.pipeline = pipeline
+    }
+
+    /// Events captured and never delivered: lost before the pipeline (the
+    /// kernel's ring buffer full), or dropped in user space (a full buffer,
+    /// a sink that failed).
     var lostEvents: UInt64 {
-        sources.reduce(0) { $0 + $1.kernel.ringBufferFull } + pipeline.droppedTotal
+        counts.filter(\.isLoss).reduce(0) { $0 + $1.value } + pipeline.droppedTotal
     }
 
     /// Prints the line; then, when events were lost (these, or a disk
@@ -44,28 +54,23 @@ struct ShutdownReport {
         if lostEvents > 0 || pipeline.diskBuffers.lostAny { throw ExitCode(ExitStatus.eventsLost) }
     }
 
+    /// "N events received, N delivered", the losses, the user-space drops,
+    /// the other numbers shown with the totals, then each group.
     var line: String {
-        let received = pipeline.received
-        let delivered = pipeline.deliveredTotal
-        let lost = sources.reduce(0) { $0 + $1.kernel.ringBufferFull }
-        let dropped = pipeline.droppedTotal
-        let truncated = sources.reduce(0) { $0 + $1.kernel.truncated }
-        let unresolved = sources.reduce(0) { $0 + $1.unresolvedPaths }
-        let hits = sources.reduce(0) { $0 + $1.kernel.cacheHits }
-        let misses = sources.reduce(0) { $0 + $1.kernel.cacheMisses }
-        let bypassed = sources.reduce(0) { $0 + $1.kernel.cacheBypassed }
-        let discarded = sources.reduce(0) { $0 + $1.kernel.discarded }
-        let discarders = sources.reduce(0) { $0 + $1.kernel.discardersAdded }
-        let followed = sources.reduce(0) { $0 + $1.movedObjectsFollowed }
-        let notFollowed = sources.reduce(0) { $0 + $1.movedObjectsNotFollowed }
-        return "fsprobe: stopped: \(received) events received, \(delivered) delivered, "
-            + "\(lost) lost (kernel ring buffer full), \(dropped) dropped in user space, "
-            + "\(truncated) truncated paths, \(unresolved) unresolved paths; "
-            + "directory cache: \(hits) hits, \(misses) misses, \(bypassed) bypassed; "
-            + "discarders: \(discarders) directories, \(discarded) events dropped early; "
-            + "followed: \(followed) moved objects, \(notFollowed) not (watch map full)"
-            + (pipeline.sinks.contains { $0.diskBuffer != nil } ? "; " + Self.diskBufferSummary(pipeline.diskBuffers) : "")
+        let totals = counts.filter { $0.group.isEmpty }
+        var first = ["\(pipeline.received) events received", "\(pipeline.deliveredTotal) delivered"]
+        first += totals.filter(\.isLoss).map(Self.text)
+        first.append("\(pipeline.droppedTotal) dropped in user space")
+        first += totals.filter { !$0.isLoss }.map(Self.text)
+        var groups: [String] = []
+        for count in counts where !count.group.isEmpty && !groups.contains(count.group) { groups.append(count.group) }
+        let sections = [first.joined(separator: ", ")]
+            + groups.map { group in "\(group): " + counts.filter { $0.group == group }.map(Self.text).joined(separator: ", ") }
+            + (pipeline.sinks.contains { $0.diskBuffer != nil } ? [Self.diskBufferSummary(pipeline.diskBuffers)] : [])
+        return "fsprobe: stopped: " + sections.joined(separator: "; ")
     }
+
+    private static func text(_ count: ClosingCount) -> String { "\(count.value) \(count.label)" }
 
     static func diskBufferSummary(_ disk: PipelineStats.DiskBufferStats) -> String {
         "disk buffers: \(disk.replayed) events replayed from an earlier run, \(disk.droppedCorrupt) lost to corruption, "

@@ -166,9 +166,9 @@ struct WatchCommand: ParsableCommand {
         reaction.pipeline = pipeline
         signals.forward(deadline: runOptions.shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
 
-        StartupReport(source: source, options: probeOptions, paths: paths).print()
+        StartupReport(source: source).print()
         try pipeline.run()
-        try ShutdownReport(sources: [source.kernelCounters], pipeline: pipeline.stats).finish()
+        try ShutdownReport(sources: [source], pipeline: pipeline.stats).finish()
     }
 
     func makeSink() throws -> any EventSink {

@@ -18,6 +18,65 @@ public protocol EventSource: AnyObject, Sendable {
     func stop()
     /// Source-side counters, read at any time from any thread.
     var counters: SourceCounters { get }
+
+    // What the source tells the operator of a run, so that a runner (the
+    // command line's start-up, instance and closing lines) reports on any
+    // source without knowing its kind. Each has a default: a source that
+    // says nothing, watches nothing and counts nothing beyond `counters`.
+
+    /// What the source runs on and what it reports, once it is ready
+    /// ("backend fentry; events open; watching /srv (recursive)"); nil for
+    /// no start-up line.
+    var readiness: String? { get }
+    /// The files whose events it reports: an instance whose outputs lie in
+    /// there would report its own writes without end.
+    var scope: SourceScope { get }
+    /// Its numbers on the closing line, in the order shown.
+    var closingCounts: [ClosingCount] { get }
+}
+
+extension EventSource {
+    public var readiness: String? { nil }
+    public var scope: SourceScope { .paths([]) }
+    public var closingCounts: [ClosingCount] { [] }
+}
+
+/// The files whose events a source reports.
+public enum SourceScope: Sendable, Equatable {
+    /// Every file on the system.
+    case everything
+    /// These absolute paths: with every descendant (`recursive`), or with
+    /// their direct children only.
+    case paths([(path: [UInt8], recursive: Bool)])
+
+    public static func == (a: SourceScope, b: SourceScope) -> Bool {
+        switch (a, b) {
+        case (.everything, .everything): true
+        case (.paths(let x), .paths(let y)): x.elementsEqual(y) { $0.path == $1.path && $0.recursive == $1.recursive }
+        default: false
+        }
+    }
+}
+
+/// One number a source adds to the closing line. Numbers with the same
+/// group and label are summed over the sources of a run.
+public struct ClosingCount: Sendable, Equatable {
+    /// "" to be shown with the event totals; otherwise the name of the
+    /// group it is shown in ("directory cache").
+    public var group: String
+    /// What is counted, after the number ("truncated paths", "hits").
+    public var label: String
+    public var value: UInt64
+    /// Events captured and lost before they reached the pipeline: the run
+    /// then ends with the status that says events were lost.
+    public var isLoss: Bool
+
+    public init(_ value: UInt64, _ label: String, group: String = "", isLoss: Bool = false) {
+        self.value = value
+        self.label = label
+        self.group = group
+        self.isLoss = isLoss
+    }
 }
 
 /// What a source lost before events reached the pipeline.

@@ -1,5 +1,4 @@
 /// What a full buffer does with one more event (Vector's `when_full`).
-import FSProbeCore
 public enum OverflowPolicy: String, CaseIterable, Sendable {
     /// The producer waits for room: back-pressure, nothing is lost here (a
     /// kernel source then loses events in the ring buffer, and counts them).

@@ -1,5 +1,4 @@
 /// An option value as written in a pipeline file (after `${VAR}` interpolation).
-import FSProbeCore
 public enum OptionValue: Sendable, Equatable {
     case scalar(String)
     case list([String])

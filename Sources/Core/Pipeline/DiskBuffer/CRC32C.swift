@@ -1,4 +1,3 @@
-import FSProbeCore
 
 /// CRC-32C (Castagnoli), the checksum of iSCSI, ext4 and Kafka record
 /// batches: a 256-entry table, one step per byte.
