@@ -31,20 +31,25 @@ final class PipelineRunTests: XCTestCase {
         }
     }
 
+    /// A second, quiet source shows how several sources are reported: one
+    /// ready line each, one sum per number on the stopped line.
     func testOneSourceFansOutToAnArchiveAndAFilteredFileAndSIGTERMDeliversEverything() throws {
-        let watched = "\(dir!)/watched"
+        let watched = "\(dir!)/watched", quiet = "\(dir!)/quiet"
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: quiet, withIntermediateDirectories: false)
         let file = try write("""
             sources:
               files: {type: kernel, paths: [\(watched)], events: [open, mkdir, unlink]\(backendOption)}
+              nothing: {type: kernel, paths: [\(quiet)], events: [mkdir]\(backendOption)}
             transforms:
               dirs: {type: filter, inputs: [files], event_types: [mkdir]}
             sinks:
-              archive: {type: file, inputs: [files], path: \(dir!)/all.jsonl}
+              archive: {type: file, inputs: [files, nothing], path: \(dir!)/all.jsonl}
               directories: {type: file, inputs: [dirs], path: \(dir!)/dirs.jsonl, buffer_size: 16}
             """)
         let probe = try FSProbeProcess(["run", file])
-        probe.waitUntilReady()
+        probe.waitForStderr(containing: "fsprobe: ready: source nothing: ")
+        XCTAssertTrue(probe.errors.contains("fsprobe: ready: source files: backend "), probe.errors)
         // open(2) directly: FileManager may write a temporary file and rename it.
         let fd = open("\(watched)/f", O_CREAT | O_WRONLY, 0o644)
         XCTAssertGreaterThanOrEqual(fd, 0)
@@ -73,6 +78,11 @@ final class PipelineRunTests: XCTestCase {
         XCTAssertTrue(stats.contains("dirs: filtered \(all.count - 2),"), String(stats))
         XCTAssertTrue(stats.contains("archive: delivered \(all.count), dropped buffer_full 0, dropped sink_error 0, queued 0"), String(stats))
         XCTAssertTrue(stats.contains("directories: delivered 2, dropped buffer_full 0, dropped sink_error 0, queued 0"), String(stats))
+        let stopped = try XCTUnwrap(probe.errors.split(separator: "\n").last { $0.hasPrefix("fsprobe: stopped:") })
+        XCTAssertTrue(stopped.hasPrefix("fsprobe: stopped: \(all.count) events received, \(all.count + 2) delivered, 0 lost"), String(stopped))
+        for label in ["lost (kernel ring buffer full)", "truncated paths", "directory cache:", "hits", "discarders:", "followed:"] {
+            XCTAssertEqual(stopped.components(separatedBy: label).count, 2, "'\(label)' once, summed over both sources: \(stopped)")
+        }
     }
 
     func testABrokenFileIsRefusedBeforeAnythingStartsWithEveryProblemLocated() throws {
