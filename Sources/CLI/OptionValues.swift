@@ -13,15 +13,6 @@ extension ResolutionMode: ExpressibleByArgument {}
 /// `--backend`.
 enum BackendOption: String, ExpressibleByArgument, CaseIterable {
     case auto, fentry, kprobe, tracepoint
-
-    var backend: BackendKind? {
-        switch self {
-        case .auto: nil
-        case .fentry: .fentry
-        case .kprobe: .kprobe
-        case .tracepoint: .tracepoint
-        }
-    }
 }
 
 /// `-e/--event`: one name, or several separated by commas.

@@ -82,14 +82,38 @@ struct WatchCommand: ParsableCommand {
           help: ArgumentHelp("Benchmarks only: attach the hooks with empty programs (reports nothing).", visibility: .hidden))
     var benchEmptyPrograms = false
 
-    /// The flag that sets `setting`.
-    static func flag(_ setting: KernelProbeOptions.Setting) -> String {
-        switch setting {
-        case .ringBufferPages: "--perf-buffer-size"
-        case .kernelCacheEntries: "--kernel-cache-size"
-        case .pathCacheEntries: "--path-cache-size"
-        case .maxWatchedInodes: "\(setting)"  // no flag sets it: only an embedding program can
-        case .events: "--event"
+    /// The kernel source as a pipeline file would declare it: the flags
+    /// become the `kernel` component's options, so that one decoder
+    /// (`KernelSourceOptions`) turns either into the probe's options, and
+    /// names a refused value by its option, which `flag(of:)` turns into the
+    /// flag that set it.
+    var kernelSourceOptions: [String: OptionValue] {
+        var values: [String: OptionValue] = [
+            "paths": .list(paths),
+            "events": .list(EventType.allCases.filter { eventTypes.contains($0) }.map(\.name)),
+            "recursive": .scalar("\(recursive)"),
+            "follow": .scalar("\(follow)"),
+            "paths_filtering": .scalar("\(pathsFiltering)"),
+            "ring_buffer_pages": .scalar("\(perfBufferSize)"),
+            "backend": .scalar(backend.rawValue),
+            "dentry_resolution_mode": .scalar(dentryResolutionMode.rawValue),
+            "path_cache_size": .scalar("\(pathCacheSize)"),
+        ]
+        if let kernelCacheSize { values["kernel_cache_size"] = .scalar("\(kernelCacheSize)") }
+        return values
+    }
+
+    /// The flag that sets the kernel source's `option`.
+    static func flag(of option: String) -> String {
+        switch option {
+        case "paths": "paths"
+        case "events": "-e/--event"
+        case "ring_buffer_pages": "--perf-buffer-size"
+        case "kernel_cache_size", "path_cache_size", "dentry_resolution_mode", "paths_filtering", "backend":
+            "--" + option.replacingOccurrences(of: "_", with: "-")
+        case "recursive": "-r/--recursive"
+        case "follow": "--follow"
+        default: option  // an option no flag sets (an embedder's setting)
         }
     }
 
@@ -113,38 +137,31 @@ struct WatchCommand: ParsableCommand {
         guard (1...BoundedBuffer<FileEvent>.maxCapacity).contains(chanSize) else {
             throw ValidationError("invalid --chan-size \(chanSize): expected 1 to \(BoundedBuffer<FileEvent>.maxCapacity) events")
         }
-        // The kernel source's own checks, here so that every bad flag is
-        // refused the same way (exit status 2) before anything is loaded.
-        do {
-            try probeOptions.validate()
-        } catch {
-            throw ValidationError("invalid \(Self.flag(error.setting)) \(error.value): expected \(error.expected)")
-        }
         if pathsFiltering && paths.isEmpty {
             throw ValidationError("no path to watch: give one or more paths, or --paths-filtering=false for the whole file system")
         }
+        // The kernel source's own checks, here so that every bad flag is
+        // refused the same way (exit status 2) before anything is loaded.
+        _ = try kernelSource()
     }
 
     var eventTypes: EventTypeSet {
         event.isEmpty ? .openOnly : EventTypeSet(event.flatMap(\.types))
     }
 
-    var probeOptions: KernelProbeOptions {
-        var options = KernelProbeOptions()
-        options.events = eventTypes
-        options.pathsFiltering = pathsFiltering
-        options.recursive = recursive
-        options.follow = follow
-        options.ringBufferPages = perfBufferSize
-        options.backend = backend.backend
-        options.resolutionMode = dentryResolutionMode
-        options.kernelCacheEntries = kernelCacheSize
-        options.pathCacheEntries = pathCacheSize
-        options.emptyPrograms = benchEmptyPrograms
+    /// The kernel source the flags describe (checked, not loaded).
+    func kernelSource() throws -> KernelSourceOptions {
+        var source: KernelSourceOptions
+        do {
+            source = try KernelSourceOptions(ComponentOptions(component: "fsprobe", values: kernelSourceOptions))
+        } catch {
+            throw ValidationError("\(Self.flag(of: error.option)): \(error.message)")
+        }
+        source.probe.emptyPrograms = benchEmptyPrograms
         // Where the kernel's BTF is read; settable to check fsprobe's behaviour
         // on a kernel without BTF, or to point at BTF shipped separately.
-        if let btf = getenv("FSPROBE_KERNEL_BTF") { options.kernelBTFPath = String(cString: btf) }
-        return options
+        if let btf = getenv("FSPROBE_KERNEL_BTF") { source.probe.kernelBTFPath = String(cString: btf) }
+        return source
     }
 
     func run() throws {
@@ -154,7 +171,7 @@ struct WatchCommand: ParsableCommand {
         }
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
         let sink = try makeSink()
-        let source = try KernelEventSource(paths: pathsFiltering ? paths : [], options: probeOptions)
+        let source = try kernelSource().makeSource()
         // A closed stdout becomes EPIPE, handled by SinkFailureReaction, rather than a silent kill.
         let registry = InstanceRegistry(sources: [source], outputs: InstanceRegistry.outputs(of: [sink]))
         for warning in registry.register() { FileHandleStderr.write(warning + "\n") }

@@ -24,7 +24,7 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
         probe.recursive = try options.bool("recursive") ?? true
         probe.follow = try options.bool("follow") ?? true
         probe.pathsFiltering = try options.bool("paths_filtering") ?? true
-        if let pages = try options.integer("ring_buffer_pages") { probe.ringBufferPages = pages }
+        if let pages = try options.integer("ring_buffer_pages", in: Int.min...Int.max) { probe.ringBufferPages = pages }
         if let backend = try options.string("backend"), backend != "auto" {
             guard let kind = BackendKind(rawValue: backend) else {
                 throw ComponentOptionError(option: "backend", "expected auto, \(BackendKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(backend)'")
@@ -34,9 +34,10 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
         if let mode = try options.choice("dentry_resolution_mode", as: ResolutionMode.self) {
             probe.resolutionMode = mode
         }
-        probe.kernelCacheEntries = try options.integer(
-            "kernel_cache_size", in: 1...probe.resolutionMode.maxKernelCacheEntries)
-        if let entries = try options.integer("path_cache_size", in: 1...KernelProbeOptions.maxPathCacheEntries) {
+        // Sizes are only read here; `validate` judges them, with the
+        // bounds and units (and the mode's) in its message.
+        probe.kernelCacheEntries = try options.integer("kernel_cache_size", in: Int.min...Int.max)
+        if let entries = try options.integer("path_cache_size", in: Int.min...Int.max) {
             probe.pathCacheEntries = entries
         }
         do {
@@ -47,6 +48,11 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
         if probe.pathsFiltering && paths.isEmpty {
             throw ComponentOptionError(option: "paths", "no path to watch: list paths, or set paths_filtering: false for the whole file system")
         }
+    }
+
+    /// The source these options describe.
+    public func makeSource() throws -> KernelEventSource {
+        try KernelEventSource(paths: probe.pathsFiltering ? paths : [], options: probe)
     }
 
     /// The option of a pipeline file that sets `setting`.
@@ -80,6 +86,6 @@ extension ComponentType {
                        "entries of user space's cache of directory paths (default: 32768, at most 1048576)"),
         ]
     ) { (options: KernelSourceOptions, _) in
-        try KernelEventSource(paths: options.probe.pathsFiltering ? options.paths : [], options: options.probe)
+        try options.makeSource()
     }
 }
