@@ -30,7 +30,9 @@ import Testing
         #expect(small.count == 3000 && small.counts.dropped == 500)
     }
 
-    @Test func blockPolicyMakesProducerWaitForConsumer() {
+    /// A full one-element buffer (holding 1) and a producer parked on it,
+    /// pushing 2: `pushed` is signalled once its push returned, in `result`.
+    private func parkedProducer() -> (buffer: BoundedBuffer<Int>, result: ResultBox, pushed: DispatchSemaphore) {
         let buffer = BoundedBuffer<Int>(capacity: 1, policy: .block)
         #expect(buffer.push(1) == .accepted)
         let pushed = DispatchSemaphore(value: 0)
@@ -41,6 +43,11 @@ import Testing
         }
         // Wait until the producer is parked on the full buffer (no sleeping).
         while buffer.waitingProducerCount == 0 { sched_yield() }
+        return (buffer, result, pushed)
+    }
+
+    @Test func blockPolicyMakesProducerWaitForConsumer() {
+        let (buffer, result, pushed) = parkedProducer()
         #expect(buffer.count == 1)
         #expect(buffer.pop() == 1)  // makes room: the producer may go on
         pushed.wait()
@@ -50,17 +57,9 @@ import Testing
     }
 
     @Test func closeWakesBlockedProducer() {
-        let buffer = BoundedBuffer<Int>(capacity: 1, policy: .block)
-        buffer.push(1)
-        let done = DispatchSemaphore(value: 0)
-        let result = ResultBox()
-        DispatchQueue.global().async {
-            result.value = buffer.push(2)
-            done.signal()
-        }
-        while buffer.waitingProducerCount == 0 { sched_yield() }
+        let (buffer, result, pushed) = parkedProducer()
         buffer.close()
-        done.wait()
+        pushed.wait()
         #expect(result.value == .closed)
         #expect(buffer.pop() == 1)  // accepted elements survive close
         #expect(buffer.pop() == nil)

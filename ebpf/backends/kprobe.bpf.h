@@ -55,21 +55,20 @@ int BPF_KRETPROBE(fsp_kp_vfs_rename_ret, long ret)
 	return 0;
 }
 FSP_KP_CALL(vfs_link, FSP_EVENT_LINK, fsp_int_result)
-/* notify_change(dentry, iattr, deleg) on 5.10, (idmap, dentry, iattr, deleg) after. */
-SEC("kprobe/notify_change")
-int BPF_KPROBE(fsp_kp_notify_change_in__a3, void *dentry, struct iattr *ia)
-{
-	FSP_EMPTY_EXIT();
-	fsp_vfs_enter_setattr(ia);
-	return 0;
-}
-SEC("kprobe/notify_change")
-int BPF_KPROBE(fsp_kp_notify_change_in__a4, void *idmap, void *dentry, struct iattr *ia)
-{
-	FSP_EMPTY_EXIT();
-	fsp_vfs_enter_setattr(ia);
-	return 0;
-}
+/*
+ * notify_change(dentry, iattr, deleg) on 5.10, (idmap, dentry, iattr, deleg)
+ * after: one program per signature, user space attaches the one that fits.
+ */
+#define FSP_KP_NOTIFY_CHANGE_IN(suffix, ...)                     \
+	SEC("kprobe/notify_change")                              \
+	int BPF_KPROBE(fsp_kp_notify_change_in__##suffix, __VA_ARGS__) \
+	{                                                        \
+		FSP_EMPTY_EXIT();                                \
+		fsp_vfs_enter_setattr(ia);                       \
+		return 0;                                        \
+	}
+FSP_KP_NOTIFY_CHANGE_IN(a3, void *dentry, struct iattr *ia)
+FSP_KP_NOTIFY_CHANGE_IN(a4, void *idmap, void *dentry, struct iattr *ia)
 SEC("kretprobe/notify_change")
 int BPF_KRETPROBE(fsp_kp_notify_change_ret, long ret)
 {

@@ -55,12 +55,7 @@ struct fsp_tp_call {
 	__u64 pid_tgid;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fsp_tp_call);
-} tp_calls SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, tp_calls, 1, __u32, struct fsp_tp_call);
 
 /*
  * Build and filter the event of the call in tp_calls, in scratch; 1 when

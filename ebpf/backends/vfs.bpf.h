@@ -188,6 +188,22 @@ static __always_inline void fsp_vfs_enter(__u32 type)
  * hook learns what it sets. Only the outermost call's (overlayfs calls it
  * again on its upper layer, with the same values).
  */
+/*
+ * One of the times a setattr sets (which: atime or mtime): the caller's
+ * (ia_valid has *_SET), or "now", which notify_change itself fills in when
+ * *_SET is absent.
+ */
+#define FSP_IA_TIME(a, ia, valid, which, WHICH)                         \
+	do {                                                            \
+		if ((valid) & FSP_IA_##WHICH##_SET) {                   \
+			(a)->which##_sec = FSP_READ(ia, ia_##which.tv_sec);   \
+			(a)->which##_nsec = FSP_READ(ia, ia_##which.tv_nsec); \
+			(a)->valid |= FSP_ATTR_##WHICH;                 \
+		} else if ((valid) & FSP_IA_##WHICH) {                  \
+			(a)->valid |= FSP_ATTR_##WHICH##_NOW;           \
+		}                                                       \
+	} while (0)
+
 static __always_inline void fsp_vfs_enter_setattr(struct iattr *ia)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -218,21 +234,8 @@ static __always_inline void fsp_vfs_enter_setattr(struct iattr *ia)
 		a->size = FSP_READ(ia, ia_size);
 		a->valid |= FSP_ATTR_SIZE;
 	}
-	/* Without *_SET, notify_change itself sets the time to "now". */
-	if (valid & FSP_IA_ATIME_SET) {
-		a->atime_sec = FSP_READ(ia, ia_atime.tv_sec);
-		a->atime_nsec = FSP_READ(ia, ia_atime.tv_nsec);
-		a->valid |= FSP_ATTR_ATIME;
-	} else if (valid & FSP_IA_ATIME) {
-		a->valid |= FSP_ATTR_ATIME_NOW;
-	}
-	if (valid & FSP_IA_MTIME_SET) {
-		a->mtime_sec = FSP_READ(ia, ia_mtime.tv_sec);
-		a->mtime_nsec = FSP_READ(ia, ia_mtime.tv_nsec);
-		a->valid |= FSP_ATTR_MTIME;
-	} else if (valid & FSP_IA_MTIME) {
-		a->valid |= FSP_ATTR_MTIME_NOW;
-	}
+	FSP_IA_TIME(a, ia, valid, atime, ATIME);
+	FSP_IA_TIME(a, ia, valid, mtime, MTIME);
 }
 
 /* Result of a kernel function returning an int in a 64-bit register. */
@@ -486,12 +489,7 @@ static __always_inline void fsp_on_setattr(const struct path *path, __u32 kind, 
  * write access to the mount with mnt_want_write[_file] on the same thread:
  * that mount is remembered per thread and used when it holds the dentry.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);     /* thread id */
-	__type(value, __u64);   /* struct vfsmount * */
-} write_mounts SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, write_mounts, 4096, __u32 /* thread id */, __u64 /* struct vfsmount * */);
 
 /* mnt_want_write(mnt) / mnt_want_write_file(file): remembered for an xattr change. */
 static __always_inline void fsp_on_want_write(struct vfsmount *mnt)

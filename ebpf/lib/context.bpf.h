@@ -97,12 +97,7 @@ static __always_inline void fsp_context_task(struct fsp_task_info *ti, struct ta
  * cgroup, audit login) is read for every event. The entries are struct
  * fsp_process (lib/common.bpf.h).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);   /* tgid */
-	__type(value, struct fsp_process);
-} processes SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, processes, 8192, __u32 /* tgid */, struct fsp_process);
 
 /* The current task's identity, as cheap as this kernel allows. */
 static __always_inline void fsp_current_identity(struct fsp_identity *id)

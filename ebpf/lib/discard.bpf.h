@@ -39,12 +39,7 @@ struct fsp_discard_stamp {
 	__u64 mounts_event;   /* its mount namespace's event count then */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct fsp_discard_key);
-	__type(value, struct fsp_discard_stamp);
-} discarders SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, discarders, 16384, struct fsp_discard_key, struct fsp_discard_stamp);
 
 /*
  * The event count of the namespace holding mnt: the kernel sets it from one

@@ -12,57 +12,39 @@
 #include <bpf/bpf_helpers.h>
 #include "fsprobe.h"
 
+/*
+ * A BTF-defined map (what libbpf creates from the object): its type, its
+ * default size (user space resizes some before load), key and value.
+ */
+#define FSP_MAP(map_type, name, entries, key_type, value_type) \
+	struct {                                               \
+		__uint(type, map_type);                        \
+		__uint(max_entries, entries);                  \
+		__type(key, key_type);                         \
+		__type(value, value_type);                     \
+	} name SEC(".maps")
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1024 * 4096); /* user space sets it (--perf-buffer-size) */
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FSP_STAT_COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, stats, FSP_STAT_COUNT, __u32, __u64);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct fsp_watch_key);
-	__type(value, __u32);
-} watched_inodes SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_HASH, watched_inodes, 16384, struct fsp_watch_key, __u32);
 
 /*
  * The resolution caches, one per mode (user space shrinks the two it does
  * not use to one entry before load). LRU: bounded, oldest out first.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct fsp_cache_key);
-	__type(value, struct fsp_cache_stamp);
-} cached_dirs SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, cached_dirs, 16384, struct fsp_cache_key, struct fsp_cache_stamp);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct fsp_cache_key);
-	__type(value, struct fsp_fragment);
-} path_fragments SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, path_fragments, 16384, struct fsp_cache_key, struct fsp_fragment);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct fsp_cache_key);
-	__type(value, struct fsp_single_fragment);
-} single_fragments SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, single_fragments, 1024, struct fsp_cache_key, struct fsp_single_fragment);
 
 /* Threads inside a directory rename (the exit must match its entry's bump). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u32);
-} renaming_threads SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, renaming_threads, 1024, __u32, __u32);
 
 static __always_inline void fsp_stat_inc(__u32 idx)
 {

@@ -11,6 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "fsprobe.h"
+#include "maps.bpf.h"
 #include "walk.bpf.h"
 
 /*
@@ -140,38 +141,18 @@ struct fsp_scratch {
  * thread has one at most). LRU: a thread that dies mid-operation leaks
  * nothing.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, struct fsp_pending);
-} pending SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, pending, 256, __u32, struct fsp_pending);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, struct fsp_pending_short);
-} pending_short SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, pending_short, 256, __u32, struct fsp_pending_short);
 
 /*
  * Open files (struct file addresses) already reported as modified: the VFS
  * backends report one modify per open file description, not one per write;
  * the entry goes when the file is freed.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u8);
-} modified_files SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, modified_files, 16384, __u64, __u8);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fsp_scratch);
-} scratch SEC(".maps");
+FSP_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, scratch, 1, __u32, struct fsp_scratch);
 
 static __always_inline struct fsp_scratch *fsp_scratch_get(void)
 {
