@@ -2,7 +2,8 @@
 # Sets up and runs every test of fsprobe (needs root: the tests load the real
 # BPF programs into the running kernel).
 #   1. install packages and build (scripts/setup.sh)
-#   2. check the committed generated BPF artifacts are up to date
+#   2. check the committed generated BPF artifacts are up to date, and that
+#      the kernel source's modules depend on no YAML, SQLite or Kafka library
 #   3. build the benchmarks (so they stay current)
 #   4. swift test: unit tests, kernel tests on this machine's kernel, CLI tests;
 #      the example pipelines in pipelines/ validated and their test cases run
@@ -16,6 +17,7 @@ scripts/setup.sh --debug
 [ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH
 
 scripts/check-generated.sh
+scripts/check-modules.sh
 
 swift build --build-tests 2>&1 | tail -n 3
 # Keep the benchmark package compiling with the code it measures (running it is manual).
