@@ -122,12 +122,31 @@ let package = Package(
         // Sinks against real services: a SQLite file, a Kafka broker on loopback (host only).
         .testTarget(
             name: "FSProbeSinksTests",
-            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSinks", "CRDKafka", "FSProbeTestSupport"],
+            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSinks", "CRDKafka", "FSProbeTestSupport", "FSProbeSinkTestSupport"],
             path: "Tests/FSProbeSinksTests"
         ),
         // Every input the fuzzers once failed on (Fuzz/Regressions), replayed.
         .testTarget(name: "FSProbeFuzzRegressionTests", dependencies: ["FSProbeFuzzTargets"], path: "Tests/FSProbeFuzzRegressionTests"),
         // Runs the built fsprobe binary as a user would (FSPROBE_BIN, or .build/debug/fsprobe).
-        .testTarget(name: "FSProbeCLITests", dependencies: ["FSProbeTestSupport"], path: "Tests/FSProbeCLITests"),
+        // Brokers, consumers and database readers for the tests of the sinks
+        // and of the runs that end in them.
+        .target(
+            name: "FSProbeSinkTestSupport",
+            dependencies: [
+                "FSProbeCore", "FSProbeSinks", "FSProbeTestSupport", "CRDKafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/SinkSupport"
+        ),
+        // End to end: the fsprobe binary run as a user runs it, its flags,
+        // pipeline files and outputs, into real files, databases and brokers.
+        .testTarget(
+            name: "FSProbeCLITests",
+            dependencies: [
+                "FSProbeCore", "FSProbePipeline", "FSProbeTestSupport", "FSProbeSinkTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/FSProbeCLITests"
+        ),
     ]
 )

@@ -16,7 +16,7 @@ sanitizers=("$@")
 [ ${#sanitizers[@]} -gt 0 ] || sanitizers=(thread address)
 # The suites that need no kernel hook: unit tests, sinks against a real
 # SQLite file and broker, and the CLI's pipeline runs.
-filter='FSProbeCoreTests|FSProbePipelineTests|FSProbeSourcesTests|FSProbeSinksTests|FSProbeFuzzRegressionTests|PipelineRunTests|PipelineCLITests'
+filter='FSProbeCoreTests|FSProbePipelineTests|FSProbeSourcesTests|FSProbeSinksTests|FSProbeFuzzRegressionTests|PipelineRunTests|PipelineCLITests|SQLiteRunTests|KafkaRunTests|DiskBufferRunTests'
 
 # Swift's crash reporter would run inside the sanitizer's report.
 export SWIFT_BACKTRACE=enable=no

@@ -2,6 +2,8 @@ import CRDKafka
 import FSProbeCore
 import FSProbePipeline
 import FSProbeSinks
+import FSProbeSinkTestSupport
+import FSProbeTestSupport
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import FSProbeCore
 import FSProbePipeline
+import FSProbeSinkTestSupport
 import FSProbeTestSupport
 @testable import FSProbeSinks
 import GRDB

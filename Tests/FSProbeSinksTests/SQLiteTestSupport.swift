@@ -4,23 +4,8 @@ import FSProbeTestSupport
 import GRDB
 import Synchronization
 
-/// A fresh directory per test, removed by the caller.
-func makeTemporaryDirectory() throws -> URL {
-    URL(fileURLWithPath: try makeTemporaryDirectory("fsprobe-sqlite"))
-}
-
 /// The time of `makeEvent(seq: 0)`.
 let baseTime = testEventTime
-
-/// A second, independent connection to the sink's database, as a user's
-/// query tool would open it.
-func openReader(_ path: String) throws -> DatabaseQueue {
-    try DatabaseQueue(path: path)
-}
-
-func count(_ reader: DatabaseQueue, _ sql: String = "SELECT count(*) FROM events") throws -> Int {
-    try reader.read { try Int.fetchOne($0, sql: sql) ?? -1 }
-}
 
 /// A wall clock the test sets by hand.
 final class ManualClock: Sendable {

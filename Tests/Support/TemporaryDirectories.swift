@@ -21,3 +21,8 @@ public func makeTemporaryDirectory(_ prefix: String) throws -> String {
     }
     return String(cString: made)
 }
+
+/// A new, uniquely named directory, as a URL; the caller removes it.
+public func makeTemporaryDirectory() throws -> URL {
+    URL(fileURLWithPath: try makeTemporaryDirectory("fsprobe-dir"))
+}

@@ -2,25 +2,26 @@ import CRDKafka
 import Foundation
 
 /// One message as the broker returned it.
-struct ConsumedMessage: Sendable {
-    let partition: Int32
-    let offset: Int64
+public struct ConsumedMessage: Sendable {
+    public let partition: Int32
+    public let offset: Int64
     /// nil for a message produced without a key.
-    let key: [UInt8]?
-    let value: [UInt8]
+    public let key: [UInt8]?
+    public let value: [UInt8]
 }
 
 /// Reads a topic back with librdkafka, independently of the sink: every
 /// partition from its beginning, by manual assignment (no group rebalance
 /// to wait for).
-final class KafkaTestConsumer {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public final class KafkaTestConsumer {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
     }
 
     private let consumer: OpaquePointer
 
-    init(bootstrap: String) throws {
+    public init(bootstrap: String) throws {
         let conf = rd_kafka_conf_new()
         var error = [CChar](repeating: 0, count: 512)
         let settings = [
@@ -53,7 +54,7 @@ final class KafkaTestConsumer {
     /// reports the topic: a producer's first message creates it, and a
     /// reader may ask before that message arrived (or while the new topic
     /// has no leader yet). Gives up after `timeout`.
-    func partitionCount(topic: String, timeout: Duration = .seconds(30)) throws -> Int32 {
+    public func partitionCount(topic: String, timeout: Duration = .seconds(30)) throws -> Int32 {
         let handle = rd_kafka_topic_new(consumer, topic, nil)
         defer { rd_kafka_topic_destroy(handle) }
         let deadline = ContinuousClock.now + timeout
@@ -78,7 +79,7 @@ final class KafkaTestConsumer {
     /// Reads every partition of `topic` from the beginning until `count`
     /// messages arrived or `timeout` passed; messages of one partition come
     /// in their log order.
-    func consume(topic: String, count: Int, timeout: Duration = .seconds(30)) throws -> [ConsumedMessage] {
+    public func consume(topic: String, count: Int, timeout: Duration = .seconds(30)) throws -> [ConsumedMessage] {
         let partitions = try partitionCount(topic: topic, timeout: timeout)
         let list = rd_kafka_topic_partition_list_new(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }

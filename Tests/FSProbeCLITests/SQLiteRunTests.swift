@@ -1,4 +1,5 @@
 import Foundation
+import FSProbeSinkTestSupport
 import FSProbeTestSupport
 import GRDB
 import Testing

@@ -10,23 +10,24 @@ import Glibc
 /// The binary comes from scripts/install-kafka.sh (`fsprobe-test-broker`),
 /// or FSPROBE_KAFKA_BROKER names another. A missing binary fails the test:
 /// skipping would let a machine without a broker pass the Kafka tests.
-final class KafkaTestBroker: @unchecked Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public final class KafkaTestBroker: @unchecked Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
     }
 
-    static let installHint = "run scripts/install-kafka.sh (as root) to install the test broker"
+    public static let installHint = "run scripts/install-kafka.sh (as root) to install the test broker"
 
-    let port: UInt16
-    var bootstrap: String { "127.0.0.1:\(port)" }
+    public let port: UInt16
+    public var bootstrap: String { "127.0.0.1:\(port)" }
     /// How long the broker took to accept its first connection.
-    let startup: Duration
+    public let startup: Duration
     private let process: Process
     private let log: URL
 
     /// - Parameter advertisedPort: the port the broker tells clients to
     ///   connect to (a `TCPOutageProxy` in front of it); its own by default.
-    init(advertisedPort: UInt16? = nil) throws {
+    public init(advertisedPort: UInt16? = nil) throws {
         let executable = try Self.executable()
         // The port is free when chosen but could be taken before the broker
         // binds it: a broker that exits at once is retried on another port.
@@ -69,7 +70,7 @@ final class KafkaTestBroker: @unchecked Sendable {
 
     deinit { stop() }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             // SIGKILL, not terminate(): the child inherits the test runner's
             // thread signal mask, which blocks SIGTERM, so SIGTERM would stay
@@ -81,7 +82,7 @@ final class KafkaTestBroker: @unchecked Sendable {
     }
 
     /// FSPROBE_KAFKA_BROKER, else `fsprobe-test-broker` on PATH or in /usr/local/bin.
-    static func executable() throws -> String {
+    public static func executable() throws -> String {
         let environment = ProcessInfo.processInfo.environment
         if let path = environment["FSPROBE_KAFKA_BROKER"] {
             guard FileManager.default.isExecutableFile(atPath: path) else {
@@ -98,7 +99,7 @@ final class KafkaTestBroker: @unchecked Sendable {
     }
 
     /// A loopback TCP port nothing listens on (bound, read back, released).
-    static func freeLoopbackPort() throws -> UInt16 {
+    public static func freeLoopbackPort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
         defer { close(fd) }
@@ -114,7 +115,7 @@ final class KafkaTestBroker: @unchecked Sendable {
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:port.
-    static func accepts(port: UInt16) -> Bool {
+    public static func accepts(port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

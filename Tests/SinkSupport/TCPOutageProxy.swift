@@ -10,14 +10,14 @@ import Glibc
 ///
 /// An outage seen from the client exactly as a broker going away, while the
 /// broker (in-memory storage) keeps the messages delivered before it.
-final class TCPOutageProxy: @unchecked Sendable {
-    let port: UInt16
+public final class TCPOutageProxy: @unchecked Sendable {
+    public let port: UInt16
     private let upstreamPort: UInt16
     private let lock = NSLock()
     private var listener: Int32 = -1
     private var connections: Set<Int32> = []
 
-    init(port: UInt16, forwardingTo upstreamPort: UInt16) throws {
+    public init(port: UInt16, forwardingTo upstreamPort: UInt16) throws {
         self.port = port
         self.upstreamPort = upstreamPort
         try listen()
@@ -26,7 +26,7 @@ final class TCPOutageProxy: @unchecked Sendable {
     deinit { cutOff() }
 
     /// Closes the listener and every forwarded connection, both sides.
-    func cutOff() {
+    public func cutOff() {
         lock.lock()
         let sockets = connections.union(listener >= 0 ? [listener] : [])
         connections.removeAll()
@@ -38,7 +38,7 @@ final class TCPOutageProxy: @unchecked Sendable {
         }
     }
 
-    func restore() throws { try listen() }
+    public func restore() throws { try listen() }
 
     private func listen() throws {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

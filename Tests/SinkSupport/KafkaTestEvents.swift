@@ -2,11 +2,11 @@ import FSProbeCore
 import FSProbeSinks
 
 /// Events for the Kafka tests, with the names a hostile process can create.
-enum KafkaTestEvents {
+public enum KafkaTestEvents {
     /// Source paths, among them bytes that break naive framing or encoding:
     /// a newline (JSON Lines framing), escape sequences, quotes and
     /// backslashes, invalid UTF-8, multi-byte UTF-8.
-    static let paths: [[UInt8]] = [
+    public static let paths: [[UInt8]] = [
         Array("/tmp/line\nbreak".utf8),
         Array("/tmp/esc\u{1b}[31mred\u{1b}[0m".utf8),
         Array("/tmp/quote\"back\\slash\ttab".utf8),
@@ -16,7 +16,7 @@ enum KafkaTestEvents {
     ] + (0..<10).map { Array("/var/lib/app/file-\($0).db".utf8) }
 
     /// The host (no container) and two containers.
-    static let containers = [
+    public static let containers = [
         CgroupInfo(id: 1, path: Array("/".utf8)),
         CgroupInfo(id: 2, path: Array("/docker/\(String(repeating: "a1", count: 32))".utf8),
                    containerID: String(repeating: "a1", count: 32), runtime: .docker),
@@ -25,7 +25,7 @@ enum KafkaTestEvents {
 
     /// `count` events cycling over `paths`; `pid` is the sequence number
     /// (so order can be checked) and comm, uid and type vary.
-    static func events(count: Int) -> [FileEvent] {
+    public static func events(count: Int) -> [FileEvent] {
         let comms = [ProcessName("writer"), ([0x62, 0xFF, 0x0A, 0x22] as [UInt8]).withUnsafeBytes { ProcessName(bytes: $0) },
                      ProcessName("rm\u{1b}]0;x")]
         return (0..<count).map { i in
@@ -40,14 +40,14 @@ enum KafkaTestEvents {
     }
 
     /// What the sink must send as value: the JSON line without its newline.
-    static func expectedValue(_ event: FileEvent) -> [UInt8] {
+    public static func expectedValue(_ event: FileEvent) -> [UInt8] {
         var line: [UInt8] = []
         JSONLineEncoder().encode(event, into: &line)
         return Array(line.dropLast())
     }
 
     /// What the sink must send as key, written independently of the sink.
-    static func expectedKey(_ event: FileEvent, _ key: KafkaMessageKey) -> [UInt8]? {
+    public static func expectedKey(_ event: FileEvent, _ key: KafkaMessageKey) -> [UInt8]? {
         switch key {
         case .srcFilename: event.source.bytes.isEmpty ? nil : event.source.bytes
         case .pid: Array(String(event.pid).utf8)
@@ -61,7 +61,7 @@ enum KafkaTestEvents {
 
     /// A unique topic name per test run (the broker is fresh anyway; this
     /// keeps a reused broker from mixing runs).
-    static func topic(_ base: String) -> String {
+    public static func topic(_ base: String) -> String {
         "fsprobe.test.\(base).\(UInt32.random(in: 0...UInt32.max))"
     }
 }
