@@ -28,9 +28,15 @@ struct FSProbeCommand: ParsableCommand {
             FileHandleStderr.write("fsprobe: \(error)\n")
             Glibc.exit(2)
         }
-        // `fsprobe -h` documents the default command: watching is what users run.
+        // `fsprobe -h` documents the default command, watching, which is
+        // what users run, then lists the others.
         if arguments == ["-h"] || arguments == ["--help"] {
             print(WatchCommand.helpMessage(columns: nil))
+            print(subcommandList)
+            return
+        }
+        if arguments == ["--version"] {
+            print(FSProbeVersion.line)
             return
         }
         do {
@@ -47,6 +53,20 @@ struct FSProbeCommand: ParsableCommand {
             if !message.isEmpty { FileHandleStderr.write("fsprobe: \(Self.strippingErrorPrefix(message))\n") }
             Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
+    }
+
+    /// The commands besides watching, for `fsprobe --help`.
+    static var subcommandList: String {
+        var commands: [(name: String, abstract: String)] = []
+        for command in configuration.subcommands where command != WatchCommand.self {
+            commands.append((command.configuration.commandName ?? "", command.configuration.abstract))
+        }
+        let width = commands.map(\.name.count).max() ?? 0
+        var text = "SUBCOMMANDS:\n"
+        for (name, abstract) in commands {
+            text += "  " + name + String(repeating: " ", count: width - name.count + 2) + abstract + "\n"
+        }
+        return text + "\n  See 'fsprobe help <subcommand>' for its options; 'fsprobe --version' for the version.\n"
     }
 
     /// The parser's message on one line: a list it puts below ("Please

@@ -13,9 +13,10 @@ struct PipelineCommand: ParsableCommand {
         subcommands: [Validate.self, Graph.self, Test.self]
     )
 
-    /// Reads and parses FILE, with the process environment for `${VAR}`.
-    static func load(_ path: String) throws -> PipelineDocument {
-        try PipelineDocument(file: path, text: read(path), environment: ProcessInfo.processInfo.environment)
+    /// Reads and parses FILE, with the process environment for `${VAR}`
+    /// (`asWritten`: every `${…}` kept as the file writes it).
+    static func load(_ path: String, asWritten: Bool = false) throws -> PipelineDocument {
+        try PipelineDocument(file: path, text: read(path), environment: asWritten ? nil : ProcessInfo.processInfo.environment)
     }
 
     /// Pipeline files are small: a larger one is a mistake (a log, a device).
@@ -69,7 +70,8 @@ struct PipelineCommand: ParsableCommand {
         var format: GraphFormat = .dot
 
         func run() throws {
-            let document = try PipelineCommand.load(file)
+            // The shape of the file, whatever the deployment's variables.
+            let document = try PipelineCommand.load(file, asWritten: true)
             if let problem = document.problems.first {
                 throw ValidationError("\(problem)")
             }

@@ -41,6 +41,18 @@ final class PipelineCLITests: XCTestCase {
         XCTAssertEqual(graph.stdout, "flowchart LR\n  c0[\"k (kernel)\"]\n  c1[\"s (stdout)\"]\n  c0 --> c1\n")
     }
 
+    /// A graph shows the file's shape: it needs none of the variables a
+    /// deployment sets.
+    func testGraphNeedsNoVariable() throws {
+        let file = try write("sources:\n  k: {type: kernel, paths: [/etc]}\nsinks:\n  s: {type: kafka, inputs: [k], brokers: \"${FSPROBE_TEST_UNSET_BROKERS}\", topic: t}\n")
+        let graph = try FSProbeProcess.run(["pipeline", "graph", "--format", "mermaid", file])
+        XCTAssertEqual(graph.status, 0, graph.stderr)
+        XCTAssertEqual(graph.stdout, "flowchart LR\n  c0[\"k (kernel)\"]\n  c1[\"s (kafka)\"]\n  c0 --> c1\n")
+        let valid = try FSProbeProcess.run(["pipeline", "validate", file])
+        XCTAssertEqual(valid.status, 1, "validating needs the variables")
+        XCTAssertTrue(valid.stderr.contains("FSPROBE_TEST_UNSET_BROKERS is not set"), valid.stderr)
+    }
+
     func testUnreadableFileIsOneLine() throws {
         let result = try FSProbeProcess.run(["pipeline", "validate", "\(dir!)/missing.yaml"])
         XCTAssertNotEqual(result.status, 0)

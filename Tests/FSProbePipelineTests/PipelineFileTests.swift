@@ -157,9 +157,41 @@ import Testing
         let path = try #require(document.components.first { $0.name == "f" }?.options.first { $0.name == "path" })
         #expect(path.value == .scalar("/x/hunter2$"))
         let unset = problems(yaml, environment: ["WATCH": "/etc"])
-        #expect(unset == ["p.yaml:4:38: environment variable SECRET is not set"])
+        #expect(unset == ["p.yaml:4:38: environment variable SECRET is not set (give it a default with ${SECRET:-value})"])
         #expect(!problems(yaml.replacingOccurrences(of: "${SECRET}", with: "${SECRET"), environment: ["SECRET": "hunter2"])
             .joined().contains("hunter2"))
+    }
+
+    @Test func variablesTakeADefaultOrARequirementAsInTheShell() throws {
+        func value(_ written: String, _ environment: [String: String]) throws -> String {
+            try EnvironmentInterpolation(environment: environment).interpolate(written)
+        }
+        #expect(try value("${A:-x,y}/z", [:]) == "x,y/z", "unset: the default")
+        #expect(try value("${A:-x}", ["A": ""]) == "x", "empty: the default")
+        #expect(try value("${A-x}", ["A": ""]) == "", "without ':', empty is a value")
+        #expect(try value("${A-x}", [:]) == "x")
+        #expect(try value("${A:-x}", ["A": "set"]) == "set")
+        #expect(try value("${A:?}", ["A": "set"]) == "set")
+        #expect(try value("$${A:-x}", [:]) == "${A:-x}", "$$ is a literal $")
+        #expect(throws: EnvironmentInterpolation.Failure.required("A", message: "the brokers, host:port")) {
+            try value("${A:?the brokers, host:port}", ["A": ""])
+        }
+        #expect(throws: EnvironmentInterpolation.Failure.badName("A+x")) { try value("${A+x}", ["A": "1"]) }
+        #expect(throws: EnvironmentInterpolation.Failure.badName("1A")) { try value("${1A}", ["1A": "1"]) }
+
+        // In a file: the message is located, and says what the file asks for.
+        let yaml = "sources:\n  k: {type: kernel, paths: [\"${WATCH:-/etc}\"]}\nsinks:\n  f: {type: kafka, inputs: [k], brokers: \"${BROKERS:?set BROKERS to host:port}\", topic: t}\n"
+        #expect(problems(yaml) == ["p.yaml:4:42: environment variable BROKERS is required: set BROKERS to host:port"],
+                "only the variable's problem: a value that could not be resolved is not judged")
+        let document = PipelineDocument(file: "p.yaml", text: yaml, environment: ["BROKERS": "b:9092"])
+        #expect(document.problems.isEmpty)
+        let paths = try #require(document.components.first { $0.name == "k" }?.options.first { $0.name == "paths" })
+        #expect(paths.value == .list(["/etc"]))
+        // Drawn as written: no variable needed.
+        let written = PipelineDocument(file: "p.yaml", text: yaml, environment: nil)
+        #expect(written.problems.isEmpty)
+        let brokers = try #require(written.components.first { $0.name == "f" }?.options.first { $0.name == "brokers" })
+        #expect(brokers.value == .scalar("${BROKERS:?set BROKERS to host:port}"))
     }
 
     @Test func hostileNamesCannotBreakLinesOrTheGraph() {

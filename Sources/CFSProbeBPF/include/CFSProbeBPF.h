@@ -20,6 +20,7 @@
 
 #include "fsprobe.h"
 #include "fsprobe.skel.h"
+#include "fsprobe_object.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -14,6 +14,9 @@ public struct ComponentDeclaration: Sendable {
     /// Where each item of a list option is, by option name (a problem with
     /// one item is located at it, not at the option).
     public var itemLocations: [String: [SourceLocation]] = [:]
+    /// Options whose `${…}` could not be resolved (a problem already says
+    /// why): their value is unknown, so nothing else judges it.
+    public var unresolvedOptions: Set<String> = []
 
     /// The options as the component's constructor takes them.
     public var componentOptions: ComponentOptions {
@@ -31,9 +34,13 @@ public struct PipelineDocument: Sendable {
     /// Values that came from the environment, with the text they replaced
     /// (`${NAME}`): messages show that text, never the value (a secret).
     public private(set) var environmentValues: [(value: String, written: String)] = []
+    /// Set by `strings` when a `${…}` of the value it read could not be resolved.
+    private var interpolationFailed = false
 
     /// Parses YAML text; never throws: a syntax error is a problem too.
-    public init(file: String, text: String, environment: [String: String]) {
+    /// - Parameter environment: what `${NAME}` reads; nil keeps every
+    ///   `${…}` as written (to draw a file without its deployment's values).
+    public init(file: String, text: String, environment: [String: String]?) {
         self.file = file
         let node: Node?
         do {
@@ -46,7 +53,7 @@ public struct PipelineDocument: Sendable {
             problems.append(PipelineProblem(location(of: node), "a pipeline file is a mapping with sections sources, transforms and sinks"))
             return
         }
-        let interpolation = EnvironmentInterpolation(environment: environment)
+        let interpolation = environment.map { EnvironmentInterpolation(environment: $0) }
         for (key, value) in top {
             let section = key.string ?? ""
             // Test cases for `fsprobe pipeline test`; running the pipeline ignores them.
@@ -66,7 +73,7 @@ public struct PipelineDocument: Sendable {
     }
 
     private mutating func parseComponent(name: String, nameNode: Node, body: Node, role: ComponentRole,
-                                         interpolation: EnvironmentInterpolation) {
+                                         interpolation: EnvironmentInterpolation?) {
         let here = location(of: nameNode)
         guard case .mapping(let fields) = body else {
             problems.append(PipelineProblem(location(of: body), "component '\(name)' must be a mapping with at least a type"))
@@ -77,6 +84,7 @@ public struct PipelineDocument: Sendable {
         var inputs: [(String, SourceLocation)] = []
         var options: [(String, OptionValue, SourceLocation)] = []
         var itemLocations: [String: [SourceLocation]] = [:]
+        var unresolved: Set<String> = []
         for (keyNode, valueNode) in fields {
             let key = keyNode.string ?? ""
             switch key {
@@ -90,6 +98,8 @@ public struct PipelineDocument: Sendable {
                 }
                 inputs += names.map { ($0.0, $0.1) }
             default:
+                interpolationFailed = false
+                defer { if interpolationFailed { unresolved.insert(key) } }
                 if let value = optionValue(valueNode, interpolation: interpolation) {
                     options.append((key, value, location(of: keyNode)))
                     if case .sequence(let items) = valueNode { itemLocations[key] = items.map { location(of: $0) } }
@@ -102,11 +112,12 @@ public struct PipelineDocument: Sendable {
         var declaration = ComponentDeclaration(name: name, role: role, location: here, type: type, typeLocation: typeLocation,
                                                inputs: inputs, options: options)
         declaration.itemLocations = itemLocations
+        declaration.unresolvedOptions = unresolved
         components.append(declaration)
     }
 
     /// A scalar or a list of scalars, interpolated; nil (with a problem) otherwise.
-    private mutating func optionValue(_ node: Node, interpolation: EnvironmentInterpolation) -> OptionValue? {
+    private mutating func optionValue(_ node: Node, interpolation: EnvironmentInterpolation?) -> OptionValue? {
         if case .scalar = node {
             return strings(node, interpolation: interpolation).map { .scalar($0[0].0) }
         }
@@ -140,6 +151,7 @@ public struct PipelineDocument: Sendable {
                     if text != written && !text.isEmpty { environmentValues.append((text, written)) }
                 } catch {
                     problems.append(PipelineProblem(location(of: item), error.description))
+                    interpolationFailed = true
                 }
             }
             result.append((text, location(of: item)))

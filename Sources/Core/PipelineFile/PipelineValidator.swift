@@ -40,6 +40,7 @@ public struct PipelineValidator: Sendable {
         var problems: [PipelineProblem] = []
         // Options of the right name and shape, for the decoding below.
         var values = component.componentOptions.values
+        for name in component.unresolvedOptions { values.removeValue(forKey: name) }
         for option in component.options {
             guard let spec = type.option(named: option.name) else {
                 let known = type.options.map(\.name).joined(separator: ", ")
