@@ -18,7 +18,8 @@ struct KernelInfoCommand: ParsableCommand {
         let support = KernelSupport.probe(kernelBTFPath: btfPath)
         print("kernel: \(support.release)")
         for feature in support.features {
-            print("\(feature.name): \(feature.available ? "yes" : "no") — \(feature.detail)")
+            let answer = feature.available.map { $0 ? "yes" : "no" } ?? "unknown"
+            print("\(feature.name): \(answer) — \(feature.detail)")
         }
         for status in support.backends {
             print("backend \(status.backend.rawValue): " + (status.failure.map { "unavailable: \($0)" } ?? "loads and attaches"))

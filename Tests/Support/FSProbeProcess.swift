@@ -120,6 +120,18 @@ public final class FSProbeProcess: @unchecked Sendable {
         return true
     }
 
+    /// Waits up to `timeout` seconds until stdout holds `text`; whether it does.
+    public func stdoutArrives(containing text: String, timeout: TimeInterval = 30) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        let bytes = Data(text.utf8)
+        lock.lock()
+        defer { lock.unlock() }
+        while stdoutData.range(of: bytes) == nil {
+            if stdoutClosed || !lock.wait(until: deadline) { return stdoutData.range(of: bytes) != nil }
+        }
+        return true
+    }
+
     /// Sends SIGTERM (a user's Ctrl-C, a service stop) and waits for the exit.
     public func terminate() -> Int32 { signal(SIGTERM) }
 

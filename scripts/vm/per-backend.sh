@@ -15,10 +15,10 @@
 # each mode's run is a minute or more under emulation.
 # Prints "fsprobe-matrix: backend B: PASS|FAIL (exit N)" per backend (the
 # kernel matrix's summary quotes those lines); exits 1 if any failed.
-BACKEND_AGNOSTIC='^FSProbeCLITests\.(BadInputTests|KernelInfoTests|PipelineCLITests|PipelineRunTests)$|^FSProbeSourcesTests\.'
+BACKEND_AGNOSTIC='^FSProbeCLITests\.(BadInputTests|KernelInfoTests|LeastPrivilegeTests|PipelineCLITests|PipelineRunTests)$|^FSProbeSourcesTests\.'
 # Classes that test nothing of the kernel (refused flags, a failing output's
 # accounting): the host's run covers them; they do not run here at all.
-HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests)$'
+HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests|HelpAndVersionTests)$'
 backends=$1
 tests=$2
 scope=${3:-all}

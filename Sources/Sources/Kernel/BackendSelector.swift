@@ -19,17 +19,27 @@ public enum BackendSelector {
             return (try KernelProbe(backend: requested, options: options), [])
         }
         var skipped: [Skipped] = []
+        var refused: ProbeError?
         for backend in automaticOrder {
             do {
                 return (try KernelProbe(backend: backend, options: options), skipped)
             } catch {
-                // Problems no other backend can avoid end the search at once.
                 switch error {
-                case .notPrivileged, .noKernelBTF, .invalidOption, .invalidSetting: throw error
-                default: skipped.append(Skipped(backend: backend, reason: error.reason))
+                // Problems no other backend can avoid end the search at once.
+                case .noKernelBTF, .invalidOption, .invalidSetting: throw error
+                // With capabilities rather than root, a backend may need one
+                // the process lacks (trampolines and kprobes more than
+                // tracepoints): the next may still load.
+                case .notPrivileged:
+                    refused = refused ?? error
+                    skipped.append(Skipped(backend: backend, reason: "permission denied"))
+                default:
+                    skipped.append(Skipped(backend: backend, reason: error.reason))
                 }
             }
         }
+        // Refused for lack of privileges: what to grant comes first.
+        if let refused { throw refused }
         throw .noBackend(reasons: skipped.map { "\($0.backend.rawValue): \($0.reason)" })
     }
 }

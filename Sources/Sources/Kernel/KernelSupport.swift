@@ -12,7 +12,9 @@ public struct KernelSupport: Sendable {
     /// A capability of the kernel and how it was found out.
     public struct Feature: Sendable, Equatable {
         public let name: String
-        public let available: Bool
+        /// nil when this process cannot find out (it lacks a privilege the
+        /// probe needs: `detail` says which).
+        public let available: Bool?
         public let detail: String
     }
 
@@ -55,14 +57,27 @@ public struct KernelSupport: Sendable {
 
     static func features(kernelBTFPath: String) -> [Feature] {
         let btf = access(kernelBTFPath, R_OK) == 0
-        let ringBuffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nil) == 1
+        // Probing creates a map: without CAP_BPF (or root) the kernel
+        // refuses every map, which says nothing about the ring buffer.
+        let ringBufferProbe = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nil)
+        let ringBufferRefused = ringBufferProbe != 1 && !canCreateMaps()
         let kprobePMU = KernelProbe.kprobePMU
         let kprobes = access(kprobePMU, F_OK) == 0
         return [
             Feature(name: "BTF", available: btf, detail: kernelBTFPath),
-            Feature(name: "BPF ring buffer", available: ringBuffer, detail: "kernel 5.8+"),
+            ringBufferRefused
+                ? Feature(name: "BPF ring buffer", available: nil, detail: "needs CAP_BPF (or root) to probe")
+                : Feature(name: "BPF ring buffer", available: ringBufferProbe == 1, detail: "kernel 5.8+"),
             Feature(name: "kprobes", available: kprobes, detail: kprobes ? kprobePMU : "\(kprobePMU) is missing (CONFIG_KPROBE_EVENTS)"),
         ]
+    }
+
+    /// Whether this process may create BPF maps at all (a one-entry array).
+    static func canCreateMaps() -> Bool {
+        let fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, nil, 4, 4, 1, nil)
+        guard fd >= 0 else { return errno != EPERM && errno != EACCES }
+        close(fd)
+        return true
     }
 
     static func kernelRelease() -> String {
