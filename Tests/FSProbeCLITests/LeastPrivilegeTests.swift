@@ -3,7 +3,8 @@ import FSProbeTestSupport
 import XCTest
 
 /// fsprobe as a service runs it: not root, only the capabilities the README
-/// lists (CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH).
+/// lists (CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH; before Linux 5.11 also
+/// CAP_SYS_RESOURCE, for RLIMIT_MEMLOCK).
 final class LeastPrivilegeTests: XCTestCase {
     /// `setpriv` running fsprobe as nobody, with `capabilities` kept across
     /// the change of user (ambient), and no other.
@@ -13,7 +14,19 @@ final class LeastPrivilegeTests: XCTestCase {
             + (capabilities.isEmpty ? ["--inh-caps=-all"] : ["--inh-caps=-all,\(list)", "--ambient-caps=\(list)"])
     }
 
-    static let documented = ["bpf", "perfmon", "dac_read_search"]
+    static var documented: [String] {
+        ["bpf", "perfmon", "dac_read_search"] + (kernelBefore(5, 11) ? ["sys_resource"] : [])
+    }
+
+    /// Whether the running kernel's release is below major.minor.
+    static func kernelBefore(_ major: Int, _ minor: Int) -> Bool {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let numbers = release.split { !$0.isNumber }.prefix(2).compactMap { Int($0) }
+        guard numbers.count == 2 else { return false }
+        return (numbers[0], numbers[1]) < (major, minor)
+    }
 
     override func setUpWithError() throws {
         guard geteuid() == 0 else { throw NotRoot() }
