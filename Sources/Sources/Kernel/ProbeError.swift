@@ -19,7 +19,7 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .notPrivileged(let operation):
-            "permission denied while \(operation): run fsprobe as root (or with CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH; before Linux 5.11 also CAP_SYS_RESOURCE)"
+            "permission denied while \(operation): run fsprobe as root (or with CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH; before Linux 5.11 also CAP_SYS_RESOURCE, up to 6.1 CAP_SYS_ADMIN: see the README)"
         case .noKernelBTF(let path):
             "this kernel exposes no BTF (\(path) is missing): fsprobe needs a kernel built with CONFIG_DEBUG_INFO_BTF=y"
         case .backendUnavailable(let backend, let reason):
