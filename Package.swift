@@ -11,6 +11,7 @@ import PackageDescription
 //                        runner of their `tests:` section (Yams)
 //   FSProbeSources       the kernel event source (libbpf, BPF backends, watches), Watcher
 //   FSProbeSinks         stdout, file, SQLite (GRDB) and Kafka (librdkafka) sinks
+//   FSProbeMetrics       a pipeline's counters as Prometheus metrics, served over HTTP (swift-nio)
 //   fsprobe              the command-line tool
 let package = Package(
     name: "fsprobe",
@@ -21,6 +22,7 @@ let package = Package(
         .library(name: "FSProbePipelineFile", targets: ["FSProbePipelineFile"]),
         .library(name: "FSProbeSources", targets: ["FSProbeSources"]),
         .library(name: "FSProbeSinks", targets: ["FSProbeSinks"]),
+        .library(name: "FSProbeMetrics", targets: ["FSProbeMetrics"]),
         // Record fixtures for tests, fuzz seeds and the benchmarks package; not fsprobe itself.
         .library(name: "FSProbeTestSupport", targets: ["FSProbeTestSupport"]),
         .executable(name: "fsprobe", targets: ["fsprobe"]),
@@ -31,6 +33,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // The SQLite sink: migrations, WAL, transactions (links the system libsqlite3).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Metrics: the swift-metrics API in the library (an embedder's own
+        // backend receives them), Prometheus text and an HTTP listener in the tool.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // libbpf from the system (libbpf-dev), found through pkg-config.
@@ -52,8 +59,24 @@ let package = Package(
             linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
         ),
         // No Yams here: a program that only embeds Watcher or a Pipeline links none.
-        .target(name: "FSProbeCore", path: "Sources/Core", exclude: ["Pipeline", "PipelineFile"]),
-        .target(name: "FSProbePipeline", dependencies: ["FSProbeCore"], path: "Sources/Core/Pipeline"),
+        .target(name: "FSProbeCore", path: "Sources/Core", exclude: ["Pipeline", "PipelineFile", "Metrics"]),
+        .target(
+            name: "FSProbePipeline",
+            dependencies: ["FSProbeCore", .product(name: "CoreMetrics", package: "swift-metrics")],
+            path: "Sources/Core/Pipeline"
+        ),
+        .target(
+            name: "FSProbeMetrics",
+            dependencies: [
+                "FSProbeCore", "FSProbePipeline",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/Core/Metrics"
+        ),
         .target(
             name: "FSProbePipelineFile",
             dependencies: ["FSProbeCore", "FSProbePipeline", .product(name: "Yams", package: "Yams")],
@@ -77,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "fsprobe",
             dependencies: [
-                "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks",
+                "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -102,7 +125,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FSProbePipelineTests",
-            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeTestSupport"],
+            dependencies: [
+                "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeMetrics",
+                "FSProbeTestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             path: "Tests/FSProbePipelineTests"
         ),
         // What the tests share: the fsprobe binary's runner, scratch

@@ -15,14 +15,16 @@ import Glibc
 /// located, and the command exits 1.
 struct PipelineRunner {
     let file: String
-    /// Seconds between stats lines on stderr; 0 for none.
-    let statsInterval: Int
-    /// Seconds a stop may take (`SignalForwarder.forward`); 0 for no limit.
-    let shutdownTimeout: Int
+    /// Stats lines (interval, format), the stop's deadline, the metrics address.
+    let options: RunOptions
 
     func run() throws {
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
         let document = try PipelineCommand.load(file)
+        // Problems with the file are reported below, all together, before anything binds.
+        let metrics = document.problems.isEmpty
+            ? try MetricsEndpoint(address: options.metricsEndpointAddress ?? document.metricsAddress) : nil
+        defer { metrics?.stop() }
         let built: (topology: PipelineTopology, components: [(name: String, component: BuiltComponent)])
         do {
             built = try PipelineBuilder(registry: .standard).build(document, onDeliveryError: DeliveryErrorReport().handle)
@@ -44,17 +46,21 @@ struct PipelineRunner {
         defer { registry.unregister() }
         signal(SIGPIPE, SIG_IGN)
         let reaction = SinkFailureReaction()
-        let pipeline = try Pipeline(topology: built.topology, errorHandler: reaction.handle)
+        let pipeline = try Pipeline(topology: built.topology, configuration: PipelineConfiguration().reporting(to: metrics),
+                                    errorHandler: reaction.handle)
         reaction.pipeline = pipeline
-        signals.forward(deadline: shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
+        metrics?.observe(pipeline, sources: sources)
+        signals.forward(deadline: options.shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
 
         for (name, source) in sources { StartupReport(source: source, name: name).print() }
-        let ticker = statsInterval > 0 ? StatsTicker(every: statsInterval) { FileHandleStderr.write(StatsReport(pipeline.stats).line + "\n") } : nil
+        let format = options.statsFormat
+        let ticker = options.statsInterval > 0
+            ? StatsTicker(every: options.statsInterval) { FileHandleStderr.write(StatsReport(pipeline.stats).line(format) + "\n") } : nil
         defer { ticker?.stop() }
         try pipeline.run()
         ticker?.stop()
         let stats = pipeline.stats
-        FileHandleStderr.write(StatsReport(stats).line + "\n")
+        FileHandleStderr.write(StatsReport(stats).line(format) + "\n")
         try ShutdownReport(sources: sources.map(\.source), pipeline: stats).finish()
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FSProbeCore
 import FSProbePipeline
 
@@ -85,6 +86,13 @@ struct StatsReport {
 
     init(_ stats: PipelineStats) { self.stats = stats }
 
+    func line(_ format: RunOptions.StatsFormat) -> String {
+        switch format {
+        case .text: line
+        case .json: json
+        }
+    }
+
     var line: String {
         var parts = ["received \(stats.received)", "kernel lost \(stats.source.kernelDropped)"]
         for transform in stats.transforms {
@@ -96,6 +104,58 @@ struct StatsReport {
                 + (sink.diskBuffer.map { ", replayed \($0.replayed), dropped corrupt \($0.droppedCorrupt), set aside \($0.segmentsSetAside)" } ?? ""))
         }
         return "fsprobe: stats: " + parts.joined(separator: "; ")
+    }
+}
+
+extension StatsReport {
+    /// The same counters as one JSON object (`--stats-format json`), for a
+    /// log collector; `"type": "stats"` tells it from fsprobe's other lines.
+    var json: String {
+        let report = JSONStats(
+            received: stats.received, kernelLost: stats.source.kernelDropped,
+            transforms: stats.transforms.map {
+                .init(name: $0.name, filtered: $0.filtered, droppedBufferFull: $0.droppedBufferFull, queued: $0.queued)
+            },
+            sinks: stats.sinks.map {
+                .init(name: $0.name, delivered: $0.delivered, droppedBufferFull: $0.droppedBufferFull,
+                      droppedSinkError: $0.droppedSinkError, queued: $0.queued, inFlight: $0.inFlight,
+                      diskBuffer: $0.diskBuffer.map {
+                          .init(replayed: $0.replayed, droppedCorrupt: $0.droppedCorrupt, setAside: $0.segmentsSetAside,
+                                queuedBytes: $0.queuedBytes)
+                      })
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        // Encoding plain numbers and strings cannot fail; JSON escapes every control character.
+        return String(decoding: try! encoder.encode(report), as: UTF8.self)
+    }
+
+    private struct JSONStats: Encodable {
+        var type = "stats"
+        let received: UInt64
+        let kernelLost: UInt64
+        let transforms: [Transform]
+        let sinks: [Sink]
+
+        struct Transform: Encodable {
+            let name: String
+            let filtered, droppedBufferFull: UInt64
+            let queued: Int
+        }
+
+        struct Sink: Encodable {
+            let name: String
+            let delivered, droppedBufferFull, droppedSinkError: UInt64
+            let queued, inFlight: Int
+            let diskBuffer: DiskBuffer?
+        }
+
+        struct DiskBuffer: Encodable {
+            let replayed: Int
+            let droppedCorrupt: UInt64
+            let setAside, queuedBytes: Int
+        }
     }
 }
 

@@ -19,6 +19,6 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var runOptions: RunOptions
 
     func run() throws {
-        try PipelineRunner(file: file, statsInterval: runOptions.statsInterval, shutdownTimeout: runOptions.shutdownTimeout).run()
+        try PipelineRunner(file: file, options: runOptions).run()
     }
 }

@@ -134,6 +134,9 @@ struct WatchCommand: ParsableCommand {
         guard runOptions.statsInterval == 0 else {
             throw ValidationError("--stats-interval applies to --pipeline runs only (the stopped line gives the counters)")
         }
+        guard runOptions.statsFormat == .text else {
+            throw ValidationError("--stats-format applies to --pipeline runs only (the stopped line gives the counters)")
+        }
         guard (1...BoundedBuffer<FileEvent>.maxCapacity).contains(chanSize) else {
             throw ValidationError("invalid --chan-size \(chanSize): expected 1 to \(BoundedBuffer<FileEvent>.maxCapacity) events")
         }
@@ -166,10 +169,12 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         if let pipeline {
-            try PipelineRunner(file: pipeline, statsInterval: runOptions.statsInterval, shutdownTimeout: runOptions.shutdownTimeout).run()
+            try PipelineRunner(file: pipeline, options: runOptions).run()
             return
         }
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
+        let metrics = try MetricsEndpoint(address: runOptions.metricsEndpointAddress)
+        defer { metrics?.stop() }
         let sink = try makeSink()
         let source = try kernelSource().makeSource()
         // A closed stdout becomes EPIPE, handled by SinkFailureReaction, rather than a silent kill.
@@ -178,9 +183,12 @@ struct WatchCommand: ParsableCommand {
         defer { registry.unregister() }
         signal(SIGPIPE, SIG_IGN)
         let reaction = SinkFailureReaction()
-        let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], bufferCapacity: chanSize,
+        let configuration = PipelineConfiguration(bufferCapacity: chanSize).reporting(to: metrics)
+        let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], configuration: configuration,
                                 errorHandler: reaction.handle)
         reaction.pipeline = pipeline
+        // "source": the stage's name in a flags-only run, as in `stats`.
+        metrics?.observe(pipeline, sources: [("source", source)])
         signals.forward(deadline: runOptions.shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
 
         StartupReport(source: source).print()

@@ -26,16 +26,16 @@ extension KernelEventSource {
         let counters = kernelCounters
         let kernel = counters.kernel
         return [
-            ClosingCount(kernel.ringBufferFull, "lost (kernel ring buffer full)", isLoss: true),
-            ClosingCount(kernel.truncated, "truncated paths"),
-            ClosingCount(counters.unresolvedPaths, "unresolved paths"),
-            ClosingCount(kernel.cacheHits, "hits", group: "directory cache"),
-            ClosingCount(kernel.cacheMisses, "misses", group: "directory cache"),
-            ClosingCount(kernel.cacheBypassed, "bypassed", group: "directory cache"),
-            ClosingCount(kernel.discardersAdded, "directories", group: "discarders"),
-            ClosingCount(kernel.discarded, "events dropped early", group: "discarders"),
-            ClosingCount(counters.movedObjectsFollowed, "moved objects", group: "followed"),
-            ClosingCount(counters.movedObjectsNotFollowed, "not (watch map full)", group: "followed"),
+            ClosingCount(kernel.ringBufferFull, "lost (kernel ring buffer full)", isLoss: true, metric: "kernel_lost_events"),
+            ClosingCount(kernel.truncated, "truncated paths", metric: "truncated_paths"),
+            ClosingCount(counters.unresolvedPaths, "unresolved paths", metric: "unresolved_paths"),
+            ClosingCount(kernel.cacheHits, "hits", group: "directory cache", metric: "directory_cache_hits"),
+            ClosingCount(kernel.cacheMisses, "misses", group: "directory cache", metric: "directory_cache_misses"),
+            ClosingCount(kernel.cacheBypassed, "bypassed", group: "directory cache", metric: "directory_cache_bypassed"),
+            ClosingCount(kernel.discardersAdded, "directories", group: "discarders", metric: "discarders_added"),
+            ClosingCount(kernel.discarded, "events dropped early", group: "discarders", metric: "discarded_events"),
+            ClosingCount(counters.movedObjectsFollowed, "moved objects", group: "followed", metric: "moved_objects_followed"),
+            ClosingCount(counters.movedObjectsNotFollowed, "not (watch map full)", group: "followed", metric: "moved_objects_not_followed"),
         ]
     }
 }

@@ -70,12 +70,16 @@ public struct ClosingCount: Sendable, Equatable {
     /// Events captured and lost before they reached the pipeline: the run
     /// then ends with the status that says events were lost.
     public var isLoss: Bool
+    /// The counter it is exported as on `/metrics`, per source:
+    /// "kernel_lost_events" is `fsprobe_kernel_lost_events_total{source="…"}`.
+    public var metric: String
 
-    public init(_ value: UInt64, _ label: String, group: String = "", isLoss: Bool = false) {
+    public init(_ value: UInt64, _ label: String, group: String = "", isLoss: Bool = false, metric: String) {
         self.value = value
         self.label = label
         self.group = group
         self.isLoss = isLoss
+        self.metric = metric
     }
 }
 

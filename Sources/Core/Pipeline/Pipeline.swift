@@ -1,5 +1,9 @@
+import CoreMetrics
 import FSProbeCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a pipeline: events flow from sources through transforms to sinks
 /// along the edges of a `PipelineTopology`.
@@ -51,7 +55,10 @@ public final class Pipeline: Sendable {
             case .transform(let transform):
                 transforms.append(TransformStage(name: node.name, transform: transform, lane: lanes[node.name]!, outputs: outputs))
             case .sink(let sink):
-                sinks.append(SinkStage(name: node.name, sink: sink, lane: lanes[node.name]!))
+                let latency = configuration.metricsFactory.map {
+                    Timer(label: PipelineMetricLabels.eventLatency, dimensions: [("component", node.name)], factory: $0)
+                }
+                sinks.append(SinkStage(name: node.name, sink: sink, lane: lanes[node.name]!, latency: latency))
             }
         }
         self.sources = sources
@@ -159,13 +166,17 @@ public final class Pipeline: Sendable {
 
     /// A snapshot of the counters; callable at any time from any thread.
     public var stats: PipelineStats {
-        let sourceStats = sources.map {
-            PipelineStats.SourceStats(name: $0.name, emitted: $0.emitted.value, counters: $0.source.counters)
+        let sourceStats = sources.map { stage in
+            var byType: [EventType: UInt64] = [:]
+            for type in EventType.allCases { byType[type] = stage.emitted[Int(type.rawValue)].value }
+            return PipelineStats.SourceStats(name: stage.name, emitted: byType.values.reduce(0, +),
+                                             counters: stage.source.counters, emittedByType: byType)
         }
         let transformStats = transforms.map { stage in
             let counts = stage.lane.buffer.counts
             return PipelineStats.TransformStats(name: stage.name, filtered: stage.filtered.value,
-                                                droppedBufferFull: counts.dropped, queued: stage.lane.buffer.count)
+                                                droppedBufferFull: counts.dropped, queued: stage.lane.buffer.count,
+                                                capacity: stage.lane.buffer.capacity)
         }
         let sinkStats = sinks.map { stage in
             var stats = PipelineStats.SinkStats(
@@ -174,6 +185,7 @@ public final class Pipeline: Sendable {
                 droppedSinkError: stage.counters.writeErrors.value,
                 flushErrors: stage.counters.flushErrors.value,
                 queued: stage.lane.buffer.count)
+            stats.capacity = stage.lane.buffer.capacity
             if let own = stage.sink.ownCounts {
                 stats.delivered = own.delivered
                 stats.droppedBufferFull += own.droppedBufferFull
@@ -264,8 +276,9 @@ public final class Pipeline: Sendable {
                 }
             }
             counters.delivered.increment(by: delivered)
-            batch.removeAll(keepingCapacity: true)
             if buffer.isEmpty { flush() }
+            if let latency = stage.latency { Self.record(latency, of: batch) }
+            batch.removeAll(keepingCapacity: true)
         }
         flush()
         do { try sink.close() } catch {
@@ -273,6 +286,28 @@ public final class Pipeline: Sendable {
             fail(.close, error)
         }
     }
+}
+
+extension Pipeline {
+    /// Records, for each event of a batch the sink has just been handed
+    /// (and flushed, when its buffer ran empty), the time since the kernel
+    /// stamped it: one clock read per batch.
+    private static func record(_ latency: Timer, of batch: [FileEvent]) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nanoseconds = Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec)
+        for event in batch {
+            latency.recordNanoseconds(max(0, nanoseconds &- event.timestamp.nanosecondsSinceEpoch))
+        }
+    }
+}
+
+/// The labels under which a pipeline reports to swift-metrics
+/// (`PipelineConfiguration.metricsFactory`).
+public enum PipelineMetricLabels {
+    /// A timer per sink (dimension `component`): kernel timestamp to the
+    /// sink's write (and flush, when its buffer ran empty).
+    public static let eventLatency = "fsprobe_event_latency_seconds"
 }
 
 /// The buffer in front of a transform or sink. Closed when the last
@@ -295,7 +330,9 @@ private final class SourceStage: Sendable {
     let name: String
     let source: any EventSource
     let outputs: [Lane]
-    let emitted = Counter()
+    /// Events emitted, by `EventType.rawValue`: one relaxed add per event,
+    /// as a single total would cost.
+    let emitted = EventType.allCases.map { _ in Counter() }
 
     init(name: String, source: any EventSource, outputs: [Lane]) {
         self.name = name
@@ -305,7 +342,7 @@ private final class SourceStage: Sendable {
 
     func run() throws {
         try source.run { event in
-            emitted.increment()
+            emitted[Int(event.type.rawValue)].increment()
             for lane in outputs { lane.buffer.push(event) }
         }
     }
@@ -331,10 +368,12 @@ private final class SinkStage: Sendable {
     let sink: any EventSink
     let lane: Lane
     let counters = SinkCounters()
+    let latency: Timer?
 
-    init(name: String, sink: any EventSink, lane: Lane) {
+    init(name: String, sink: any EventSink, lane: Lane, latency: Timer?) {
         self.name = name
         self.sink = sink
         self.lane = lane
+        self.latency = latency
     }
 }

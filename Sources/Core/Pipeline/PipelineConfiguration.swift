@@ -1,5 +1,7 @@
-/// Settings of a `Pipeline`, with defaults that suit the command line.
+import CoreMetrics
 import FSProbeCore
+
+/// Settings of a `Pipeline`, with defaults that suit the command line.
 public struct PipelineConfiguration: Sendable {
     /// Capacity of the buffer between the source and the transforms
     /// (`--chan-size`).
@@ -11,11 +13,16 @@ public struct PipelineConfiguration: Sendable {
     /// Most events a stage takes from its buffer at once. Bigger batches mean
     /// fewer lock round-trips; smaller ones mean lower latency per event.
     public var batchSize: Int = 256
+    /// Where each sink's event latency goes (`PipelineMetricLabels`); nil
+    /// records none, at no cost. The counters are not pushed: read `stats`.
+    public var metricsFactory: (any MetricsFactory)?
 
-    public init(bufferCapacity: Int = 4096, overflowPolicy: OverflowPolicy = .block, batchSize: Int = 256) {
+    public init(bufferCapacity: Int = 4096, overflowPolicy: OverflowPolicy = .block, batchSize: Int = 256,
+                metricsFactory: (any MetricsFactory)? = nil) {
         self.bufferCapacity = bufferCapacity
         self.overflowPolicy = overflowPolicy
         self.batchSize = batchSize
+        self.metricsFactory = metricsFactory
     }
 }
 

@@ -58,6 +58,8 @@ public struct PipelineStats: Sendable, Hashable {
         public var flushErrors: UInt64
         /// Events accepted into the sink's buffer and not yet written.
         public var queued: Int
+        /// Most events the sink's buffer holds (its disk buffer aside).
+        public var capacity: Int = 0
         /// Events the sink accepted and its destination has not yet
         /// confirmed (messages awaiting a broker's acknowledgement, a batch
         /// not yet committed): delivered or dropped later.
@@ -74,6 +76,8 @@ public struct PipelineStats: Sendable, Hashable {
         public var droppedCorrupt: UInt64
         /// Segment files that could not be read and were renamed aside.
         public var segmentsSetAside: Int
+        /// Bytes of events on disk not yet delivered (now, not from an earlier run).
+        public var queuedBytes: Int = 0
 
         /// Whether events were lost for good (those of a segment set aside
         /// are kept in its file, but not delivered).
@@ -86,6 +90,7 @@ public struct PipelineStats: Sendable, Hashable {
             $0.replayed += $1.replayed
             $0.droppedCorrupt += $1.droppedCorrupt
             $0.segmentsSetAside += $1.segmentsSetAside
+            $0.queuedBytes += $1.queuedBytes
         }
     }
 
@@ -98,6 +103,8 @@ public struct PipelineStats: Sendable, Hashable {
         public var droppedBufferFull: UInt64 = 0
         /// Events accepted into its buffer and not yet processed.
         public var queued: Int = 0
+        /// Most events its buffer holds.
+        public var capacity: Int = 0
     }
 
     /// Counters of one source.
@@ -105,6 +112,8 @@ public struct PipelineStats: Sendable, Hashable {
         public var name: String
         public var emitted: UInt64
         public var counters: SourceCounters
+        /// `emitted`, by type (every type present, zero or not).
+        public var emittedByType: [EventType: UInt64] = [:]
     }
 }
 

@@ -34,6 +34,8 @@ public struct PipelineDocument: Sendable {
     /// Values that came from the environment, with the text they replaced
     /// (`${NAME}`): messages show that text, never the value (a secret).
     public private(set) var environmentValues: [(value: String, written: String)] = []
+    /// `metrics: {address: HOST:PORT}`: where the run serves `/metrics`.
+    public private(set) var metricsAddress: MetricsAddress?
     /// Set by `strings` when a `${…}` of the value it read could not be resolved.
     private var interpolationFailed = false
 
@@ -58,8 +60,12 @@ public struct PipelineDocument: Sendable {
             let section = key.string ?? ""
             // Test cases for `fsprobe pipeline test`; running the pipeline ignores them.
             if section == "tests" { continue }
+            if section == "metrics" {
+                parseMetrics(value, interpolation: interpolation)
+                continue
+            }
             guard let role = ComponentRole.allCases.first(where: { $0.section == section }) else {
-                problems.append(PipelineProblem(location(of: key), "unknown section '\(section)': expected sources, transforms, sinks or tests"))
+                problems.append(PipelineProblem(location(of: key), "unknown section '\(section)': expected sources, transforms, sinks, metrics or tests"))
                 continue
             }
             guard case .mapping(let members) = value else {
@@ -69,6 +75,32 @@ public struct PipelineDocument: Sendable {
             for (nameNode, body) in members {
                 parseComponent(name: nameNode.string ?? "", nameNode: nameNode, body: body, role: role, interpolation: interpolation)
             }
+        }
+    }
+
+    /// `metrics:` holds one setting, `address`.
+    private mutating func parseMetrics(_ node: Node, interpolation: EnvironmentInterpolation?) {
+        guard case .mapping(let fields) = node else {
+            problems.append(PipelineProblem(location(of: node), "section metrics must be a mapping: metrics: {address: HOST:PORT}"))
+            return
+        }
+        for (keyNode, valueNode) in fields {
+            guard keyNode.string == "address" else {
+                problems.append(PipelineProblem(location(of: keyNode), "unknown setting '\(keyNode.string ?? "")' of metrics: expected address"))
+                continue
+            }
+            interpolationFailed = false
+            guard case .scalar = valueNode, let text = strings(valueNode, interpolation: interpolation)?.first?.0 else {
+                problems.append(PipelineProblem(location(of: valueNode), "metrics address: \(MetricsAddress.expected)"))
+                continue
+            }
+            // A `${…}` unresolved (a problem says why) or kept as written (drawing): unchecked.
+            if interpolationFailed || (interpolation == nil && text.contains("${")) { continue }
+            guard let address = MetricsAddress(text) else {
+                problems.append(PipelineProblem(location(of: valueNode), "metrics address '\(text)': \(MetricsAddress.expected)"))
+                continue
+            }
+            metricsAddress = address
         }
     }
 

@@ -204,7 +204,7 @@ public final class DiskBufferedSink: EventSink, @unchecked Sendable {
             queued: queuedEvents,
             diskBuffer: PipelineStats.DiskBufferStats(
                 replayed: buffer.recovery.replayedEvents, droppedCorrupt: UInt64(buffer.discardedRecords),
-                segmentsSetAside: buffer.recovery.setAside.count))
+                segmentsSetAside: buffer.recovery.setAside.count, queuedBytes: buffer.queuedBytes))
     }
     public var queuedBytes: Int { buffer.queuedBytes }
     /// Events the inner sink took and flushed (a retried batch counts once).
