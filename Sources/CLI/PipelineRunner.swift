@@ -9,7 +9,9 @@ import Glibc
 #endif
 
 /// Runs a pipeline file: validate, build every component, run until the
-/// sources end or SIGINT/SIGTERM/SIGHUP, then report where every event went.
+/// sources end or SIGINT/SIGTERM, then report where every event went.
+/// SIGHUP reloads the file (`ReloadingRun`); SIGUSR1 reopens the sinks'
+/// output files.
 ///
 /// Nothing starts unless the whole file is valid: every problem is printed,
 /// located, and the command exits 1.
@@ -19,49 +21,33 @@ struct PipelineRunner {
     let options: RunOptions
 
     func run() throws {
-        let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
+        let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         let document = try PipelineCommand.load(file)
-        // Problems with the file are reported below, all together, before anything binds.
+        // Problems with the file are reported by the build, all together, before anything binds.
         let metrics = document.problems.isEmpty
             ? try MetricsEndpoint(address: options.metricsEndpointAddress ?? document.metricsAddress) : nil
         defer { metrics?.stop() }
-        let built: (topology: PipelineTopology, components: [(name: String, component: BuiltComponent)])
+        signal(SIGPIPE, SIG_IGN)
+        let run: ReloadingRun
         do {
-            built = try PipelineBuilder(registry: .standard).build(document, onDeliveryError: DeliveryErrorReport().handle)
-        } catch {
+            run = try ReloadingRun(file: file, document: document, metrics: metrics)
+        } catch let error as PipelineBuildError {
             FileHandleStderr.write(error.problems.map { "\($0)\n" }.joined())
             throw ExitCode(1)
         }
-        let sources = built.components.compactMap { entry -> (name: String, source: any EventSource)? in
-            if case .source(let source) = entry.component { (entry.name, source) } else { nil }
-        }
-        for case (let name, .sink(let sink)) in built.components {
-            for line in SinkStartupReport(sinkName: name, sink: sink).lines { FileHandleStderr.write(line + "\n") }
-        }
-        let sinks = built.components.compactMap { entry -> (any EventSink)? in
-            if case .sink(let sink) = entry.component { sink } else { nil }
-        }
-        let registry = InstanceRegistry(sources: sources.map(\.source), outputs: InstanceRegistry.outputs(of: sinks))
-        for warning in registry.register() { FileHandleStderr.write(warning + "\n") }
-        defer { registry.unregister() }
-        signal(SIGPIPE, SIG_IGN)
-        let reaction = SinkFailureReaction()
-        let pipeline = try Pipeline(topology: built.topology, configuration: PipelineConfiguration().reporting(to: metrics),
-                                    errorHandler: reaction.handle)
-        reaction.pipeline = pipeline
-        metrics?.observe(pipeline, sources: sources)
-        signals.forward(deadline: options.shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
+        signals.forward(deadline: options.shutdownTimeout, onDeadline: { run.interruptSinks() }) { run.stop() }
+        signals.handle(SIGHUP) { run.reload() }
+        signals.handle(SIGUSR1) { run.reopenSinks() }
 
-        for (name, source) in sources { StartupReport(source: source, name: name).print() }
         let format = options.statsFormat
         let ticker = options.statsInterval > 0
-            ? StatsTicker(every: options.statsInterval) { FileHandleStderr.write(StatsReport(pipeline.stats).line(format) + "\n") } : nil
+            ? StatsTicker(every: options.statsInterval) { FileHandleStderr.write(StatsReport(run.stats).line(format) + "\n") } : nil
         defer { ticker?.stop() }
-        try pipeline.run()
+        try run.runUntilStopped()
         ticker?.stop()
-        let stats = pipeline.stats
+        let stats = run.stats
         FileHandleStderr.write(StatsReport(stats).line(format) + "\n")
-        try ShutdownReport(sources: sources.map(\.source), pipeline: stats).finish()
+        try ShutdownReport(counts: run.closingCounts, pipeline: stats).finish()
     }
 }
 

@@ -28,8 +28,13 @@ struct ShutdownReport {
     let pipeline: PipelineStats
 
     init(sources: [any EventSource], pipeline: PipelineStats) {
+        self.init(counts: sources.flatMap(\.closingCounts), pipeline: pipeline)
+    }
+
+    /// `counts` of every source the run had (a reload retires some).
+    init(counts allCounts: [ClosingCount], pipeline: PipelineStats) {
         var counts: [ClosingCount] = []
-        for count in sources.flatMap(\.closingCounts) {
+        for count in allCounts {
             if let index = counts.firstIndex(where: { $0.group == count.group && $0.label == count.label }) {
                 counts[index].value += count.value
             } else {

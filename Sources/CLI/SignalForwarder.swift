@@ -5,8 +5,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// Turns SIGINT/SIGTERM/SIGHUP into a call of ordinary code (stop the source,
-/// drain, flush) rather than work inside a signal handler.
+/// Turns SIGINT/SIGTERM into a call of ordinary code (stop the source,
+/// drain, flush), and SIGHUP/SIGUSR1 into a reload or a reopening of the
+/// output files, rather than work inside a signal handler.
 ///
 /// The signals are blocked in the calling thread before any other thread
 /// exists, so every thread inherits the mask and the kernel can only hand
@@ -19,6 +20,8 @@ final class SignalForwarder: Sendable {
 
     private struct State {
         var handler: (@Sendable () -> Void)?
+        /// What SIGHUP and SIGUSR1 do (`handle(_:with:)`); they never stop fsprobe.
+        var others: [Int32: @Sendable () -> Void] = [:]
         var onDeadline: (@Sendable () -> Void)?
         var deadline = 0
         var stopping = false
@@ -59,7 +62,24 @@ final class SignalForwarder: Sendable {
         }
     }
 
+    /// Signals that do not stop fsprobe, handled on the forwarding thread;
+    /// until this is called for one, it is ignored (and said so).
+    func handle(_ signal: Int32, with handler: @escaping @Sendable () -> Void) {
+        state.withLock { $0.others[signal] = handler }
+    }
+
+    /// The signals that never stop fsprobe.
+    static let nonStopping: Set<Int32> = [SIGHUP, SIGUSR1]
+
     private func handle(_ signal: Int32) {
+        if Self.nonStopping.contains(signal) {
+            if let other = state.withLock({ $0.others[signal] }) {
+                other()
+            } else {
+                FileHandleStderr.write("fsprobe: \(String(cString: strsignal(signal))) ignored: \(signal == SIGHUP ? "nothing to reload" : "nothing to reopen") now\n")
+            }
+            return
+        }
         let (handler, onDeadline, deadline, wasStopping) = state.withLock { state in
             defer { state.stopping = true }
             return (state.handler, state.onDeadline, state.deadline, state.stopping)

@@ -172,7 +172,7 @@ struct WatchCommand: ParsableCommand {
             try PipelineRunner(file: pipeline, options: runOptions).run()
             return
         }
-        let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP])
+        let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         let metrics = try MetricsEndpoint(address: runOptions.metricsEndpointAddress)
         defer { metrics?.stop() }
         let sink = try makeSink()
@@ -190,6 +190,13 @@ struct WatchCommand: ParsableCommand {
         // "source": the stage's name in a flags-only run, as in `stats`.
         metrics?.observe(pipeline, sources: [("source", source)])
         signals.forward(deadline: runOptions.shutdownTimeout, onDeadline: { pipeline.interruptSinks() }) { pipeline.stop() }
+        // No file to reload: both signals reopen the -o file (logrotate).
+        for number in [SIGHUP, SIGUSR1] {
+            signals.handle(number) {
+                pipeline.reopenSinks()
+                FileHandleStderr.write("fsprobe: \(String(cString: strsignal(number))): the output file is reopened before the next event\n")
+            }
+        }
 
         StartupReport(source: source).print()
         try pipeline.run()

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import FSProbeCore
 import FSProbePipeline
+import Synchronization
 
 /// Appends events to a file (`-o/--output`).
 ///
@@ -63,6 +64,8 @@ public final class FileSink: EventSink, @unchecked Sendable {
     /// A rotation's failure, thrown by the next `flush()`: thrown by
     /// `write(_:)`, it would count the event it wrote as dropped too.
     private var rotationError: Error?
+    /// Set by `reopen()` from any thread; acted on by the writing thread.
+    private let reopenRequested = Atomic<Bool>(false)
 
     /// Opens (creating if needed) `path`.
     /// - Throws: `SinkError.cannotOpen`, whose description names the path
@@ -110,6 +113,13 @@ public final class FileSink: EventSink, @unchecked Sendable {
     /// Never throws for this event: a failure to write it (or the events
     /// before it) is counted in `undelivered` and thrown by `flush()`.
     public func write(_ event: FileEvent) throws {
+        if reopenRequested.load(ordering: .relaxed) && reopenRequested.exchange(false, ordering: .acquiring) {
+            do {
+                try reopenFile()
+            } catch {
+                if rotationError == nil { rotationError = error }
+            }
+        }
         guard isOpen else {
             // A rotation that could not open the new file: nothing to write to.
             count.lose(1)
@@ -147,6 +157,21 @@ public final class FileSink: EventSink, @unchecked Sendable {
             _ = rename("\(path).\(index)", "\(path).\(index + 1)")  // a missing one is fine
         }
         guard rename(path, "\(path).1") == 0 else { throw SinkError.writeFailed(name: path, errno: errno) }
+        try openAgain()
+    }
+
+    /// Writes out and closes the file, then opens PATH again: after an
+    /// outside rotation (logrotate), a new file.
+    private func reopenFile() throws {
+        if isOpen {
+            try writer.flush()
+            _ = closeDescriptor(writer.fd)
+            isOpen = false
+        }
+        try openAgain()
+    }
+
+    private func openAgain() throws {
         let (fd, size) = try Self.openForAppend(path, permissions: permissions)
         writer = FileDescriptorWriter(fd: fd, name: path, format: writer.format, clock: clock, count: count,
                                            interruption: interruption)
@@ -172,6 +197,13 @@ extension FileSink {
     /// starts: what is not written is counted lost.
     public func interrupt() {
         interruption.interrupt()
+    }
+
+    /// Closes the file and opens its path again before the next event is
+    /// written (SIGUSR1: logrotate moved it). A failure to open is thrown
+    /// by the next `flush()`, and events are counted lost until a reopen works.
+    public func reopen() {
+        reopenRequested.store(true, ordering: .releasing)
     }
 }
 

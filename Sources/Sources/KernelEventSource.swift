@@ -31,6 +31,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     /// Used on the ring-buffer thread only (it keeps the context caches).
     private let enricher = EventEnricher()
     private let stopping = Atomic<Bool>(false)
+    private let suspending = Atomic<Bool>(false)
     private let sourceCounters = Mutex(KernelSourceCounters())
 
     /// - Parameter paths: files or directories to watch; ignored (and may be
@@ -83,6 +84,17 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
         stopping.store(true, ordering: .releasing)
     }
 
+    /// The programs stay attached and keep writing into the ring buffer.
+    public var resumable: Bool { true }
+
+    /// `run` returns after reading what the ring buffer holds, leaving the
+    /// programs attached: what happens next waits in the ring buffer (its
+    /// size bounds how long a pause may last before the kernel drops,
+    /// counted) for the next `run`.
+    public func suspend() {
+        suspending.store(true, ordering: .releasing)
+    }
+
     /// Counters of the kernel side and of this source's own decisions.
     public var kernelCounters: KernelSourceCounters {
         var counters = sourceCounters.withLock { $0 }
@@ -109,7 +121,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
                 throw ProbeError.loadFailed(stage: .openRingBuffer, errno: errno, detail: "")
             }
             defer { ring_buffer__free(ring) }
-            while !stopping.load(ordering: .acquiring) {
+            while !stopping.load(ordering: .acquiring) && !suspending.load(ordering: .acquiring) {
                 // The kernel wakes this reader at most once a millisecond or so
                 // (fsp_wakeup_flag): what came in since without waking it is
                 // read at the timeout, so nothing waits longer than it.
@@ -119,9 +131,13 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
                     throw ProbeError.loadFailed(stage: .readEvents, errno: -code, detail: "ring buffer poll")
                 }
             }
-            // Stop producing, then hand over what the kernel already wrote:
-            // everything that happened before stop() is delivered.
-            probe.detach()
+            // Stop producing (unless suspended), then hand over what the
+            // kernel already wrote: everything before stop() is delivered.
+            if stopping.load(ordering: .acquiring) {
+                probe.detach()
+            } else {
+                suspending.store(false, ordering: .relaxed)
+            }
             _ = ring_buffer__consume(ring)
         }
     }

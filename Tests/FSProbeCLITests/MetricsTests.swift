@@ -82,7 +82,14 @@ final class MetricsTests: XCTestCase {
         // About 300 bytes a line: 2,000 lines are ten times what a pipe holds.
         let count = 2_000
         for index in 0..<count { try FileManager.default.createDirectory(atPath: "\(watched)/d\(index)", withIntermediateDirectories: false) }
-        let page = try Scrape.until(port: port) { $0.value(#"fsprobe_delivered_events_total{component="archive"}"#) == Double(count) }
+        // Every event accounted for at both sinks: delivered, dropped, queued or in flight.
+        let page = try Scrape.until(port: port) { page in
+            let stalled = ["fsprobe_delivered_events_total", "fsprobe_queued_events", "fsprobe_in_flight_events"]
+                .map { page.value(#"\#($0){component="stalled"}"#) ?? 0 }.reduce(0, +)
+                + (page.value(#"fsprobe_dropped_events_total{component="stalled",reason="buffer_full"}"#) ?? 0)
+            return page.value(#"fsprobe_delivered_events_total{component="archive"}"#) == Double(count)
+                && stalled + (page.value(#"fsprobe_dropped_events_total{component="stalled",reason="sink_error"}"#) ?? 0) == Double(count)
+        }
         let dropped = try XCTUnwrap(page.value(#"fsprobe_dropped_events_total{component="stalled",reason="buffer_full"}"#), page.text)
         XCTAssertGreaterThan(dropped, 0, page.text)
         XCTAssertEqual(page.value(#"fsprobe_buffer_capacity_events{component="stalled"}"#), 1, page.text)
@@ -97,7 +104,7 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(stats["kernel_lost"] as? Int, page.value(#"fsprobe_kernel_lost_events_total{source="files"}"#).map(Int.init), String(statsLine))
         let sinks = try XCTUnwrap(stats["sinks"] as? [[String: Any]])
         let stalled = try XCTUnwrap(sinks.first { $0["name"] as? String == "stalled" })
-        XCTAssertEqual(stalled["dropped_buffer_full"] as? Int, Int(dropped), String(statsLine))
+        XCTAssertEqual(stalled["dropped_buffer_full"] as? Int, Int(dropped), "\(statsLine)\n\(page.text.split(separator: "\n").filter { $0.contains("stalled") || $0.contains("received") }.joined(separator: "\n"))")
         let archive = try XCTUnwrap(sinks.first { $0["name"] as? String == "archive" })
         XCTAssertEqual(archive["delivered"] as? Int, count, String(statsLine))
         XCTAssertEqual(archive["dropped_buffer_full"] as? Int, 0, String(statsLine))

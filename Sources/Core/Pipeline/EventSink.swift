@@ -46,6 +46,11 @@ public protocol EventSink: AnyObject, Sendable {
     /// a `close()` in progress. The default does nothing.
     func interrupt()
 
+    /// Called from another thread (SIGUSR1, after logrotate moved the
+    /// files): reopen output files by their paths. Thread-safe; the
+    /// default does nothing.
+    func reopen()
+
     /// The counts of a sink that holds events of its own between the
     /// pipeline and its destination (a disk buffer): the pipeline reports
     /// them instead of what it counted itself. nil (the default) for a sink
@@ -93,6 +98,7 @@ extension EventSink {
     public var undelivered: UInt64 { 0 }
     public var confirmed: UInt64? { nil }
     public func interrupt() {}
+    public func reopen() {}
     public var ownCounts: SinkOwnCounts? { nil }
     public var outputPaths: [String] { [] }
     public var startupNotes: [String] { [] }

@@ -18,6 +18,13 @@ public protocol EventSource: AnyObject, Sendable {
     func stop()
     /// Source-side counters, read at any time from any thread.
     var counters: SourceCounters { get }
+    /// Whether `suspend()` keeps capturing, so `run` may be called again
+    /// (by the next pipeline of a reload) with nothing lost in between.
+    var resumable: Bool { get }
+    /// Ends `run` as `stop()` does, but leaves the source capturing: what
+    /// happens until `run` is called again waits in the source (a kernel
+    /// source's ring buffer). Same rules as `stop()`.
+    func suspend()
 
     // What the source tells the operator of a run, so that a runner (the
     // command line's start-up, instance and closing lines) reports on any
@@ -36,6 +43,8 @@ public protocol EventSource: AnyObject, Sendable {
 }
 
 extension EventSource {
+    public var resumable: Bool { false }
+    public func suspend() { stop() }
     public var readiness: String? { nil }
     public var scope: SourceScope { .paths([]) }
     public var closingCounts: [ClosingCount] { [] }

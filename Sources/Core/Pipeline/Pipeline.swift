@@ -157,6 +157,22 @@ public final class Pipeline: Sendable {
         for stage in sources { stage.source.stop() }
     }
 
+    /// Asks every sink to reopen its output files (`EventSink.reopen()`).
+    public func reopenSinks() {
+        for stage in sinks { stage.sink.reopen() }
+    }
+
+    /// Ends the pipeline as `stop()` does, except that resumable sources
+    /// are suspended, not stopped: a reload runs them in the next pipeline,
+    /// and what they capture meanwhile waits in them. Every sink is still
+    /// drained, flushed and closed. Idempotent, and a no-op after `stop()`.
+    public func suspend() {
+        guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        for stage in sources {
+            if stage.source.resumable { stage.source.suspend() } else { stage.source.stop() }
+        }
+    }
+
     /// Gives up waiting for the destinations (the stop deadline passed):
     /// every sink is interrupted, so what it has not delivered fails fast,
     /// counted, and `run()` returns with exact counts. Any thread.

@@ -135,3 +135,69 @@ final class SinkCounters: Sendable {
     let writeErrors = Counter()
     let flushErrors = Counter()
 }
+
+extension PipelineStats {
+    /// These counters with those of an earlier pipeline of the same run (a
+    /// reload) added, component by component, matched by name: counts are
+    /// summed; what is queued, in flight or held now is this pipeline's.
+    /// A component only the earlier one had is kept, with nothing queued.
+    public func adding(_ earlier: PipelineStats) -> PipelineStats {
+        var total = self
+        total.received += earlier.received
+        total.droppedBufferFull += earlier.droppedBufferFull
+        total.filtered += earlier.filtered
+        for old in earlier.transforms {
+            if let index = total.transforms.firstIndex(where: { $0.name == old.name }) {
+                total.transforms[index].filtered += old.filtered
+                total.transforms[index].droppedBufferFull += old.droppedBufferFull
+            } else {
+                total.transforms.append(TransformStats(name: old.name, filtered: old.filtered, droppedBufferFull: old.droppedBufferFull))
+            }
+        }
+        for old in earlier.sinks {
+            if let index = total.sinks.firstIndex(where: { $0.name == old.name }) {
+                total.sinks[index].delivered += old.delivered
+                total.sinks[index].droppedBufferFull += old.droppedBufferFull
+                total.sinks[index].droppedSinkError += old.droppedSinkError
+                total.sinks[index].flushErrors += old.flushErrors
+                if let oldDisk = old.diskBuffer {
+                    var disk = total.sinks[index].diskBuffer ?? DiskBufferStats(replayed: 0, droppedCorrupt: 0, segmentsSetAside: 0)
+                    disk.droppedCorrupt += oldDisk.droppedCorrupt
+                    disk.segmentsSetAside += oldDisk.segmentsSetAside
+                    total.sinks[index].diskBuffer = disk
+                }
+            } else {
+                var kept = old
+                kept.queued = 0
+                kept.inFlight = 0
+                total.sinks.append(kept)
+            }
+        }
+        for old in earlier.sources {
+            if let index = total.sources.firstIndex(where: { $0.name == old.name }) {
+                total.sources[index].emitted += old.emitted
+                total.sources[index].emittedByType.merge(old.emittedByType, uniquingKeysWith: +)
+                total.sources[index].counters.kernelDropped += old.counters.kernelDropped
+                total.sources[index].counters.decodeErrors += old.counters.decodeErrors
+            } else {
+                total.sources.append(old)
+            }
+        }
+        total.source = SourceCounters(kernelDropped: total.sources.reduce(0) { $0 + $1.counters.kernelDropped },
+                                      decodeErrors: total.sources.reduce(0) { $0 + $1.counters.decodeErrors })
+        return total
+    }
+
+    /// The same, with the source counters of `continuing` sources set to
+    /// zero: those sources keep counting in the next pipeline (a reload that
+    /// keeps them running), so only their emitted events are carried over.
+    public func carried(continuing: Set<String>) -> PipelineStats {
+        var carried = self
+        for index in carried.sources.indices where continuing.contains(carried.sources[index].name) {
+            carried.sources[index].counters = SourceCounters()
+        }
+        carried.source = SourceCounters(kernelDropped: carried.sources.reduce(0) { $0 + $1.counters.kernelDropped },
+                                        decodeErrors: carried.sources.reduce(0) { $0 + $1.counters.decodeErrors })
+        return carried
+    }
+}

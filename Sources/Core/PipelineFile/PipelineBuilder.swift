@@ -20,7 +20,9 @@ public struct PipelineBuilder: Sendable {
     /// buffer is its `DiskBufferedSink`).
     /// - Parameter onDeliveryError: errors of disk-buffered sinks' delivery
     ///   threads (the pipeline reports the others); called from those threads.
-    public func build(_ document: PipelineDocument,
+    /// - Parameter reusing: sources already running, by name, taken as they
+    ///   are instead of built (a reload keeps the unchanged ones).
+    public func build(_ document: PipelineDocument, reusing: [String: any EventSource] = [:],
                       onDeliveryError: @escaping @Sendable (DiskBufferedSink.DeliveryError) -> Void = { _ in }) throws(PipelineBuildError) -> (topology: PipelineTopology, components: [(name: String, component: BuiltComponent)]) {
         let problems = PipelineValidator(registry: registry).problems(in: document)
         if !problems.isEmpty { throw PipelineBuildError(problems: problems) }
@@ -33,7 +35,11 @@ public struct PipelineBuilder: Sendable {
             do {
                 // The validator accepted both; decoding again cannot fail.
                 edge = try EdgeOptions(options)
-                component = try registry.type(named: declaration.type ?? "")!.build(options, context: ComponentContext(name: declaration.name) { [document] in document.redacted($0) })
+                if declaration.role == .source, let running = reusing[declaration.name] {
+                    component = .source(running)
+                } else {
+                    component = try registry.type(named: declaration.type ?? "")!.build(options, context: ComponentContext(name: declaration.name) { [document] in document.redacted($0) })
+                }
             } catch {
                 Self.closeSinks(built)
                 let problem = PipelineProblem(declaration.location,

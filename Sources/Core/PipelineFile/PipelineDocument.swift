@@ -24,6 +24,16 @@ public struct ComponentDeclaration: Sendable {
     }
 }
 
+extension ComponentDeclaration {
+    /// Whether `other` declares the same component: name, role, type,
+    /// inputs and option values alike (where they are written may differ).
+    public func hasSameSettings(as other: ComponentDeclaration) -> Bool {
+        name == other.name && role == other.role && type == other.type
+            && inputs.map(\.name) == other.inputs.map(\.name)
+            && componentOptions.values == other.componentOptions.values
+    }
+}
+
 /// A pipeline file parsed into declarations, with every structural problem
 /// found on the way. Meaning (types, options, the graph) is checked by
 /// `PipelineValidator`.

@@ -153,6 +153,11 @@ public final class DiskBufferedSink: EventSink, @unchecked Sendable {
 
     /// Stops waiting for the inner sink: `close()` ends its drain now (what
     /// is left stays on disk), and the inner sink is interrupted.
+    /// The sink behind the disk buffer reopens its files.
+    public func reopen() {
+        inner.reopen()
+    }
+
     public func interrupt() {
         delivery.gate.stop()
         inner.interrupt()
