@@ -18,7 +18,7 @@
 BACKEND_AGNOSTIC='^FSProbeCLITests\.(BadInputTests|KernelInfoTests|LeastPrivilegeTests|PipelineCLITests|PipelineRunTests)$|^FSProbeSourcesTests\.'
 # Classes that test nothing of the kernel (refused flags, a failing output's
 # accounting): the host's run covers them; they do not run here at all.
-HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests|HelpAndVersionTests)$'
+HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests|HelpAndVersionTests|QueryCommandTests)$|^FSProbeSinksTests\.ArchiveQueryTests$'
 backends=$1
 tests=$2
 scope=${3:-all}
