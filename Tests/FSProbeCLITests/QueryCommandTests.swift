@@ -173,6 +173,25 @@ final class QueryCommandTests: XCTestCase {
         XCTAssertEqual(allLines.count, pids(events) { $0.source.string == "/etc/passwd" || $0.target?.string == "/etc/passwd" }.count)
     }
 
+    /// A running fsprobe keeps its sink open and commits batch after batch:
+    /// a query sees every commit so far, never blocks the writer, and
+    /// changes nothing (the database is opened read-only).
+    func testReadsTheArchiveWhileTheSinkWritesIt() throws {
+        let sink = try ArchiveWriter(database)
+        defer { try? sink.close() }
+        try sink.commit((0..<3).map { makeEvent(.open, seq: $0) })
+        let first = try query([])
+        XCTAssertEqual(first.pids, [1000, 1001, 1002])
+        XCTAssertEqual(first.cursor, 3)
+
+        try sink.commit((3..<5).map { makeEvent(.mkdir, seq: $0) })
+        let newer = try query(["--after", "3"])
+        XCTAssertEqual(newer.pids, [1003, 1004])
+        try sink.commit([makeEvent(.unlink, seq: 5)])  // the writer is not blocked by the reader that was
+        XCTAssertEqual(try query(["--after", "5"]).pids, [1005])
+        XCTAssertEqual(try count(openReader(database)), 6)
+    }
+
     /// A name with a newline, terminal escapes or invalid UTF-8, in any
     /// name the row holds, prints as one line, byte for byte the live
     /// formatter's: JSON with its `*_raw` fields, the table escaped.

@@ -384,6 +384,11 @@ import Testing
         #expect(rejectedOption("fields", ["add": "bad\u{1b}name=x"]) == "add")
         #expect(rejectedOption("fields", ["add": "pid=3"]) == "add", "pid already exists")
         #expect(rejectedOption("fields", ["add": ["x=1", "x=2"]]) == "add")
+        // schema_version is written first in every JSON object: no field may take its name.
+        #expect(rejectedOption("fields", ["add": "schema_version=2"]) == "add")
+        #expect(rejectedOption("fields", ["rename": "pid=schema_version"]) == "rename")
+        #expect(rejectedOption("fields", ["host_name": "schema_version"]) == "host_name")
+        #expect(rejectedOption("fields", ["add": "schema=2"]) == nil)
         #expect(rejectedOption("fields", ["remove": "pidd"]) == "remove")
         #expect(rejectedOption("fields", ["rename": "pid"]) == "rename")
         #expect(rejectedOption("fields", ["rename": "pidd=x"]) == "rename")

@@ -21,3 +21,22 @@ public func writeArchive(_ path: String, _ events: [FileEvent]) throws {
     try sink.flush()
     try sink.close()
 }
+
+/// The real sqlite sink kept open, as a running fsprobe keeps it: each
+/// `commit` writes events and commits them.
+public final class ArchiveWriter {
+    private let sink: SQLiteSink
+
+    public init(_ path: String) throws {
+        sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+    }
+
+    public func commit(_ events: [FileEvent]) throws {
+        for event in events { try sink.write(event) }
+        try sink.flush()
+    }
+
+    public func close() throws {
+        try sink.close()
+    }
+}
