@@ -14,7 +14,7 @@ struct FSProbeCommand: ParsableCommand {
             fsprobe hooks file-system operations in the kernel and resolves each \
             path there, so the paths it reports are absolute and resolved.
             """,
-        subcommands: [WatchCommand.self, RunCommand.self, KernelInfoCommand.self, PipelineCommand.self, ComponentsCommand.self],
+        subcommands: [WatchCommand.self, RunCommand.self, QueryCommand.self, KernelInfoCommand.self, PipelineCommand.self, ComponentsCommand.self],
         defaultSubcommand: WatchCommand.self
     )
 

@@ -18,7 +18,7 @@ final class HelpAndVersionTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("USAGE: fsprobe [<paths> ...]"), result.stdout)
         let listed = result.stdout.components(separatedBy: "SUBCOMMANDS:\n").last ?? ""
-        for command in ["run", "kernel-info", "pipeline", "components"] {
+        for command in ["run", "query", "kernel-info", "pipeline", "components"] {
             XCTAssertTrue(listed.contains("\n  \(command) ") || listed.hasPrefix("  \(command) "), "\(command) in: \(listed)")
         }
     }

@@ -51,7 +51,8 @@ import Testing
         }
         #expect(json["src_process_path"] is NSNull && json["target_process_path"] is NSNull)
         #expect(json["src_filename_raw"] == nil)
-        #expect(json.count == 61, "every field but the four *_raw companions")
+        #expect(json["schema_version"] as? Int == JSONLineEncoder.schemaVersion && JSONLineEncoder.schemaVersion == 1)
+        #expect(json.count == 62, "schema_version, then every field but the four *_raw companions")
     }
 
     @Test func contextFieldsAreWritten() throws {
@@ -94,7 +95,7 @@ import Testing
         #expect(json["src_nlink"] as? Int == 2 && json["target_nlink"] as? Int == 0)
         #expect(json["src_mount_point"] as? String == "/srv" && json["target_mount_point"] as? String == "/srv")
         #expect(json["src_fstype"] as? String == "xfs" && json["target_fstype"] as? String == "xfs")
-        #expect(json.count == 62, "every field, with exe_raw")
+        #expect(json.count == 63, "schema_version and every field, with exe_raw")
 
         // The host: an empty container id, no runtime; a kernel thread: no exe.
         event.process.cgroup = CgroupInfo(id: 1, path: Array("/".utf8))
@@ -201,7 +202,7 @@ import Testing
 
     @Test func keepsFieldOrder() {
         let text = String(decoding: encode(makeEvent()), as: UTF8.self)
-        let keys = ["event_type", "timestamp", "pid", "tid", "uid", "gid", "comm", "flags", "mode", "src_inode",
+        let keys = ["schema_version", "event_type", "timestamp", "pid", "tid", "uid", "gid", "comm", "flags", "mode", "src_inode",
                     "src_filename", "src_mount_id", "target_inode", "target_filename", "target_mount_id", "retval",
                     "error", "backend"]
         let positions = keys.map { text.range(of: "\"\($0)\":")!.lowerBound }
@@ -308,9 +309,9 @@ import Testing
             "rename": .list(["pid=process", "error=errno", "src_path_truncated=partial"]),
             "add": .list(["site=paris", "empty="]),
         ])
-        // The first written field has no comma before it; renamed fields keep their place.
+        // schema_version first, whatever the layout; renamed fields keep their place.
         #expect(String(decoding: encode(event), as: UTF8.self) == #"""
-            {"process":1000,"uid":1001,"gid":1002,"comm":"cat","src_filename":"/tmp/file","target_filename":"","retval":-2,"errno":"ENOENT","partial":false,"site":"paris","empty":""}
+            {"schema_version":1,"process":1000,"uid":1001,"gid":1002,"comm":"cat","src_filename":"/tmp/file","target_filename":"","retval":-2,"errno":"ENOENT","partial":false,"site":"paris","empty":""}
 
             """#)
     }
@@ -318,8 +319,9 @@ import Testing
     @Test func layoutWithEveryFieldRemovedIsStillAnObject() throws {
         let all = OptionValue.list(EventField.allCases.map(\.name))
         let hostile = makeEvent(path: [0x2F, 0xFF], comm: "\u{1b}")
-        #expect(encode(try withLayout(hostile, ["remove": all])) == Array("{}\n".utf8))
-        #expect(encode(try withLayout(hostile, ["remove": all, "add": .scalar("x=1")])) == Array(#"{"x":"1"}"#.utf8) + [0x0A])
+        #expect(encode(try withLayout(hostile, ["remove": all])) == Array(#"{"schema_version":1}"#.utf8) + [0x0A])
+        #expect(encode(try withLayout(hostile, ["remove": all, "add": .scalar("x=1")]))
+            == Array(#"{"schema_version":1,"x":"1"}"#.utf8) + [0x0A])
     }
 
     @Test func standardLayoutWritesTheStandardLine() throws {

@@ -299,11 +299,11 @@ import Testing
         #expect(json["note"] as? String == "a=b", "split at the first =")
         for gone in ["flags", "mode", "tid", "src_filename", "pid"] { #expect(json[gone] == nil, "\(gone)") }
         #expect(json["comm"] as? String == "cat")
-        #expect(json.count == 61 - 3 + 2)
+        #expect(json.count == 1 + 61 - 3 + 2)  // schema_version, the fields, the added ones
         // Renamed fields keep their place; added ones come last.
         let text = String(decoding: line, as: UTF8.self)
         #expect(text.hasSuffix(#""modify_bytes":null,"env":"prod","note":"a=b"}"# + "\n"), "\(text)")
-        #expect(text.hasPrefix(#"{"event_type":"open","timestamp":"2026-11-26T06:45:44.123456789Z","process_id":1000,"uid":1001,"#))
+        #expect(text.hasPrefix(#"{"schema_version":1,"event_type":"open","timestamp":"2026-11-26T06:45:44.123456789Z","process_id":1000,"uid":1001,"#))
     }
 
     @Test func hostileNamesAndValuesGiveOneValidLine() throws {
@@ -384,6 +384,11 @@ import Testing
         #expect(rejectedOption("fields", ["add": "bad\u{1b}name=x"]) == "add")
         #expect(rejectedOption("fields", ["add": "pid=3"]) == "add", "pid already exists")
         #expect(rejectedOption("fields", ["add": ["x=1", "x=2"]]) == "add")
+        // schema_version is written first in every JSON object: no field may take its name.
+        #expect(rejectedOption("fields", ["add": "schema_version=2"]) == "add")
+        #expect(rejectedOption("fields", ["rename": "pid=schema_version"]) == "rename")
+        #expect(rejectedOption("fields", ["host_name": "schema_version"]) == "host_name")
+        #expect(rejectedOption("fields", ["add": "schema=2"]) == nil)
         #expect(rejectedOption("fields", ["remove": "pidd"]) == "remove")
         #expect(rejectedOption("fields", ["rename": "pid"]) == "rename")
         #expect(rejectedOption("fields", ["rename": "pidd=x"]) == "rename")

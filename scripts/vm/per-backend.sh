@@ -17,8 +17,9 @@
 # kernel matrix's summary quotes those lines); exits 1 if any failed.
 BACKEND_AGNOSTIC='^FSProbeCLITests\.(BadInputTests|KernelInfoTests|LeastPrivilegeTests|PipelineCLITests|PipelineRunTests)$|^FSProbeSourcesTests\.'
 # Classes that test nothing of the kernel (refused flags, a failing output's
-# accounting): the host's run covers them; they do not run here at all.
-HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests|HelpAndVersionTests|MetricsTests|ReloadTests)$'
+# accounting, metrics and reloads, queries of an archive, the JSON schema):
+# the host's run covers them; they do not run here at all.
+HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests|HelpAndVersionTests|MetricsTests|ReloadTests|QueryCommandTests)$|^FSProbeSinksTests\.ArchiveQueryTests$|^FSProbeCoreTests\.EventJSONSchemaTests$'
 backends=$1
 tests=$2
 scope=${3:-all}

@@ -1,7 +1,8 @@
 /// Encodes a `FileEvent` as one JSON object on one line (JSON Lines).
 ///
 /// Fields, always present and in this order (names as in the original
-/// FSProbe, so existing consumers keep working):
+/// FSProbe, so existing consumers keep working), after `schema_version`
+/// (`schemaVersion`, written first in every object, whatever its layout):
 ///
 ///     event_type timestamp pid tid uid gid comm flags mode
 ///     src_inode src_filename src_mount_id
@@ -59,6 +60,12 @@
 /// The encoder allocates nothing per event beyond the growth of the output
 /// buffer, which the caller keeps and reuses.
 public struct JSONLineEncoder: Sendable {
+    /// The `schema_version` every object starts with: the version of this
+    /// format (docs/event.schema.json). A change a consumer could trip
+    /// over (a key renamed or removed, a type changed) increments it; a
+    /// new key does not.
+    public static let schemaVersion = 1
+
     public init() {}
 
     /// Appends the event's JSON object and a trailing `"\n"` to `output`.
@@ -77,6 +84,9 @@ public struct JSONLineEncoder: Sendable {
     private func encode<Keys: KeyWriter>(_ event: FileEvent, keys object: Keys, into output: inout [UInt8]) {
         var rawComm = false, rawSource = false, rawTarget = false
         let target = event.target
+
+        // First, whatever the layout: which version of this format the line is.
+        output.appendStatic(#","schema_version":1"#)
 
         if object.key(.eventType, &output) {
             output.appendStatic(event.type.staticName)

@@ -49,6 +49,7 @@ public struct FieldsOptions: ComponentOptionsDecodable {
     /// must all differ; reports the first clash at the option that made it.
     private func checkUnique() throws(ComponentOptionError) {
         var owner: [String: String] = [:]  // key -> what writes it
+        owner["schema_version"] = "written first in every JSON object"
         func claim(_ key: String, by origin: String, option: String) throws(ComponentOptionError) {
             if let previous = owner[key] {
                 throw ComponentOptionError(option: option, "field '\(key.lineSafe)' already exists (\(previous))")
