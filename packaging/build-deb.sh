@@ -34,7 +34,8 @@ version=$(sed -n 's/^ *static let number = "\([^"]*\)".*/\1/p' Sources/CLI/Versi
 [ -n "$version" ] || die "no version found in Sources/CLI/Version.swift"
 arch=$(dpkg --print-architecture)
 # Who answers for the package: DEBFULLNAME and DEBEMAIL, as for Debian's tools.
-maintainer="${DEBFULLNAME:-fsprobe maintainers} <${DEBEMAIL:-fsprobe@localhost}>"
+# The default is a placeholder: set them for a package you distribute.
+maintainer="${DEBFULLNAME:-fsprobe maintainers} <${DEBEMAIL:-maintainers@fsprobe.invalid}>"
 # Reproducible dates (man pages, changelog, file times): the last commit's.
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 
@@ -64,6 +65,7 @@ install -D -m 644 packaging/fsprobe.service "$root/lib/systemd/system/fsprobe.se
 install -D -m 644 packaging/pipeline.yaml "$root/etc/fsprobe/pipeline.yaml"
 install -D -m 644 README.md "$doc/README.md"
 install -D -m 644 packaging/copyright "$doc/copyright"
+install -D -m 644 packaging/lintian-overrides "$root/usr/share/lintian/overrides/fsprobe"
 install -D -m 644 packaging/examples/kernel-5.11-to-6.1.conf "$doc/examples/kernel-5.11-to-6.1.conf"
 for pipeline in pipelines/*.yaml; do install -m 644 "$pipeline" "$doc/examples/"; done
 for page in docs/*.md; do install -m 644 "$page" "$doc/"; done
@@ -87,13 +89,15 @@ mkdir -p "$work/man/single" "$work/man/multi" "$root/usr/share/man/man1"
 [ -f "$work/man/single/fsprobe.1" ] || die "generate-manual made no fsprobe.1"
 cp "$work/man/single/fsprobe.1" "$work/man/multi/fsprobe.1"
 for page in "$work/man/multi"/*.1; do
-  gzip -9n <"$page" >"$root/usr/share/man/man1/$(basename "$page").gz"
+  # Blank lines mean nothing in mdoc; groff warns about each.
+  sed '/^$/d' "$page" | gzip -9n >"$root/usr/share/man/man1/$(basename "$page").gz"
 done
 
 # Completions, from the binary itself.
 completion() {
   install -d "$(dirname "$2")"
-  "$root/usr/bin/fsprobe" --generate-completion-script "$1" >"$2"
+  # Sourced, not run: no #! line.
+  "$root/usr/bin/fsprobe" --generate-completion-script "$1" | sed '1{/^#!/d}' >"$2"
   [ -s "$2" ] || die "no $1 completion script"
   chmod 644 "$2"
 }
@@ -101,7 +105,8 @@ completion bash "$root/usr/share/bash-completion/completions/fsprobe"
 completion zsh "$root/usr/share/zsh/vendor-completions/_fsprobe"
 completion fish "$root/usr/share/fish/vendor_completions.d/fsprobe.fish"
 
-# Debian changelog (required in every binary package).
+# The changelog every binary package carries (changelog.gz: the version has
+# no Debian revision, as for a native package).
 cat >"$work/changelog" <<EOF
 fsprobe ($version) unstable; urgency=medium
 
@@ -109,7 +114,7 @@ fsprobe ($version) unstable; urgency=medium
 
  -- $maintainer  $(date -u -R -d "@$SOURCE_DATE_EPOCH")
 EOF
-gzip -9n <"$work/changelog" >"$doc/changelog.Debian.gz"
+gzip -9n <"$work/changelog" >"$doc/changelog.gz"
 
 # Depends: what the binary links, by package and version (dpkg-shlibdeps).
 mkdir -p "$work/src/debian"

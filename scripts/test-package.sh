@@ -14,7 +14,7 @@ log() { echo "test-package: $*" >&2; }
 dpkg-query -W -f='${Status}' fsprobe 2>/dev/null | grep -q "install ok installed" \
   && fail "a fsprobe package is already installed: this test would replace and then purge it"
 . scripts/lib/packages.sh
-install_missing_packages test-package dpkg-dev man-db systemd
+install_missing_packages test-package dpkg-dev man-db systemd lintian
 
 version=$(sed -n 's/^ *static let number = "\([^"]*\)".*/\1/p' Sources/CLI/Version.swift)
 work=$(mktemp -d)
@@ -38,6 +38,12 @@ fi
 deb=$(packaging/build-deb.sh "${build_args[@]}") || fail "packaging/build-deb.sh failed"
 [ -f "$deb" ] || fail "packaging/build-deb.sh printed '$deb', which is no file"
 log "built $deb ($(du -h "$deb" | cut -f1))"
+# Debian's package checks: errors fail (packaging/lintian-overrides says why
+# each overridden tag is expected); warnings are counted by tag.
+lintian --fail-on error --suppress-tags spelling-error-in-binary "$deb" >"$work/lintian.log" 2>&1 \
+  || fail "lintian reports errors: $(grep '^E:' "$work/lintian.log" | head -n 3 | tr '\n' ' ')"
+warnings=$(awk '/^W:/ {print $3}' "$work/lintian.log" | sort | uniq -c | awk '{printf "%s%s (%d)", sep, $2, $1; sep=", "}')
+[ -z "$warnings" ] || log "lintian warnings: $warnings"
 
 # Debian images often keep man pages and docs out of installed packages
 # (path-exclude in /etc/dpkg/dpkg.cfg.d/); ask for fsprobe's anyway.
