@@ -7,7 +7,9 @@
 #   3. build the benchmarks (so they stay current)
 #   4. swift test: unit tests, kernel tests on this machine's kernel, CLI tests;
 #      the example pipelines in pipelines/ validated and their test cases run
-#   5. the same kernel and CLI tests on Debian kernels 5.10, 6.1 and 6.12 in
+#   5. the Debian package: built, installed, checked and purged
+#      (scripts/test-package.sh)
+#   6. the same kernel and CLI tests on Debian kernels 5.10, 6.1 and 6.12 in
 #      qemu, one VM per core side by side (scripts/test-kernels.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +36,7 @@ for pipeline in pipelines/*.yaml; do
     KAFKA_BROKERS=localhost:9092 "$FSPROBE_BIN" pipeline test "$pipeline"
   fi
 done
+
+scripts/test-package.sh
 
 scripts/test-kernels.sh
