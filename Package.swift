@@ -36,6 +36,8 @@ let package = Package(
         // Metrics: the swift-metrics API in the library (an embedder's own
         // backend receives them), Prometheus text and an HTTP listener in the tool.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Logs: the swift-log API in the library (an embedder passes its Logger), fsprobe's own handler in the tool.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
@@ -62,7 +64,9 @@ let package = Package(
         .target(name: "FSProbeCore", path: "Sources/Core", exclude: ["Pipeline", "PipelineFile", "Metrics"]),
         .target(
             name: "FSProbePipeline",
-            dependencies: ["FSProbeCore", .product(name: "CoreMetrics", package: "swift-metrics")],
+            dependencies: [
+                "FSProbeCore", .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Core/Pipeline"
         ),
         .target(
@@ -103,6 +107,7 @@ let package = Package(
                 "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/CLI"
         ),

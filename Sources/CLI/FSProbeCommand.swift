@@ -21,6 +21,7 @@ struct FSProbeCommand: ParsableCommand {
     /// Parses and runs, reporting any error as one line on stderr: a user
     /// needs the culprit and the fix, not a usage dump or a stack trace.
     static func main() {
+        Log.bootstrap()
         let arguments: [String]
         do {
             arguments = try ArgumentCompatibility.rewrite(Array(CommandLine.arguments.dropFirst()))

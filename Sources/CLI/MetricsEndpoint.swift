@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import FSProbeMetrics
 import FSProbePipeline
 
@@ -17,10 +18,10 @@ struct MetricsEndpoint {
         do {
             server = try MetricsServer(address: address, metrics: metrics)
         } catch {
-            FileHandleStderr.write("fsprobe: \(error.description.lineSafe)\n")
+            Log.main.error("\(error.description.lineSafe)")
             throw ExitCode(1)
         }
-        FileHandleStderr.write("fsprobe: metrics: http://\(server.boundAddress)/metrics\n")
+        Log.main.info("metrics: http://\(server.boundAddress)/metrics")
     }
 
     func observe(_ pipeline: Pipeline, sources: [(name: String, source: any EventSource)]) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Dispatch
 import FSProbeCore
 import FSProbePipeline
@@ -21,6 +22,7 @@ struct PipelineRunner {
     let options: RunOptions
 
     func run() throws {
+        try options.logging.apply()
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         let document = try PipelineCommand.load(file)
         // Problems with the file are reported by the build, all together, before anything binds.
@@ -41,12 +43,12 @@ struct PipelineRunner {
 
         let format = options.statsFormat
         let ticker = options.statsInterval > 0
-            ? StatsTicker(every: options.statsInterval) { FileHandleStderr.write(StatsReport(run.stats).line(format) + "\n") } : nil
+            ? StatsTicker(every: options.statsInterval) { Log.emit(StatsReport(run.stats).line(format), level: .info) } : nil
         defer { ticker?.stop() }
         try run.runUntilStopped()
         ticker?.stop()
         let stats = run.stats
-        FileHandleStderr.write(StatsReport(stats).line(format) + "\n")
+        Log.emit(StatsReport(stats).line(format), level: .info)
         try ShutdownReport(counts: run.closingCounts, pipeline: stats).finish()
     }
 }
@@ -58,7 +60,7 @@ final class DeliveryErrorReport: Sendable {
 
     func handle(_ error: DiskBufferedSink.DeliveryError) {
         guard reported.withLock({ $0.insert("\(error.sinkName)/\(error.stage.rawValue)").inserted }) else { return }
-        FileHandleStderr.write("fsprobe: \(String(describing: error).lineSafe) (retrying; events wait on disk)\n")
+        Log.main.warning("\(String(describing: error).lineSafe) (retrying; events wait on disk)")
     }
 }
 

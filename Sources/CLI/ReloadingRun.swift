@@ -1,4 +1,5 @@
 import FSProbeCore
+import Logging
 import FSProbePipeline
 import FSProbePipelineFile
 import Synchronization
@@ -88,7 +89,7 @@ final class ReloadingRun: Sendable {
     func reopenSinks() {
         // Asked first, said after: once the line is out, the next event goes to the new file.
         state.withLock { $0.current.pipeline }.reopenSinks()
-        FileHandleStderr.write("fsprobe: SIGUSR1: the sinks reopen their output files before their next event\n")
+        Log.main.info("SIGUSR1: the sinks reopen their output files before their next event")
     }
 
     /// SIGHUP, on the signal thread: checks the file again and, when it is
@@ -99,13 +100,13 @@ final class ReloadingRun: Sendable {
         do {
             document = try PipelineCommand.load(file)
         } catch {
-            FileHandleStderr.write("fsprobe: reload: \("\(error)".lineSafe); kept the running pipeline\n")
+            Log.main.warning("reload: \("\(error)".lineSafe); kept the running pipeline")
             return
         }
         let problems = PipelineValidator(registry: .standard).problems(in: document)
         guard problems.isEmpty else {
-            FileHandleStderr.write("fsprobe: reload: \(file.lineSafe) has \(problems.count) problem\(problems.count == 1 ? "" : "s"); kept the running pipeline:\n"
-                + problems.map { "\($0)\n" }.joined())
+            let listed = problems.map(\.description).joined(separator: "\n")
+            Log.main.warning("reload: \(file.lineSafe) has \(problems.count) problem\(problems.count == 1 ? "" : "s"); kept the running pipeline:\n\(listed)")
             return
         }
         let pipeline = state.withLock { state -> Pipeline? in
@@ -117,11 +118,11 @@ final class ReloadingRun: Sendable {
             return state.current.pipeline
         }
         guard let pipeline else {
-            FileHandleStderr.write("fsprobe: reload: \(file.lineSafe) unchanged (or stopping): nothing to do\n")
+            Log.main.notice("reload: \(file.lineSafe) unchanged (or stopping): nothing to do")
             return
         }
         if document.metricsAddress != state.withLock({ $0.current.document.metricsAddress }) {
-            FileHandleStderr.write("fsprobe: reload: the metrics address changes at the next start, not on reload\n")
+            Log.main.warning("reload: the metrics address changes at the next start, not on reload")
         }
         pipeline.suspend()
     }
@@ -140,15 +141,16 @@ final class ReloadingRun: Sendable {
         do {
             next = try Self.start(document, reusing: kept, metrics: metrics, carried: { carried })
             let started = next.sources.filter { kept[$0.name] !== $0.source }
-            FileHandleStderr.write("fsprobe: reload: \(file.lineSafe): "
-                + "sources kept running: \(Self.names(kept.keys)); started: \(Self.names(started.map(\.name))); "
-                + "transforms and sinks restarted\n")
+            Log.main.notice("""
+                reload: \(file.lineSafe): sources kept running: \(Self.names(kept.keys)); \
+                started: \(Self.names(started.map(\.name))); transforms and sinks restarted
+                """)
             for (name, source) in started { StartupReport(source: source, name: name).print() }
         } catch {
             // The new file was valid but a component failed to start (a
             // database it cannot open, a program the kernel refuses).
             let reason = (error as? PipelineBuildError)?.problems.map(\.description).joined(separator: "; ") ?? "\(error)"
-            FileHandleStderr.write("fsprobe: reload: cannot start the new pipeline: \(reason.lineSafe); running the previous one again\n")
+            Log.main.error("reload: cannot start the new pipeline: \(reason.lineSafe); running the previous one again")
             let all = Dictionary(uniqueKeysWithValues: old.sources.filter(\.source.resumable).map { ($0.name, $0.source) })
             next = try Self.start(old.document, reusing: all, metrics: metrics, carried: { carried })
         }
@@ -176,13 +178,15 @@ final class ReloadingRun: Sendable {
         }
         var sinks: [any EventSink] = []
         for case (let name, .sink(let sink)) in built.components {
-            for line in SinkStartupReport(sinkName: name, sink: sink).lines { FileHandleStderr.write(line + "\n") }
+            for line in SinkStartupReport(sinkName: name, sink: sink).lines { Log.emit(line, level: .notice) }
             sinks.append(sink)
         }
         let registry = InstanceRegistry(sources: sources.map(\.source), outputs: InstanceRegistry.outputs(of: sinks))
-        for warning in registry.register() { FileHandleStderr.write(warning + "\n") }
+        for warning in registry.register() { Log.emit(warning, level: .warning) }
         let reaction = SinkFailureReaction()
-        let pipeline = try Pipeline(topology: built.topology, configuration: PipelineConfiguration().reporting(to: metrics),
+        var configuration = PipelineConfiguration().reporting(to: metrics)
+        configuration.logger = Log.main
+        let pipeline = try Pipeline(topology: built.topology, configuration: configuration,
                                     errorHandler: reaction.handle)
         reaction.pipeline = pipeline
         return Generation(document: document, sources: sources, pipeline: pipeline, registry: registry)

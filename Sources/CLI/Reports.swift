@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Foundation
 import FSProbeCore
 import FSProbePipeline
@@ -16,7 +17,7 @@ struct StartupReport {
     }
 
     func print() {
-        if let line { FileHandleStderr.write(line + "\n") }
+        if let line { Log.emit(line, level: .info) }
     }
 }
 
@@ -56,7 +57,9 @@ struct ShutdownReport {
     /// buffer's from an earlier run: corrupt, or set aside), ends the command with
     /// `ExitStatus.eventsLost`, so a supervisor or a script can tell.
     func finish() throws {
-        FileHandleStderr.write(line + "\n")
+        // Said even with -q when events were lost: that is a warning.
+        let lost = lostEvents > 0 || pipeline.diskBuffers.lostAny
+        Log.emit(line, level: lost ? .warning : .notice)
         if lostEvents > 0 || pipeline.diskBuffers.lostAny { throw ExitCode(ExitStatus.eventsLost) }
     }
 

@@ -18,6 +18,8 @@ struct RunOptions: ParsableArguments {
                                valueName: "host:port"))
     var metricsAddress: String?
 
+    @OptionGroup var logging: LogOptions
+
     @Option(name: .customLong("stats-format"),
             help: "With a pipeline file: the stats lines on stderr as 'text' or 'json' (one object per line).")
     var statsFormat: StatsFormat = .text

@@ -1,4 +1,5 @@
 import FSProbeCore
+import Logging
 import FSProbePipeline
 import Synchronization
 #if canImport(Glibc)
@@ -76,7 +77,7 @@ final class SignalForwarder: Sendable {
             if let other = state.withLock({ $0.others[signal] }) {
                 other()
             } else {
-                FileHandleStderr.write("fsprobe: \(String(cString: strsignal(signal))) ignored: \(signal == SIGHUP ? "nothing to reload" : "nothing to reopen") now\n")
+                Log.main.warning("\(String(cString: strsignal(signal))) ignored: \(signal == SIGHUP ? "nothing to reload" : "nothing to reopen") now")
             }
             return
         }
@@ -85,15 +86,15 @@ final class SignalForwarder: Sendable {
             return (state.handler, state.onDeadline, state.deadline, state.stopping)
         }
         guard let handler else {
-            FileHandleStderr.write("fsprobe: \(String(cString: strsignal(signal))) during start-up: stopped before capturing anything\n")
+            Log.main.notice("\(String(cString: strsignal(signal))) during start-up: stopped before capturing anything")
             _exit(0)
         }
         if wasStopping {
-            FileHandleStderr.write("fsprobe: second signal: stopped at once; events not yet delivered are lost\n")
+            Log.main.warning("second signal: stopped at once; events not yet delivered are lost")
             _exit(ExitStatus.eventsLost)
         }
         let bound = deadline > 0 ? "at most \(deadline) s, " : ""
-        FileHandleStderr.write("fsprobe: stopping: delivering the events already captured (\(bound)a second signal stops at once)\n")
+        Log.main.notice("stopping: delivering the events already captured (\(bound)a second signal stops at once)")
         if deadline > 0 { Self.stopAfter(seconds: deadline, onDeadline: onDeadline) }
         handler()
     }
@@ -102,12 +103,12 @@ final class SignalForwarder: Sendable {
         _ = WorkerThread {
             sleep(seconds: seconds)
             if let onDeadline {
-                FileHandleStderr.write("fsprobe: still stopping after \(seconds) s (--shutdown-timeout): giving up on what is not delivered yet; it is counted as lost\n")
+                Log.main.warning("still stopping after \(seconds) s (--shutdown-timeout): giving up on what is not delivered yet; it is counted as lost")
                 onDeadline()
                 sleep(seconds: graceSeconds)
             }
             let waited = seconds + (onDeadline == nil ? 0 : graceSeconds)
-            FileHandleStderr.write("fsprobe: still stopping after \(waited) s (--shutdown-timeout): stopped; events not yet delivered are lost\n")
+            Log.main.warning("still stopping after \(waited) s (--shutdown-timeout): stopped; events not yet delivered are lost")
             _exit(ExitStatus.eventsLost)
         }
     }

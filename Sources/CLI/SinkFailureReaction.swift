@@ -1,4 +1,5 @@
 import FSProbeCore
+import Logging
 import FSProbePipeline
 import FSProbeSinks
 import Synchronization
@@ -25,6 +26,6 @@ final class SinkFailureReaction: Sendable {
             pipeline?.stop()
             return
         }
-        FileHandleStderr.write("fsprobe: \(error)\n")
+        Log.main.error("\(String(describing: error).lineSafe)")
     }
 }

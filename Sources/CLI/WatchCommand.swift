@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import FSProbeCore
 import FSProbePipeline
 import FSProbeSinks
@@ -172,6 +173,7 @@ struct WatchCommand: ParsableCommand {
             try PipelineRunner(file: pipeline, options: runOptions).run()
             return
         }
+        try runOptions.logging.apply()
         let signals = SignalForwarder(blocking: [SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         let metrics = try MetricsEndpoint(address: runOptions.metricsEndpointAddress)
         defer { metrics?.stop() }
@@ -179,11 +181,12 @@ struct WatchCommand: ParsableCommand {
         let source = try kernelSource().makeSource()
         // A closed stdout becomes EPIPE, handled by SinkFailureReaction, rather than a silent kill.
         let registry = InstanceRegistry(sources: [source], outputs: InstanceRegistry.outputs(of: [sink]))
-        for warning in registry.register() { FileHandleStderr.write(warning + "\n") }
+        for warning in registry.register() { Log.emit(warning, level: .warning) }
         defer { registry.unregister() }
         signal(SIGPIPE, SIG_IGN)
         let reaction = SinkFailureReaction()
-        let configuration = PipelineConfiguration(bufferCapacity: chanSize).reporting(to: metrics)
+        var configuration = PipelineConfiguration(bufferCapacity: chanSize).reporting(to: metrics)
+        configuration.logger = Log.main
         let pipeline = Pipeline(source: source, transforms: [], sinks: [sink], configuration: configuration,
                                 errorHandler: reaction.handle)
         reaction.pipeline = pipeline
@@ -194,7 +197,7 @@ struct WatchCommand: ParsableCommand {
         for number in [SIGHUP, SIGUSR1] {
             signals.handle(number) {
                 pipeline.reopenSinks()
-                FileHandleStderr.write("fsprobe: \(String(cString: strsignal(number))): the output file is reopened before the next event\n")
+                Log.main.info("\(String(cString: strsignal(number))): the output file is reopened before the next event")
             }
         }
 

@@ -19,7 +19,7 @@ BACKEND_AGNOSTIC='^FSProbeCLITests\.(BadInputTests|KernelInfoTests|LeastPrivileg
 # Classes that test nothing of the kernel (refused flags, a failing output's
 # accounting, metrics and reloads, queries of an archive, the JSON schema):
 # the host's run covers them; they do not run here at all.
-HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests|HelpAndVersionTests|MetricsTests|ReloadTests|QueryCommandTests)$|^FSProbeSinksTests\.ArchiveQueryTests$|^FSProbeCoreTests\.EventJSONSchemaTests$'
+HOST_ONLY='^FSProbeCLITests\.(FlagErrorTests|OutputFaultTests|HelpAndVersionTests|MetricsTests|ReloadTests|LoggingTests|QueryCommandTests)$|^FSProbeSinksTests\.ArchiveQueryTests$|^FSProbeCoreTests\.EventJSONSchemaTests$'
 backends=$1
 tests=$2
 scope=${3:-all}

@@ -1,5 +1,6 @@
 import CoreMetrics
 import FSProbeCore
+import Logging
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -125,6 +126,10 @@ public final class Pipeline: Sendable {
     /// error, after the shutdown. Call at most once.
     public func run() throws {
         precondition(!started.exchange(true, ordering: .relaxed), "Pipeline.run() called twice")
+        let logger = configuration.logger
+        logger?.debug("pipeline: starting", metadata: [
+            "sources": "\(sources.map(\.name))", "transforms": "\(transforms.map(\.name))", "sinks": "\(sinks.map(\.name))",
+        ])
         let sinkThreads = sinks.map { stage in WorkerThread { [self] in runSink(stage) } }
         let transformThreads = transforms.map { stage in WorkerThread { [self] in runTransform(stage) } }
         let failures = Mutex<[any Error]>([])
@@ -141,7 +146,10 @@ public final class Pipeline: Sendable {
                 for lane in stage.outputs { lane.upstreamFinished() }
             }
         }
-        for thread in sourceThreads + transformThreads + sinkThreads { thread.join() }
+        for thread in sourceThreads { thread.join() }
+        logger?.debug("pipeline: sources ended; draining the buffers")
+        for thread in transformThreads + sinkThreads { thread.join() }
+        logger?.debug("pipeline: every sink flushed and closed", metadata: ["received": "\(stats.received)", "delivered": "\(stats.deliveredTotal)"])
         if let failure = failures.withLock({ $0.first }) { throw failure }
     }
 

@@ -1,5 +1,6 @@
 import CoreMetrics
 import FSProbeCore
+import Logging
 
 /// Settings of a `Pipeline`, with defaults that suit the command line.
 public struct PipelineConfiguration: Sendable {
@@ -16,6 +17,9 @@ public struct PipelineConfiguration: Sendable {
     /// Where each sink's event latency goes (`PipelineMetricLabels`); nil
     /// records none, at no cost. The counters are not pushed: read `stats`.
     public var metricsFactory: (any MetricsFactory)?
+    /// Where the pipeline says how its stages start and end (debug level);
+    /// nil says nothing. Its errors go to the `errorHandler`, not here.
+    public var logger: Logger?
 
     public init(bufferCapacity: Int = 4096, overflowPolicy: OverflowPolicy = .block, batchSize: Int = 256,
                 metricsFactory: (any MetricsFactory)? = nil) {

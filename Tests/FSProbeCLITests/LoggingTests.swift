@@ -1,0 +1,81 @@
+import Foundation
+import FSProbeTestSupport
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--log-level`, `FSPROBE_LOG_LEVEL`, `-q` and `--log-format json`: what
+/// fsprobe says on stderr while it runs.
+final class LoggingTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = try makeScratch(name)
+    }
+
+    override func tearDown() {
+        if let dir { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    var backendFlags: [String] { FSProbeProcess.testBackend.map { ["--backend", $0] } ?? [] }
+
+    /// Quiet runs print no ready line: events are awaited on stdout
+    /// instead, making directories until the first is reported.
+    func awaitFirstEvent(_ probe: FSProbeProcess) throws {
+        let deadline = Date().addingTimeInterval(30)
+        var index = 0
+        while probe.outputLines.isEmpty {
+            guard Date() < deadline else { throw FSProbeProcess.Failure("no event reported; stderr: \(probe.errors)") }
+            try FileManager.default.createDirectory(atPath: "\(dir!)/d\(index)", withIntermediateDirectories: false)
+            index += 1
+            usleep(20_000)
+        }
+    }
+
+    func testQuietAndAWarningLevelSayNothingWhenAllGoesWell() throws {
+        for (arguments, environment) in [(["-q"], [:]), ([], ["FSPROBE_LOG_LEVEL": "WARNING"])] {
+            let probe = try FSProbeProcess([dir, "-e", "mkdir", "-f", "json"] + arguments + backendFlags,
+                                           environment: environment, readingStdout: true)
+            try awaitFirstEvent(probe)
+            XCTAssertEqual(probe.terminate(), 0, probe.errors)
+            XCTAssertEqual(probe.errors, "", "\(arguments) \(environment)")
+        }
+    }
+
+    /// Every stderr line a JSON object: time, level, logger, message; the
+    /// pipeline's own debug records among them.
+    func testJSONLogsAreOneObjectALineWithTheirLevels() throws {
+        let probe = try FSProbeProcess([dir, "-e", "mkdir", "--log-format", "json", "--log-level", "debug"] + backendFlags)
+        probe.waitForStderr(containing: #""message":"ready: backend "#)
+        try FileManager.default.createDirectory(atPath: "\(dir!)/new\nline", withIntermediateDirectories: false)
+        XCTAssertEqual(probe.terminate(), 0, probe.errors)
+        let records = try probe.errors.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String], String($0))
+        }
+        for record in records {
+            XCTAssertEqual(Set(record.keys).isSuperset(of: ["time", "level", "logger", "message"]), true, "\(record)")
+            XCTAssertNotNil(ISO8601DateFormatter.withFractionalSeconds.date(from: record["time"] ?? ""), "\(record)")
+        }
+        let levels = Dictionary(grouping: records, by: { $0["level"] ?? "" })
+        XCTAssertTrue(levels["debug"]?.contains { $0["message"] == "pipeline: starting" } == true, probe.errors)
+        XCTAssertTrue(levels["info"]?.contains { $0["message"]?.hasPrefix("ready: backend ") == true } == true, probe.errors)
+        XCTAssertTrue(levels["notice"]?.contains { $0["message"]?.hasPrefix("stopped: 1 events received, 1 delivered") == true } == true,
+                      probe.errors)
+    }
+
+    func testBadLevelsAreRefusedNamingWhereTheyCameFrom() throws {
+        try assertOneLineError([dir, "--log-level", "loud"], mentions: ["--log-level: invalid value loud", "trace", "critical"])
+        try assertOneLineError([dir], mentions: ["FSPROBE_LOG_LEVEL: invalid value loud", "warning"],
+                               environment: ["FSPROBE_LOG_LEVEL": "loud"])
+        try assertOneLineError([dir, "-q", "--log-level", "debug"], mentions: ["-q/--quiet and --log-level"])
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var withFractionalSeconds: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}
