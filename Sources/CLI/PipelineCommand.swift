@@ -49,6 +49,12 @@ struct PipelineCommand: ParsableCommand {
         @Argument(help: "The pipeline file (YAML).")
         var file: String
 
+        @Flag(help: """
+            Also start every component as a run would, then stop it: load the kernel sources' BPF programs, \
+            open the sinks (creating missing files and databases), connect to brokers. Needs a run's privileges.
+            """)
+        var environment = false
+
         func run() throws {
             // The tests section too: what `pipeline test` would refuse, validate refuses.
             let (document, _) = try PipelineCommand.checked(file, tester: PipelineTester(registry: .standard))
@@ -56,6 +62,39 @@ struct PipelineCommand: ParsableCommand {
                 "\(document.components.filter { $0.role == role }.count) \(role.section)"
             }
             print("\(file.lineSafe): valid: " + counts.joined(separator: ", "))
+            if environment { try startAndStop(document) }
+        }
+
+        /// Builds every component (what fails says which, where it is
+        /// declared, and why; exit 1), says what each source runs on, and
+        /// closes everything again without reading an event.
+        private func startAndStop(_ document: PipelineDocument) throws {
+            let built: [(name: String, component: BuiltComponent)]
+            do {
+                built = try PipelineBuilder(registry: .standard).build(document).components
+            } catch {
+                FileHandleStderr.write(error.problems.map { "\($0)\n" }.joined())
+                throw ExitCode(1)
+            }
+            var failed = false
+            for (name, component) in built {
+                switch component {
+                case .source(let source):
+                    print("\(file.lineSafe): source \(name.lineSafe): starts: \(source.readiness ?? "ready")")
+                    source.stop()
+                case .transform:
+                    break
+                case .sink(let sink):
+                    do {
+                        try sink.close()
+                        print("\(file.lineSafe): sink \(name.lineSafe): opens and closes")
+                    } catch {
+                        FileHandleStderr.write("\(file.lineSafe): sink \(name.lineSafe): \("\(error)".lineSafe)\n")
+                        failed = true
+                    }
+                }
+            }
+            if failed { throw ExitCode(1) }
         }
     }
 

@@ -43,6 +43,31 @@ final class PipelineCLITests: XCTestCase {
 
     /// A graph shows the file's shape: it needs none of the variables a
     /// deployment sets.
+    /// `--environment` starts what the file declares: a database in a
+    /// directory that does not exist passes the static check, not this one.
+    func testValidateEnvironmentStartsEveryComponentAndNamesTheOneThatFails() throws {
+        let backend = FSProbeProcess.testBackend.map { ", backend: \($0)" } ?? ""
+        let good = try write("""
+            sources:
+              files: {type: kernel, paths: [\(dir!)]\(backend)}
+            sinks:
+              archive: {type: sqlite, inputs: [files], path: \(dir!)/events.db}
+            """)
+        let started = try FSProbeProcess.run(["pipeline", "validate", "--environment", good])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        XCTAssertTrue(started.stdout.contains("\(good): source files: starts: backend "), started.stdout)
+        XCTAssertTrue(started.stdout.contains("\(good): sink archive: opens and closes"), started.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir!)/events.db"))
+
+        let bad = try write(try String(contentsOfFile: good, encoding: .utf8).replacingOccurrences(of: "\(dir!)/events.db", with: "\(dir!)/missing/events.db"))
+        XCTAssertEqual(try FSProbeProcess.run(["pipeline", "validate", bad]).status, 0)
+        let refused = try FSProbeProcess.run(["pipeline", "validate", "--environment", bad])
+        XCTAssertEqual(refused.status, 1, refused.stdout)
+        XCTAssertTrue(refused.stderr.hasPrefix("\(bad):4:3: cannot start 'archive' (sqlite): "), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("\(dir!)/missing/events.db"), refused.stderr)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+    }
+
     func testGraphNeedsNoVariable() throws {
         let file = try write("sources:\n  k: {type: kernel, paths: [/etc]}\nsinks:\n  s: {type: kafka, inputs: [k], brokers: \"${FSPROBE_TEST_UNSET_BROKERS}\", topic: t}\n")
         let graph = try FSProbeProcess.run(["pipeline", "graph", "--format", "mermaid", file])
