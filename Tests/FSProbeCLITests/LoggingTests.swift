@@ -7,28 +7,18 @@ import Glibc
 
 /// `--log-level`, `FSPROBE_LOG_LEVEL`, `-q` and `--log-format json`: what
 /// fsprobe says on stderr while it runs.
-final class LoggingTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = try makeScratch(name)
-    }
-
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir) }
-    }
-
-    var backendFlags: [String] { FSProbeProcess.testBackend.map { ["--backend", $0] } ?? [] }
+final class LoggingTests: ScratchTestCase {
+    /// Directories made so far (a test may run fsprobe several times).
+    var made = 0
 
     /// Quiet runs print no ready line: events are awaited on stdout
     /// instead, making directories until the first is reported.
     func awaitFirstEvent(_ probe: FSProbeProcess) throws {
         let deadline = Date().addingTimeInterval(30)
-        var index = 0
         while probe.outputLines.isEmpty {
             guard Date() < deadline else { throw FSProbeProcess.Failure("no event reported; stderr: \(probe.errors)") }
-            try FileManager.default.createDirectory(atPath: "\(dir!)/d\(index)", withIntermediateDirectories: false)
-            index += 1
+            try FileManager.default.createDirectory(atPath: "\(dir!)/d\(made)", withIntermediateDirectories: false)
+            made += 1
             usleep(20_000)
         }
     }

@@ -8,19 +8,7 @@ import Glibc
 /// `--metrics-address` and a pipeline file's `metrics:`: the counters
 /// scraped over HTTP while events flow, and equal to the stderr lines at
 /// the end.
-final class MetricsTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = try makeScratch(name)
-    }
-
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir) }
-    }
-
-    var backendFlags: [String] { FSProbeProcess.testBackend.map { ["--backend", $0] } ?? [] }
-
+final class MetricsTests: ScratchTestCase {
     /// Flags only: the counters move between two scrapes, the latency
     /// histogram counts every delivered event, and the final numbers are
     /// the stopped line's.

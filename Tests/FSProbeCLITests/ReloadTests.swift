@@ -7,17 +7,7 @@ import Glibc
 #endif
 
 /// SIGHUP reloads a pipeline file; SIGUSR1 reopens output files (logrotate).
-final class ReloadTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = try makeScratch(name)
-    }
-
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir) }
-    }
-
+final class ReloadTests: ScratchTestCase {
     var watched: String { "\(dir!)/watched" }
     var pipeline: String { "\(dir!)/pipeline.yaml" }
 

@@ -180,19 +180,7 @@ package struct ArchiveQuery: Sendable, Equatable {
 
     /// `90s`, `30m`, `1h`, `7d`, `2w` in nanoseconds.
     static func duration(_ text: String) -> Int64? {
-        guard let unit = text.last, let count = Int64(text.dropLast()), count >= 0,
-              text.first?.isNumber == true else { return nil }
-        let seconds: Int64
-        switch unit {
-        case "s": seconds = 1
-        case "m": seconds = 60
-        case "h": seconds = 3600
-        case "d": seconds = 86_400
-        case "w": seconds = 604_800
-        default: return nil
-        }
-        let (product, overflow) = count.multipliedReportingOverflow(by: seconds * 1_000_000_000)
-        return overflow ? nil : product
+        DurationText.nanoseconds(text, units: "smhdw", minimum: 0)
     }
 
     /// RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`), also as the

@@ -42,21 +42,7 @@ public struct SQLiteSinkOptions: ComponentOptionsDecodable, Equatable {
     /// (including on overflow). No fractions or compound forms: one obvious
     /// spelling per value keeps pipeline files easy to read and diff.
     static func parseDuration(_ text: String) -> Duration? {
-        let number = text.utf8.dropLast()
-        guard let unit = text.last, !number.isEmpty, number.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let count = Int64(text.dropLast()), count > 0 else { return nil }
-        let secondsPerUnit: Int64
-        switch unit {
-        case "s": secondsPerUnit = 1
-        case "m": secondsPerUnit = 60
-        case "h": secondsPerUnit = 3600
-        case "d": secondsPerUnit = 86_400
-        default: return nil
-        }
-        // The sink compares nanoseconds in an Int64, so the product must fit there.
-        let (seconds, overflow) = count.multipliedReportingOverflow(by: secondsPerUnit)
-        guard !overflow, seconds <= Int64.max / 1_000_000_000 else { return nil }
-        return .seconds(seconds)
+        DurationText.nanoseconds(text).map { .nanoseconds($0) }
     }
 }
 
