@@ -64,6 +64,7 @@ final class ReloadingRun: Sendable {
 
     /// Runs pipeline after pipeline until one ends without a reload pending.
     func runUntilStopped() throws {
+        defer { state.withLock { $0.current.registry.unregister() } }
         while true {
             let current = state.withLock { $0.current }
             try current.pipeline.run()
@@ -73,7 +74,6 @@ final class ReloadingRun: Sendable {
             }) else { break }
             try handOver(from: current, to: next)
         }
-        state.withLock { $0.current.registry.unregister() }
     }
 
     func stop() {
