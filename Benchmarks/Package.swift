@@ -40,6 +40,7 @@ let package = Package(
                 .product(name: "FSProbeCore", package: fsprobeIdentity),
                 .product(name: "FSProbePipeline", package: fsprobeIdentity),
                 .product(name: "FSProbeSinks", package: fsprobeIdentity),
+                .product(name: "FSProbeMetrics", package: fsprobeIdentity),
             ],
             path: "Benchmarks/FormatBenchmarks",
             plugins: [

@@ -1,6 +1,7 @@
 import Benchmark
 import BenchmarkSupport
 import FSProbeCore
+import FSProbeMetrics
 import FSProbePipeline
 import FSProbeSinks
 
@@ -47,6 +48,13 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("Pipeline to discarding sink", configuration: pipelineConfiguration) { benchmark in
         runPipeline(benchmark, event: Samples.open, sink: DiscardingSink())
+    }
+
+    // What --metrics-address adds per event: a latency observation (the
+    // counters are read only when scraped).
+    Benchmark("Pipeline to discarding sink, metrics on", configuration: pipelineConfiguration) { benchmark in
+        runPipeline(benchmark, event: Samples.open, sink: DiscardingSink(),
+                    configuration: .init(bufferCapacity: 4096, metricsFactory: PipelineMetrics().factory))
     }
 
     Benchmark("Pipeline to JSON on /dev/null", configuration: pipelineConfiguration) { benchmark in

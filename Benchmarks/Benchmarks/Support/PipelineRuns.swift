@@ -5,9 +5,10 @@ import FSProbePipeline
 /// Source -> buffer -> one sink, `scaledIterations` copies of `event`; the
 /// measurement includes the final flush and close, so what is counted is
 /// delivered (written, committed or acknowledged), not merely queued.
-public func runPipeline(_ benchmark: Benchmark, event: FileEvent, sink: any EventSink) {
+public func runPipeline(_ benchmark: Benchmark, event: FileEvent, sink: any EventSink,
+                        configuration: PipelineConfiguration = .init(bufferCapacity: 4096)) {
     let source = RepeatingSource(event: event, count: benchmark.scaledIterations.count)
-    let pipeline = Pipeline(source: source, sinks: [sink], configuration: .init(bufferCapacity: 4096))
+    let pipeline = Pipeline(source: source, sinks: [sink], configuration: configuration)
     benchmark.startMeasurement()
     try! pipeline.run()
     benchmark.stopMeasurement()
