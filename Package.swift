@@ -88,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "FSProbeSources",
-            dependencies: ["FSProbeCore", "FSProbePipeline", "CFSProbeBPF", "CLibBPF"],
+            dependencies: ["FSProbeCore", "FSProbePipeline", "CFSProbeBPF", "CLibBPF", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Sources"
         ),
         .target(
@@ -98,6 +98,7 @@ let package = Package(
                 "FSProbePipeline",
                 "CRDKafka",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Sinks"
         ),

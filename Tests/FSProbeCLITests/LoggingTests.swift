@@ -54,6 +54,31 @@ final class LoggingTests: ScratchTestCase {
                       probe.errors)
     }
 
+    /// What the libraries say (librdkafka, through the Kafka sink) follows
+    /// the format too: a broker nobody answers on yields JSON lines only.
+    func testLibraryLinesAreJSONToo() throws {
+        let listener = try Scrape.listen()
+        close(listener.fd)  // a port nothing listens on: every connection is refused
+        let backend = FSProbeProcess.testBackend.map { ", backend: \($0)" } ?? ""
+        let pipeline = "\(dir!)/pipeline.yaml"
+        try """
+            sources:
+              files: {type: kernel, paths: [\(dir!)], events: [mkdir]\(backend)}
+            sinks:
+              stream: {type: kafka, inputs: [files], brokers: "127.0.0.1:\(listener.port)", topic: t}
+            """.write(toFile: pipeline, atomically: true, encoding: .utf8)
+        let probe = try FSProbeProcess(["run", pipeline, "--log-format", "json", "--shutdown-timeout", "1"])
+        probe.waitForStderr(containing: #""logger":"fsprobe.kafka""#, timeout: 30)
+        _ = probe.terminate()
+        let lines = probe.errors.split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 2)
+        for line in lines {
+            let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+            XCTAssertNotNil(record?["level"], "not a JSON record: \(line)")
+        }
+        XCTAssertTrue(probe.errors.contains("librdkafka"), probe.errors)
+    }
+
     func testBadLevelsAreRefusedNamingWhereTheyCameFrom() throws {
         try assertOneLineError([dir, "--log-level", "loud"], mentions: ["--log-level: invalid value loud", "trace", "critical"])
         try assertOneLineError([dir], mentions: ["FSPROBE_LOG_LEVEL: invalid value loud", "warning"],

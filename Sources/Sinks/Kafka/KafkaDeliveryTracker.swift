@@ -1,5 +1,6 @@
 import CRDKafka
 import FSProbeCore
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,6 +59,8 @@ final class KafkaCallbacks: @unchecked Sendable {
         }
     }
 
+    static let logger = Logger(label: "fsprobe.kafka")
+
     /// A librdkafka message made safe to print: no secret, one line.
     func safe(_ text: String) -> String { redact(text).lineSafe }
 
@@ -69,14 +72,29 @@ final class KafkaCallbacks: @unchecked Sendable {
             guard let message, let opaque else { return }
             Unmanaged<KafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue().tracker.record(message.pointee.err)
         }
-        // Called from librdkafka's threads: one write(2) per line.
+        // Called from librdkafka's threads; to the process's logging (an
+        // embedder's backend, or fsprobe's stderr at its --log-level).
         rd_kafka_conf_set_log_cb(conf) { handle, level, facility, message in
             guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
             let callbacks = Unmanaged<KafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
             let text = message.map { String(cString: $0) } ?? ""
             let area = facility.map { String(cString: $0) } ?? ""
-            let line = "fsprobe: sink \(callbacks.sinkName.lineSafe): librdkafka \(area.lineSafe) (level \(level)): \(callbacks.safe(text))\n"
-            _ = line.withCString { write(2, $0, strlen($0)) }
+            KafkaCallbacks.logger.log(level: Logger.Level(syslog: level),
+                                      "sink \(callbacks.sinkName.lineSafe): librdkafka \(area.lineSafe) (level \(level)): \(callbacks.safe(text))")
+        }
+    }
+}
+
+extension Logger.Level {
+    /// A syslog severity, as librdkafka gives its log lines (0 emergency … 7 debug).
+    init(syslog level: Int32) {
+        self = switch level {
+        case ...2: .critical
+        case 3: .error
+        case 4: .warning
+        case 5: .notice
+        case 6: .info
+        default: .debug
         }
     }
 }

@@ -1,4 +1,5 @@
 import CFSProbeBPF
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -9,14 +10,19 @@ import Musl
 /// libbpf prints its diagnostics (verifier logs included) to stderr by
 /// default. fsprobe keeps them instead, so a failure is reported as one line
 /// with libbpf's last message as the detail. FSPROBE_LIBBPF_LOG=1 in the
-/// environment also passes the whole log (debug level) to stderr, for bug
-/// reports.
+/// environment also passes the whole log (libbpf's debug level) to the
+/// process's logging, at notice level, for bug reports.
 enum LibbpfLog {
+    static let logger = Logger(label: "fsprobe.libbpf")
+
     static func capture() {
         fsp_log_clear()
         if getenv("FSPROBE_LIBBPF_LOG").map({ String(cString: $0) }) == "1" {
             fsp_log_capture(Int32(LIBBPF_DEBUG.rawValue), { _, message, _ in
-                if let message { _ = write(2, message, strlen(message)) }
+                guard let message else { return }
+                var text = String(cString: message)
+                while text.last?.isNewline == true { text.removeLast() }
+                LibbpfLog.logger.notice("libbpf: \(text)")
             }, nil)
         } else {
             fsp_log_capture(Int32(LIBBPF_WARN.rawValue), nil, nil)
