@@ -14,7 +14,6 @@ packages=(
   bpftool                                       # regenerates and checks the BPF skeleton
   libsqlite3-dev                                # the SQLite sink
   xfsprogs btrfs-progs                          # the path tests' xfs and btrfs images
-  dpkg-dev man-db systemd lintian               # the Debian package: build, man, unit, checks
 )
 . scripts/lib/packages.sh
 install_missing_packages setup "${packages[@]}"
