@@ -6,6 +6,7 @@ import Musl
 import CFSProbeBPF
 import CLibBPF
 import FSProbeCore
+import Logging
 import FSProbePipeline
 import Synchronization
 
@@ -33,10 +34,17 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let suspending = Atomic<Bool>(false)
     private let sourceCounters = Mutex(KernelSourceCounters())
+    private let logger: Logger
+
+    /// The logger of a source built without one (through the process's
+    /// logging system, as an embedder or fsprobe set it up).
+    public static var defaultLogger: Logger { Logger(label: "fsprobe.kernel") }
 
     /// - Parameter paths: files or directories to watch; ignored (and may be
     ///   empty) when `options.pathsFiltering` is false.
-    public init(paths: [String], options: KernelProbeOptions) throws {
+    /// - Parameter logger: where the source says, at debug level, which
+    ///   backend it attached, why it passed over others, and when it stops.
+    public init(paths: [String], options: KernelProbeOptions, logger: Logger = KernelEventSource.defaultLogger) throws {
         do {
             try options.validate()
         } catch {
@@ -48,6 +56,14 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
         var watched: [WatchedPath] = []
         for path in paths { watched.append(try WatchResolver.resolve(path)) }
         let opened = try BackendSelector.open(options: options)
+        self.logger = logger
+        for skipped in opened.skipped {
+            logger.debug("kernel source: backend \(skipped.backend.rawValue) passed over: \(skipped.reason)")
+        }
+        logger.debug("kernel source: backend \(opened.probe.backend.rawValue) attached", metadata: [
+            "events": "\(EventType.allCases.filter { options.events.contains($0) }.map(\.name))",
+            "watched": "\(watched.count)", "resolution": "\(options.resolutionMode)",
+        ])
         self.probe = opened.probe
         self.backend = opened.probe.backend
         self.skippedBackends = opened.skipped
@@ -135,8 +151,10 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
             // kernel already wrote: everything before stop() is delivered.
             if stopping.load(ordering: .acquiring) {
                 probe.detach()
+                logger.debug("kernel source: stopped; programs detached")
             } else {
                 suspending.store(false, ordering: .relaxed)
+                logger.debug("kernel source: suspended; programs stay attached, events wait in the ring buffer")
             }
             _ = ring_buffer__consume(ring)
         }

@@ -1,4 +1,5 @@
 import FSProbeCore
+import Logging
 import FSProbePipeline
 import Synchronization
 
@@ -29,11 +30,13 @@ public final class Watcher: Sendable {
     private let dropped = DropCounter()
     private let thread: WorkerThread
 
+    /// - Parameter logger: where the kernel source says what it attached and
+    ///   why it passed over a backend (debug level).
     public init(paths: [String], events types: EventTypeSet = .all, options: KernelProbeOptions = KernelProbeOptions(),
-                bufferCapacity: Int = 1000) throws {
+                bufferCapacity: Int = 1000, logger: Logger = KernelEventSource.defaultLogger) throws {
         var options = options
         options.events = types
-        let source = try KernelEventSource(paths: paths, options: options)
+        let source = try KernelEventSource(paths: paths, options: options, logger: logger)
         let (stream, continuation) = AsyncThrowingStream.makeStream(
             of: FileEvent.self, throwing: (any Error).self, bufferingPolicy: .bufferingOldest(max(1, bufferCapacity)))
         self.source = source

@@ -37,7 +37,7 @@ final class LoggingTests: ScratchTestCase {
     /// pipeline's own debug records among them.
     func testJSONLogsAreOneObjectALineWithTheirLevels() throws {
         let probe = try FSProbeProcess([dir, "-e", "mkdir", "--log-format", "json", "--log-level", "debug"] + backendFlags)
-        probe.waitForStderr(containing: #""message":"ready: backend "#)
+        probe.waitForStderr(containing: #""message":"ready: backend "#, timeout: 30)
         try FileManager.default.createDirectory(atPath: "\(dir!)/new\nline", withIntermediateDirectories: false)
         XCTAssertEqual(probe.terminate(), 0, probe.errors)
         let records = try probe.errors.split(separator: "\n").map {
@@ -49,6 +49,10 @@ final class LoggingTests: ScratchTestCase {
         }
         let levels = Dictionary(grouping: records, by: { $0["level"] ?? "" })
         XCTAssertTrue(levels["debug"]?.contains { $0["message"] == "pipeline: starting" } == true, probe.errors)
+        XCTAssertTrue(levels["debug"]?.contains {
+            $0["logger"] == "fsprobe.kernel" && $0["message"]?.hasPrefix("kernel source: backend ") == true && $0["events"] == #"["mkdir"]"#
+        } == true, probe.errors)
+        XCTAssertTrue(levels["debug"]?.contains { $0["message"] == "kernel source: stopped; programs detached" } == true, probe.errors)
         XCTAssertTrue(levels["info"]?.contains { $0["message"]?.hasPrefix("ready: backend ") == true } == true, probe.errors)
         XCTAssertTrue(levels["notice"]?.contains { $0["message"]?.hasPrefix("stopped: 1 events received, 1 delivered") == true } == true,
                       probe.errors)
