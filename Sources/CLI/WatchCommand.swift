@@ -77,6 +77,10 @@ struct WatchCommand: ParsableCommand {
 
     @OptionGroup var runOptions: RunOptions
 
+    @Option(name: .customLong("host"),
+            help: ArgumentHelp("The host name events carry (`host`, and the stream of `event_id`).", valueName: "name"))
+    var host: String?
+
     /// The benchmarks' floor (Benchmarks/OpenCost): the same hooks, each
     /// program returning at once. Hidden: it reports nothing.
     @Flag(name: .customLong("bench-empty-programs"),
@@ -101,6 +105,7 @@ struct WatchCommand: ParsableCommand {
             "path_cache_size": .scalar("\(pathCacheSize)"),
         ]
         if let kernelCacheSize { values["kernel_cache_size"] = .scalar("\(kernelCacheSize)") }
+        if let host { values["host"] = .scalar(host) }
         return values
     }
 
@@ -112,6 +117,7 @@ struct WatchCommand: ParsableCommand {
         case "ring_buffer_pages": "--perf-buffer-size"
         case "kernel_cache_size", "path_cache_size", "dentry_resolution_mode", "paths_filtering", "backend":
             "--" + option.replacingOccurrences(of: "_", with: "-")
+        case "host": "--host"
         case "recursive": "-r/--recursive"
         case "follow": "--follow"
         default: option  // an option no flag sets (an embedder's setting)
@@ -126,6 +132,9 @@ struct WatchCommand: ParsableCommand {
             }
             guard event.isEmpty else {
                 throw ValidationError("--pipeline runs the file's sources: remove -e/--event (a kernel source's events: option selects them)")
+            }
+            guard host == nil else {
+                throw ValidationError("--pipeline runs the file's sources: remove --host (a kernel source's host: option sets it)")
             }
             guard output == nil else {
                 throw ValidationError("--pipeline runs the file's sinks: remove -o/--output (add a file sink to the file)")

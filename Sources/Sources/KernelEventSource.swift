@@ -35,6 +35,10 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     private let suspending = Atomic<Bool>(false)
     private let sourceCounters = Mutex(KernelSourceCounters())
     private let logger: Logger
+    /// The host and stream every event of this source carries.
+    public let origin: EventOrigin
+    /// The last sequence number given; ring-buffer thread only.
+    private var sequence: UInt64 = 0
 
     /// The logger of a source built without one (through the process's
     /// logging system, as an embedder or fsprobe set it up).
@@ -44,7 +48,9 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
     ///   empty) when `options.pathsFiltering` is false.
     /// - Parameter logger: where the source says, at debug level, which
     ///   backend it attached, why it passed over others, and when it stops.
-    public init(paths: [String], options: KernelProbeOptions, logger: Logger = KernelEventSource.defaultLogger) throws {
+    /// - Parameter host: the `host` its events carry; nil for the machine's name.
+    public init(paths: [String], options: KernelProbeOptions, logger: Logger = KernelEventSource.defaultLogger,
+                host: String? = nil) throws {
         do {
             try options.validate()
         } catch {
@@ -57,6 +63,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
         for path in paths { watched.append(try WatchResolver.resolve(path)) }
         let opened = try BackendSelector.open(options: options)
         self.logger = logger
+        self.origin = EventOrigin.starting(host: host)
         for skipped in opened.skipped {
             logger.debug("kernel source: backend \(skipped.backend.rawValue) passed over: \(skipped.reason)")
         }
@@ -190,6 +197,11 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
             + (event.target?.resolution.contains(.unresolved) == true ? 1 : 0)
         if unresolved > 0 { sourceCounters.withLock { $0.unresolvedPaths += UInt64(unresolved) } }
         enricher.enrich(&event)
+        // Numbered as emitted, so a gap downstream is an event lost after
+        // the source (the kernel's own losses are counted apart).
+        sequence &+= 1
+        event.origin = origin
+        event.sequence = sequence
         emit(event)
     }
 

@@ -55,6 +55,7 @@ public enum KafkaTestEvents {
         case .eventType: Array(event.type.name.utf8)
         case .uid: Array(String(event.uid).utf8)
         case .containerID: event.process.containerID.isEmpty ? nil : Array(event.process.containerID.utf8)
+        case .eventID: event.id.map { Array($0.description.utf8) }
         case .none: nil
         }
     }

@@ -14,7 +14,12 @@
 ///     target_path_deleted target_path_detached
 ///     src_path_foreign_mount_ns target_path_foreign_mount_ns
 ///     src_process_path target_process_path
+///     (the process and object context, docs/events.md)
+///     event_id host
 ///
+/// - `event_id` is the event's identity (`EventID`: its stream, then its
+///   place in it, in hexadecimal), `host` the name of the host it was
+///   captured on; both `null` for an event no source stamped.
 /// - `timestamp` is RFC 3339 UTC with nine fractional digits.
 /// - `error` is the errno name (`"ENOENT"`, or `"E<n>"` when unknown) when
 ///   `retval < 0`, and `null` otherwise: a fixed schema, so columnar sinks
@@ -220,6 +225,16 @@ public struct JSONLineEncoder: Sendable {
         if object.key(.modifyBytes, &output) {
             if let bytes = event.bytesWritten { output.appendDecimal(bytes) } else { output.appendStatic("null") }
         }
+        if object.key(.eventID, &output) {
+            if let id = event.id {
+                output.append(UInt8(ascii: "\""))
+                id.append(to: &output)
+                output.append(UInt8(ascii: "\""))
+            } else {
+                output.appendStatic("null")
+            }
+        }
+        if object.key(.host, &output) { output.appendOptionalString(event.origin?.host) }
 
         // A companion is written only when its field was, and lossy.
         if rawComm, object.key(.commRaw, &output) {
@@ -378,6 +393,8 @@ extension EventField {
         case .flagNames: #","flag_names":""#
         case .setattr: #","setattr":"#
         case .modifyBytes: #","modify_bytes":"#
+        case .eventID: #","event_id":"#
+        case .host: #","host":"#
         case .targetFilenameRaw: #","target_filename_raw":""#
         case .exeRaw: #","exe_raw":""#
         }

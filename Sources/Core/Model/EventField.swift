@@ -25,6 +25,7 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
     case srcDevice, srcFileType, srcLinkCount, srcMountPoint, srcFSType
     case targetDevice, targetFileType, targetLinkCount, targetMountPoint, targetFSType
     case flagNames, setattr, modifyBytes
+    case eventID, host
     case commRaw, srcFilenameRaw, targetFilenameRaw, exeRaw
 
     /// What a field holds, which decides how each output writes it.
@@ -160,6 +161,8 @@ public enum EventField: Int, CaseIterable, Sendable, Hashable {
         case .flagNames: Schema("flag_names", .text)
         case .setattr: Schema("setattr", .optionalObject)
         case .modifyBytes: Schema("modify_bytes", .optionalNumber)
+        case .eventID: Schema("event_id", .optionalText)
+        case .host: Schema("host", .optionalText)
         case .commRaw: Schema("comm_raw", .rawBytes)
         case .srcFilenameRaw: Schema("src_filename_raw", .rawBytes)
         case .targetFilenameRaw: Schema("target_filename_raw", .rawBytes)

@@ -189,12 +189,22 @@ public struct FileEvent: Sendable, Hashable {
     /// `modify`: the bytes written, when the hook knows them (the
     /// tracepoint backend, from the system call's result).
     public var bytesWritten: Int64?
+    /// The host and stream the event was captured in (set by the source
+    /// that captured it, kept by every hop after); nil for an event made
+    /// by a program of its own, which then has no id.
+    public var origin: EventOrigin?
+    /// Its place in its origin's stream, from 1, in the order the source
+    /// read the events.
+    public var sequence: UInt64
 
     public init(type: EventType, timestamp: EventTimestamp, pid: UInt32, tid: UInt32, uid: UInt32, gid: UInt32,
                 comm: ProcessName, flags: UInt32 = 0, mode: UInt32 = 0, retval: Int64 = 0,
                 source: EventPath, target: EventPath? = nil, backend: BackendKind = .tracepoint,
                 fields: EventFieldLayout? = nil, process: ProcessContext = ProcessContext(),
-                attributes: AttributeChange? = nil, bytesWritten: Int64? = nil) {
+                attributes: AttributeChange? = nil, bytesWritten: Int64? = nil,
+                origin: EventOrigin? = nil, sequence: UInt64 = 0) {
+        self.origin = origin
+        self.sequence = sequence
         self.process = process
         self.attributes = attributes
         self.bytesWritten = bytesWritten
@@ -213,6 +223,9 @@ public struct FileEvent: Sendable, Hashable {
         self.backend = backend
         self.fields = fields
     }
+
+    /// The event's identity, when it has an origin.
+    public var id: EventID? { origin.map { EventID(stream: $0.stream, sequence: sequence) } }
 }
 
 /// Hook backends. `auto` picks the best one the running kernel accepts.

@@ -15,6 +15,7 @@ extension KafkaMessageKey {
         case .containerID:
             var id = event.process.containerID  // withUTF8 reads it in place
             id.withUTF8 { key.append(contentsOf: $0) }
+        case .eventID: event.id?.append(to: &key)
         case .none: break
         }
     }

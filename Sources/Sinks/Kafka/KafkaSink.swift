@@ -33,6 +33,7 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
     private let encoder = JSONLineEncoder()
     private var valueBuffer: [UInt8] = []
     private var keyBuffer: [UInt8] = []
+    private var idBuffer: [UInt8] = []
     private let queueFullWaits = Atomic<Int>(0)
 
     /// Creates the producer; it connects in the background, so an
@@ -102,9 +103,12 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
         valueBuffer.removeLast()  // the JSON Lines newline: a message is already framed
         keyBuffer.removeAll(keepingCapacity: true)
         key.append(event, to: &keyBuffer)
+        idBuffer.removeAll(keepingCapacity: true)
+        event.id?.append(to: &idBuffer)
 
-        while produceCurrent() != 0 {
-            let error = rd_kafka_last_error()
+        while true {
+            let error = produceCurrent(producer)
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR { break }
             guard error == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
                 throw SinkError.kafkaFailed(name: name, reason: "cannot queue a message: " + String(cString: rd_kafka_err2str(error)))
             }
@@ -115,17 +119,24 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
         rd_kafka_poll(producer, 0)
     }
 
-    /// `rd_kafka_produce` of the current buffers; 0 when queued. An empty
-    /// key is sent as no key (null), which the partitioner spreads.
-    private func produceCurrent() -> Int32 {
+    /// Queues the current buffers as one message. An empty key is sent as
+    /// no key (null), which the partitioner spreads. The event's id, when
+    /// it has one, goes in the `event_id` header too, so a consumer can
+    /// deduplicate without parsing the value.
+    private func produceCurrent(_ producer: OpaquePointer) -> rd_kafka_resp_err_t {
         valueBuffer.withUnsafeMutableBytes { value in
             keyBuffer.withUnsafeBytes { key in
-                rd_kafka_produce(topicHandle, crdkafka_partition_unassigned, RD_KAFKA_MSG_F_COPY,
-                                 value.baseAddress, value.count,
-                                 key.isEmpty ? nil : key.baseAddress, key.count, nil)
+                idBuffer.withUnsafeBytes { id in
+                    crdkafka_produce(producer, topicHandle, value.baseAddress, value.count,
+                                     key.isEmpty ? nil : key.baseAddress, key.count,
+                                     Self.idHeader, id.isEmpty ? nil : id.baseAddress, id.count)
+                }
             }
         }
     }
+
+    /// The header carrying the event's id.
+    public static let idHeader = "event_id"
 
     public func flush() throws {
         try drain(purgingLeftovers: false)

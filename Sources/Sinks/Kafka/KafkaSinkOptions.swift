@@ -18,6 +18,9 @@ public enum KafkaMessageKey: String, CaseIterable, Sendable {
     /// The container id: each container's events stay in order; the
     /// host's events have no key (an empty container id).
     case containerID = "container_id"
+    /// The event's id (`event_id`): spread evenly, each retry of an event
+    /// to the same partition. Events without an id have no key.
+    case eventID = "event_id"
     /// No key: the partitioner spreads events, with no order across partitions.
     case none
 }

@@ -32,8 +32,11 @@ final class EventInsert {
         self.connection = connection
     }
 
-    /// Inserts `event` (into the transaction the caller opened).
-    func run(_ event: FileEvent) throws {
+    /// Inserts `event` (into the transaction the caller opened). False when
+    /// the table already holds its id (a retry, a replay): nothing is written.
+    @discardableResult
+    func run(_ event: FileEvent) throws -> Bool {
+        let before = sqlite3_total_changes64(connection)
         try event.comm.withBytes { comm in
             try event.source.bytes.withUnsafeBufferPointer { source in
                 if let target = event.target {
@@ -45,6 +48,7 @@ final class EventInsert {
                 }
             }
         }
+        return sqlite3_total_changes64(connection) != before
     }
 
     /// Binds every parameter, steps, and clears the bindings, all while the
@@ -154,6 +158,12 @@ final class EventInsert {
             try scratch.withUnsafeBufferPointer { try check(bindText($0, .setattr, copy: true)) }
         }
         if let bytes = event.bytesWritten { try bind(bytes, .modifyBytes) }
+        if let id = event.id {
+            scratch.removeAll(keepingCapacity: true)
+            id.append(to: &scratch)
+            try scratch.withUnsafeBufferPointer { try check(bindText($0, .eventID, copy: true)) }
+        }
+        try bindString(event.origin?.host, .host)
     }
 
     /// A path's object: its device as "major:minor", file type, link count and mount.

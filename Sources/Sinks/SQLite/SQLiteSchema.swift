@@ -29,7 +29,9 @@ enum SQLiteSchema {
     static let insertSQL: String = {
         let columns = EventField.allCases.map(\.schema.column).joined(separator: ", ")
         let parameters = Array(repeating: "?", count: EventField.allCases.count).joined(separator: ", ")
-        return "INSERT INTO \(table) (\(columns)) VALUES (\(parameters))"
+        // An id already stored is a retry or a replay (every hop before is
+        // at least once): the row stays as it is, the insert does nothing.
+        return "INSERT INTO \(table) (\(columns)) VALUES (\(parameters)) ON CONFLICT (event_id) DO NOTHING"
     }()
 
     /// Uses `events_by_time`; one statement, so SQLite runs it as its own transaction.
@@ -131,6 +133,16 @@ enum SQLiteSchema {
                 -- "What did container C touch since T"; the host's rows ('') stay out of it.
                 CREATE INDEX events_by_container_time ON events (container_id, timestamp)
                     WHERE container_id != '';
+                """)
+        }
+        // Event identity: one row per id, whatever retried; rows stored
+        // before, and events without an origin, have NULL ids, which a
+        // unique index never confuses.
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN event_id TEXT;
+                ALTER TABLE events ADD COLUMN host TEXT;
+                CREATE UNIQUE INDEX events_by_event_id ON events (event_id);
                 """)
         }
         return migrator

@@ -61,6 +61,7 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     private var notStoredSinceReport = 0
     /// Events committed, and events of batches that failed to commit.
     private let count = SinkDeliveryCount()
+    private let duplicates = Atomic<UInt64>(0)
 
     /// Retention runs at most this often, so a busy sink does not search the
     /// time index after every batch.
@@ -117,6 +118,10 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     public var undelivered: UInt64 { count.lost }
     /// Events committed: a batch counts once its COMMIT returned.
     public var confirmed: UInt64? { count.confirmed }
+    /// Events of committed batches whose id the table already held (a
+    /// replay, a retried message), left as they were: counted in
+    /// `confirmed` too, since the archive holds them.
+    public var duplicatesIgnored: UInt64 { duplicates.load(ordering: .relaxed) }
     /// The database file (its WAL and shared-memory files sit beside it).
     public var outputPaths: [String] { [path] }
 
@@ -193,16 +198,18 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     private func commitBatch() throws {
         guard !batch.isEmpty, let database, let insert else { return }
         defer { batch.removeAll(keepingCapacity: true) }
+        var ignored: UInt64 = 0
         do {
             try database.writeWithoutTransaction { db in
                 // Until COMMIT writes its commit frame, nothing of this batch
                 // exists for readers or for the next open, whatever happens here.
                 try db.inTransaction(.immediate) {
-                    for index in batch.indices { try insert.run(batch[index]) }
+                    for index in batch.indices where try !insert.run(batch[index]) { ignored += 1 }
                     return .commit
                 }
             }
             count.confirm(batch.count)
+            if ignored > 0 { duplicates.add(ignored, ordering: .relaxed) }
         } catch {
             count.lose(batch.count)
             notStoredSinceReport += batch.count

@@ -5,6 +5,8 @@ import FSProbePipeline
 public struct KernelSourceOptions: ComponentOptionsDecodable {
     public var paths: [String]
     public var probe = KernelProbeOptions()
+    /// The `host` its events carry; nil for the machine's name.
+    public var host: String?
 
     public init(_ options: ComponentOptions) throws(ComponentOptionError) {
         paths = options.strings("paths") ?? []
@@ -45,6 +47,12 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
         } catch {
             throw ComponentOptionError(option: Self.option(error.setting), "invalid value \(error.value): expected \(error.expected)")
         }
+        if let name = try options.string("host") {
+            guard EventOrigin.isValidHost(name) else {
+                throw ComponentOptionError(option: "host", "invalid value '\(name)': expected 1 to 255 bytes of UTF-8 without control characters")
+            }
+            host = name
+        }
         if probe.pathsFiltering && paths.isEmpty {
             throw ComponentOptionError(option: "paths", "no path to watch: list paths, or set paths_filtering: false for the whole file system")
         }
@@ -52,7 +60,7 @@ public struct KernelSourceOptions: ComponentOptionsDecodable {
 
     /// The source these options describe.
     public func makeSource() throws -> KernelEventSource {
-        try KernelEventSource(paths: probe.pathsFiltering ? paths : [], options: probe)
+        try KernelEventSource(paths: probe.pathsFiltering ? paths : [], options: probe, host: host)
     }
 
     /// The option of a pipeline file that sets `setting`.
@@ -77,6 +85,7 @@ extension ComponentType {
             OptionSpec("follow", .bool, "keep watching files moved out of a watched directory (default: true)"),
             OptionSpec("paths_filtering", .bool, "report only events on the watched paths (default: true)"),
             OptionSpec("ring_buffer_pages", .positiveInteger, "kernel-to-user ring buffer, in 4 KiB pages, a power of two (default: \(KernelProbeOptions.defaultRingBufferPages))"),
+            OptionSpec("host", .string, "the host name events carry (`host`, and in `event_id`'s stream) (default: the machine's name)"),
             OptionSpec("backend", .choice(["auto"] + BackendKind.allCases.map(\.rawValue)), "hook backend (default: auto)"),
             OptionSpec("dentry_resolution_mode", .choice(ResolutionMode.allCases.map(\.rawValue)),
                        "where the paths of the directories the kernel's walks stop at are cached (default: perf_buffer)"),

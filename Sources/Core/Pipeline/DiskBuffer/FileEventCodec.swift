@@ -3,9 +3,9 @@
 /// Every stored property is kept, exactly: decoding what was encoded gives
 /// an event `==` to the original (raw path and `comm` bytes, not strings).
 /// Integers are little-endian, whatever the machine, so a buffer directory
-/// stays readable after a move. The payload (version 4):
+/// stays readable after a move. The payload (version 5):
 ///
-///     u8  format version (4; 1 to 3 are still read, see below)
+///     u8  format version (5; 1 to 4 are still read, see below)
 ///     u8  event type (`EventType` raw value)
 ///     u8  backend (0 fentry, 1 kprobe, 2 tracepoint)
 ///     u8  presence bits: 1 target, 2 field layout (others must be 0)
@@ -27,6 +27,7 @@
 ///                 u32 gid, i64 size, i64 atime, i64 mtime (ns since the epoch),
 ///                 u8 extended attribute (0 none, 1 set, 2 removed), [bytes name]]
 ///     u8 bytes written present, [i64 bytes written]
+///     u8 origin present, [u64 stream, u64 sequence, string host]
 ///     layout (when present, always last):
 ///         u8 word count (2), that many u64 omitted-field words, as many renamed-field
 ///         words (bit `layoutBit(field)` per field, bit 0 the lowest of the first word)
@@ -39,8 +40,8 @@
 ///
 /// Version 1, written by earlier fsprobes, had no process root offset and
 /// u32 layout words; version 2 had no link count, mount or process context;
-/// version 3 no extended attribute.
-/// A disk buffer left by either is still delivered.
+/// version 3 no extended attribute; version 4 no origin (its events have
+/// no id). A disk buffer left by any of them is still delivered.
 ///
 /// Decoding checks every length against the bytes present, every enum
 /// value, the UTF-8 of names, and that nothing is left over; garbage gives a
@@ -52,13 +53,15 @@
 /// instance, allocating nothing for it per event.
 import FSProbeCore
 public struct FileEventCodec: Sendable {
-    public static let formatVersion: UInt8 = 4
+    public static let formatVersion: UInt8 = 5
     /// The first format: no process root offset, 32-bit layout words.
     static let firstVersion: UInt8 = 1
     /// The second: no link count, mount or process context.
     static let secondVersion: UInt8 = 2
     /// The third: no extended attribute.
     static let thirdVersion: UInt8 = 3
+    /// The fourth: no origin.
+    static let fourthVersion: UInt8 = 4
 
     private static let hasTarget: UInt8 = 1
     private static let hasLayout: UInt8 = 2
@@ -69,6 +72,8 @@ public struct FileEventCodec: Sendable {
     // Decoder cache: the last decoded layout and the bytes it came from.
     private var decodedLayout: EventFieldLayout?
     private var decodedLayoutBytes: [UInt8] = []
+    // Decoder cache: the last decoded origin, shared by the events of its stream.
+    private var decodedOrigin: EventOrigin?
 
     public init() {}
 
@@ -97,6 +102,12 @@ public struct FileEventCodec: Sendable {
         Self.encode(event.attributes, into: &buffer)
         buffer.append(event.bytesWritten != nil ? 1 : 0)
         if let bytes = event.bytesWritten { buffer.appendLittleEndian(bytes) }
+        buffer.append(event.origin != nil ? 1 : 0)
+        if let origin = event.origin {
+            buffer.appendLittleEndian(origin.stream)
+            buffer.appendLittleEndian(event.sequence)
+            buffer.appendString(origin.host)
+        }
         if let layout = event.fields {
             if encodedLayout !== layout {
                 encodedLayoutBytes.removeAll(keepingCapacity: true)
@@ -149,8 +160,12 @@ public struct FileEventCodec: Sendable {
         let process = version >= Self.thirdVersion ? try Self.decodeProcess(&reader) : ProcessContext()
         var attributes: AttributeChange?, bytesWritten: Int64?
         if version >= Self.thirdVersion {
-            attributes = try Self.decodeAttributes(&reader, withExtended: version >= Self.formatVersion)
+            attributes = try Self.decodeAttributes(&reader, withExtended: version >= Self.fourthVersion)
             bytesWritten = try reader.flag("bytes written presence") ? try reader.read(Int64.self, "bytes written") : nil
+        }
+        var origin: EventOrigin?, sequence: UInt64 = 0
+        if version >= Self.formatVersion, try reader.flag("origin presence") {
+            (origin, sequence) = try decodeOrigin(&reader)
         }
         var fields: EventFieldLayout?
         if presence & Self.hasLayout != 0 {
@@ -163,7 +178,25 @@ public struct FileEventCodec: Sendable {
                          pid: pid, tid: tid, uid: uid, gid: gid, comm: ProcessName(bytes: commBytes),
                          flags: flags, mode: mode, retval: retval, source: source, target: target,
                          backend: backend, fields: fields, process: process, attributes: attributes,
-                         bytesWritten: bytesWritten)
+                         bytesWritten: bytesWritten, origin: origin, sequence: sequence)
+    }
+
+    /// The origin, shared with the previous event's when it is the same stream.
+    private mutating func decodeOrigin(_ reader: inout ByteReader) throws(FileEventCodecError) -> (EventOrigin, UInt64) {
+        let stream = try reader.read(UInt64.self, "stream")
+        let sequence = try reader.read(UInt64.self, "sequence")
+        let hostLength = Int(try reader.read(UInt32.self, "host"))
+        let start = reader.offset
+        let host = try reader.bytes(hostLength, "host")
+        if let decodedOrigin, decodedOrigin.stream == stream, decodedOrigin.host.utf8.elementsEqual(host) {
+            return (decodedOrigin, sequence)
+        }
+        guard let name = String(validating: host, as: UTF8.self) else {
+            throw FileEventCodecError(reason: "host is not valid UTF-8", offset: start)
+        }
+        let origin = EventOrigin(host: name, stream: stream)
+        decodedOrigin = origin
+        return (origin, sequence)
     }
 
     /// Decodes one event from exactly `bytes`.
@@ -444,6 +477,8 @@ public struct FileEventCodec: Sendable {
         case .srcProcessPath: 31
         case .targetProcessPath: 32
         case .exeRaw: 64
+        case .eventID: 65
+        case .host: 66
         // The context fields (ppid … modify_bytes), in order from bit 33.
         case let context where context.rawValue >= EventField.ppid.rawValue:
             context.rawValue - EventField.ppid.rawValue + 33

@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a stream of events was captured: the host, and a stream number
+/// drawn at random when the source started.
+///
+/// With an event's place in that stream (`FileEvent.sequence`) it makes
+/// the event's id (`EventID`): unique across hosts and restarts without any
+/// coordination, so every hop (disk buffer, Kafka, an aggregator) may retry
+/// at least once and an archive still keeps one row per event.
+///
+/// Shared: every event of a source points to one instance, so carrying it
+/// costs a reference, not a copy of the host name.
+public final class EventOrigin: Sendable, Hashable {
+    /// The host's name as events report it (`host`): the machine's name
+    /// unless the source's options give another.
+    public let host: String
+    /// 64 random bits per source start: two streams share one only by a
+    /// chance of about n²/2⁶⁵ among n starts.
+    public let stream: UInt64
+
+    public init(host: String, stream: UInt64) {
+        self.host = host
+        self.stream = stream
+    }
+
+    /// A new stream on `host` (the machine's name when nil).
+    public static func starting(host: String? = nil) -> EventOrigin {
+        var generator = SystemRandomNumberGenerator()
+        return EventOrigin(host: host ?? machineName, stream: generator.next())
+    }
+
+    /// Whether `name` may be a host's name: 1 to 255 bytes, no control
+    /// characters (it is written into every line of output).
+    public static func isValidHost(_ name: String) -> Bool {
+        (1...255).contains(name.utf8.count) && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// The machine's name (`gethostname`), "localhost" when it has none.
+    public static var machineName: String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0, name[0] != 0 else { return "localhost" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public static func == (lhs: EventOrigin, rhs: EventOrigin) -> Bool {
+        lhs === rhs || (lhs.stream == rhs.stream && lhs.host == rhs.host)
+    }
+    public func hash(into hasher: inout Hasher) { hasher.combine(stream) }
+}
+
+/// An event's identity: its stream and its place in it, written
+/// `SSSSSSSSSSSSSSSS-QQQQQQQQQQQQQQQQ` (stream, then sequence, 16 lowercase
+/// hexadecimal digits each), so ids of one stream sort in capture order.
+public struct EventID: Sendable, Hashable, CustomStringConvertible {
+    public var stream: UInt64
+    public var sequence: UInt64
+
+    /// Characters in the text form.
+    public static let textLength = 33
+
+    public init(stream: UInt64, sequence: UInt64) {
+        self.stream = stream
+        self.sequence = sequence
+    }
+
+    /// Parses the text form; nil for anything else (not 33 characters, not
+    /// lowercase hexadecimal, no dash in the middle).
+    public init?<Bytes: Collection<UInt8>>(text: Bytes) {
+        guard text.count == Self.textLength else { return nil }
+        var stream: UInt64 = 0, sequence: UInt64 = 0
+        for (index, byte) in text.enumerated() {
+            if index == 16 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            if index < 16 { stream = stream << 4 | UInt64(digit) } else { sequence = sequence << 4 | UInt64(digit) }
+        }
+        self.init(stream: stream, sequence: sequence)
+    }
+
+    /// Appends the text form, allocating nothing beyond `output`'s growth.
+    public func append(to output: inout [UInt8]) {
+        Self.appendHex(stream, to: &output)
+        output.append(UInt8(ascii: "-"))
+        Self.appendHex(sequence, to: &output)
+    }
+
+    public var description: String {
+        var output: [UInt8] = []
+        append(to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func appendHex(_ value: UInt64, to output: inout [UInt8]) {
+        var shift = 60
+        while shift >= 0 {
+            let digit = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xf
+            output.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            shift -= 4
+        }
+    }
+}
