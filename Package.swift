@@ -11,6 +11,7 @@ import PackageDescription
 //                        runner of their `tests:` section (Yams)
 //   FSProbeSources       the kernel event source (libbpf, BPF backends, watches), Watcher
 //   FSProbeSinks         stdout, file, SQLite (GRDB) and Kafka (librdkafka) sinks
+//   FSProbeKafka         the Kafka source: a consumer group of fsprobe's JSON events (librdkafka)
 //   FSProbeMetrics       a pipeline's counters as Prometheus metrics, served over HTTP (swift-nio)
 //   fsprobe              the command-line tool
 let package = Package(
@@ -22,6 +23,7 @@ let package = Package(
         .library(name: "FSProbePipelineFile", targets: ["FSProbePipelineFile"]),
         .library(name: "FSProbeSources", targets: ["FSProbeSources"]),
         .library(name: "FSProbeSinks", targets: ["FSProbeSinks"]),
+        .library(name: "FSProbeKafka", targets: ["FSProbeKafka"]),
         .library(name: "FSProbeMetrics", targets: ["FSProbeMetrics"]),
         // Record fixtures for tests, fuzz seeds and the benchmarks package; not fsprobe itself.
         .library(name: "FSProbeTestSupport", targets: ["FSProbeTestSupport"]),
@@ -89,7 +91,14 @@ let package = Package(
         .target(
             name: "FSProbeSources",
             dependencies: ["FSProbeCore", "FSProbePipeline", "CFSProbeBPF", "CLibBPF", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/Sources"
+            path: "Sources/Sources",
+            // Its own module: an embedder of Watcher links no librdkafka.
+            exclude: ["Kafka"]
+        ),
+        .target(
+            name: "FSProbeKafka",
+            dependencies: ["FSProbeCore", "FSProbePipeline", "FSProbeSinks", "CRDKafka", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Sources/Kafka"
         ),
         .target(
             name: "FSProbeSinks",
@@ -105,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "fsprobe",
             dependencies: [
-                "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeMetrics",
+                "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeKafka", "FSProbeMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

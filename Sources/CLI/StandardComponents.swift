@@ -1,4 +1,5 @@
 import FSProbeCore
+import FSProbeKafka
 import FSProbePipeline
 import FSProbePipelineFile
 import FSProbeSinks
@@ -7,7 +8,7 @@ import FSProbeSources
 extension ComponentRegistry {
     /// Every component type the fsprobe command offers to pipeline files.
     static let standard = ComponentRegistry(
-        [.kernelSource]
+        [.kernelSource, .kafkaSource]
             + ComponentType.coreTransforms
             + [.stdoutSink, .fileSink, .sqliteSink, .kafkaSink]
     )

@@ -52,7 +52,26 @@ import Testing
         #expect(json["src_process_path"] is NSNull && json["target_process_path"] is NSNull)
         #expect(json["src_filename_raw"] == nil)
         #expect(json["schema_version"] as? Int == JSONLineEncoder.schemaVersion && JSONLineEncoder.schemaVersion == 1)
-        #expect(json.count == 62, "schema_version, then every field but the four *_raw companions")
+        #expect(json.count == 64, "schema_version, then every field but the four *_raw companions")
+        #expect(json["event_id"] is NSNull && json["host"] is NSNull, "an event no source stamped has no id")
+    }
+
+    /// `event_id` is the stream then the sequence, 16 lowercase hex digits
+    /// each, and parses back; `host` is escaped like any hostile name.
+    @Test func eventIDAndHostAreWritten() throws {
+        var event = makeEvent()
+        event.origin = EventOrigin(host: "web-1\n{\"forged\":1}", stream: 0x0123_4567_89ab_cdef)
+        event.sequence = 0x2a
+        let line = encode(event)
+        let json = try parseJSONLine(line)
+        #expect(json["event_id"] as? String == "0123456789abcdef-000000000000002a")
+        #expect(json["host"] as? String == "web-1\n{\"forged\":1}")
+        #expect(line.filter { $0 == UInt8(ascii: "\n") }.count == 1)
+        let id = try #require(EventID(text: Array("0123456789abcdef-000000000000002a".utf8)))
+        #expect(id == event.id)
+        for bad in ["0123456789abcdef_000000000000002a", "0123456789ABCDEF-000000000000002a", "0123456789abcdef-2a", ""] {
+            #expect(EventID(text: Array(bad.utf8)) == nil, "\(bad)")
+        }
     }
 
     @Test func contextFieldsAreWritten() throws {
@@ -95,7 +114,7 @@ import Testing
         #expect(json["src_nlink"] as? Int == 2 && json["target_nlink"] as? Int == 0)
         #expect(json["src_mount_point"] as? String == "/srv" && json["target_mount_point"] as? String == "/srv")
         #expect(json["src_fstype"] as? String == "xfs" && json["target_fstype"] as? String == "xfs")
-        #expect(json.count == 63, "schema_version and every field, with exe_raw")
+        #expect(json.count == 65, "schema_version and every field, with exe_raw")
 
         // The host: an empty container id, no runtime; a kernel thread: no exe.
         event.process.cgroup = CgroupInfo(id: 1, path: Array("/".utf8))

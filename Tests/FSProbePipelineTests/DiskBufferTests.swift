@@ -36,6 +36,8 @@ import Testing
         event.attributes = AttributeChange(mode: 0o104755, uid: nil, gid: .max, size: -1,
                                            accessTime: .now, modificationTime: .at(EventTimestamp(nanosecondsSinceEpoch: .min)))
         event.bytesWritten = .max
+        event.origin = EventOrigin(host: "agent\n\u{1b}[31m-é", stream: .max)
+        event.sequence = .max - 1
 
         var codec = FileEventCodec()
         var buffer: [UInt8] = [0xEE]  // encode appends: what was there stays
@@ -44,6 +46,7 @@ import Testing
         let decoded = try decodeFresh(Array(buffer.dropFirst()))
         #expect(decoded == event)
         #expect(decoded.comm.withBytes { Array($0) } == [0x0A, 0xFF, 0x1B, 0x41, 0xC3])
+        #expect(decoded.id == EventID(stream: .max, sequence: .max - 1) && decoded.origin?.host == event.origin?.host)
         #expect(decoded.fields?.names == Self.hostileLayout.names)
         #expect(decoded.fields?.extras.map { "\($0.name)=\($0.value)" } == Self.hostileLayout.extras.map { "\($0.name)=\($0.value)" })
     }
@@ -150,11 +153,36 @@ import Testing
         var buffer: [UInt8] = []
         var codec = FileEventCodec()
         codec.encode(event, into: &buffer)
-        // The attributes end with "no extended attribute" (0), then "no bytes written" (0).
-        #expect(buffer.suffix(2) == [0, 0])
-        var old = Array(buffer.dropLast(2)) + [0]
+        // The attributes end with "no extended attribute" (0), then "no bytes written" (0), "no origin" (0).
+        #expect(buffer.suffix(3) == [0, 0, 0])
+        var old = Array(buffer.dropLast(3)) + [0]
         old[0] = 3
         #expect(try decodeFresh(old) == event)
+    }
+
+    /// Format 4 had no origin: its events decode without an id.
+    @Test func formatFourStillDecodes() throws {
+        var event = makeEvent(.mkdir, seq: 9)
+        var buffer: [UInt8] = []
+        var codec = FileEventCodec()
+        codec.encode(event, into: &buffer)
+        #expect(buffer.last == 0)
+        var old = Array(buffer.dropLast())
+        old[0] = 4
+        #expect(try decodeFresh(old) == event)
+        // With an origin, version 5 carries it; consecutive events of one
+        // stream decode into one shared origin.
+        event.origin = EventOrigin(host: "h", stream: 7)
+        var decoder = FileEventCodec()
+        var decoded: [FileEvent] = []
+        for sequence in 1...2 as ClosedRange<UInt64> {
+            event.sequence = sequence
+            buffer.removeAll()
+            codec.encode(event, into: &buffer)
+            decoded.append(try decoder.decode(buffer))
+        }
+        #expect(decoded.map(\.id) == [EventID(stream: 7, sequence: 1), EventID(stream: 7, sequence: 2)])
+        #expect(decoded[0].origin === decoded[1].origin)
     }
 
     /// Format 2 (no link counts, mounts or process context) too.
@@ -185,7 +213,7 @@ import Testing
             offset += common + 4 + 4 + 1  // root offset, link count, no mount
         }
         offset += 4 + 8 + 4 * 4 + 8 + 3 * 4 + 1 + 1 + 4  // the process context, all absent
-        offset += 1 + 1  // no attributes, no bytes written
+        offset += 1 + 1 + 1  // no attributes, no bytes written, no origin
         let layout = Array(buffer[offset...])
         guard !layout.isEmpty else { return old }
         // Format 3: word count, two omitted words, two renamed words, the rest.
@@ -208,7 +236,7 @@ import Testing
         #expect(throws: FileEventCodecError.self) { try decodeFresh(valid + [0]) }
 
         // Each header byte out of range: version, event type, backend, presence bits.
-        for (offset, value) in [(0, 5 as UInt8), (1, 8), (2, 3), (3, 4)] {
+        for (offset, value) in [(0, FileEventCodec.formatVersion + 1), (1, 8), (2, 3), (3, 4)] {
             var bad = valid
             bad[offset] = value
             #expect(throws: FileEventCodecError.self, "byte \(offset) = \(value)") { try decodeFresh(bad) }
@@ -233,14 +261,14 @@ import Testing
         xattrEvent.attributes = AttributeChange(extendedAttribute: ExtendedAttributeChange(.set, name: Array("user.x".utf8)))
         var withXattr: [UInt8] = []
         codec.encode(xattrEvent, into: &withXattr)
-        // The payload ends: operation, u32 length 6, "user.x", no bytes written.
-        let operation = withXattr.count - 1 - 6 - 4 - 1
+        // The payload ends: operation, u32 length 6, "user.x", no bytes written, no origin.
+        let operation = withXattr.count - 1 - 1 - 6 - 4 - 1
         #expect(withXattr[operation] == 1 && (try? decodeFresh(withXattr)) == xattrEvent)
         var unknownOperation = withXattr
         unknownOperation[operation] = 3
         #expect(throws: FileEventCodecError.self) { try decodeFresh(unknownOperation) }
         var nulInName = withXattr
-        nulInName[withXattr.count - 2] = 0
+        nulInName[withXattr.count - 3] = 0
         #expect(throws: FileEventCodecError.self) { try decodeFresh(nulInName) }
 
         // Random bytes never trap; whatever decodes re-encodes to the same bytes.

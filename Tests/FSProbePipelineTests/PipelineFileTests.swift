@@ -47,7 +47,7 @@ import Testing
             extra: 1
             """
         #expect(problems(yaml) == [
-            "p.yaml:4:5: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, ring_buffer_pages, backend, dentry_resolution_mode, kernel_cache_size, path_cache_size",
+            "p.yaml:4:5: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, ring_buffer_pages, backend, dentry_resolution_mode, kernel_cache_size, path_cache_size, host",
             "p.yaml:5:5: option 'recursive' of 'k': expected true or false, got 'maybe'",
             "p.yaml:7:3: cycle: a -> b -> a",
             "p.yaml:10:5: option 'event_types' of 'a': unknown 'mkdirr': expected open, mkdir, link, rename, setattr, unlink, rmdir, modify",

@@ -299,10 +299,10 @@ import Testing
         #expect(json["note"] as? String == "a=b", "split at the first =")
         for gone in ["flags", "mode", "tid", "src_filename", "pid"] { #expect(json[gone] == nil, "\(gone)") }
         #expect(json["comm"] as? String == "cat")
-        #expect(json.count == 1 + 61 - 3 + 2)  // schema_version, the fields, the added ones
+        #expect(json.count == 1 + 63 - 3 + 2)  // schema_version, the fields, the added ones
         // Renamed fields keep their place; added ones come last.
         let text = String(decoding: line, as: UTF8.self)
-        #expect(text.hasSuffix(#""modify_bytes":null,"env":"prod","note":"a=b"}"# + "\n"), "\(text)")
+        #expect(text.hasSuffix(#""modify_bytes":null,"event_id":null,"host":null,"env":"prod","note":"a=b"}"# + "\n"), "\(text)")
         #expect(text.hasPrefix(#"{"schema_version":1,"event_type":"open","timestamp":"2026-11-26T06:45:44.123456789Z","process_id":1000,"uid":1001,"#))
     }
 
@@ -311,7 +311,7 @@ import Testing
         let fields = try FieldsTransform(name: "t", options: try FieldsOptions(Self.options([
             "add": ["we\"ird\\key=\(value)"],
             "rename": ["src_filename=path"],
-            "host_name": "host",
+            "host_name": "machine",
         ])), hostName: "evil\nhost\u{1b}")
         for name in HostileNames.all {
             var event = makeEvent(.rename, path: name.bytes, target: name.bytes)
@@ -320,7 +320,7 @@ import Testing
             #expect(line.last == UInt8(ascii: "\n"))
             #expect(!line.dropLast().contains { $0 < 0x20 || $0 == 0x7F }, "\(name.label)")
             #expect(json["we\"ird\\key"] as? String == value)
-            #expect(json["host"] as? String == "evil\nhost\u{1b}")
+            #expect(json["machine"] as? String == "evil\nhost\u{1b}")
             #expect(json["forged"] == nil)
             // The exact bytes are still recoverable under the new name.
             let recovered = (json["path_raw"] as? String).map { Array(Data(base64Encoded: $0)!) }
@@ -416,9 +416,23 @@ import Testing
         #expect(gethostname(&buffer, 255) == 0)
         let expected = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var event = makeEvent()
-        _ = try transform("fields", ["host_name": "host"]).apply(&event)
+        _ = try transform("fields", ["host_name": "machine"]).apply(&event)
         let json = try json(event).object
-        #expect(!expected.isEmpty && json["host"] as? String == expected)
+        #expect(!expected.isEmpty && json["machine"] as? String == expected)
+    }
+
+    /// Files written before `host` was a standard field asked for it with
+    /// `host_name: host`: still accepted, and the line keeps one `host` key,
+    /// the event's own.
+    @Test func hostNameUnderTheStandardKeyKeepsTheEventsHost() throws {
+        var event = makeEvent()
+        event.origin = EventOrigin(host: "agent-7", stream: 42)
+        _ = try transform("fields", ["host_name": "host"]).apply(&event)
+        let (line, json) = try json(event)
+        #expect(json["host"] as? String == "agent-7")
+        #expect(String(decoding: line, as: UTF8.self).components(separatedBy: #""host":"#).count == 2)
+        // Renamed away, the standard field frees the key for host_name.
+        #expect(rejectedOption("fields", ["host_name": "host", "rename": ["host=origin"]]) == nil)
     }
 
     @Test func tableFormatIgnoresTheLayout() throws {

@@ -409,10 +409,10 @@ import Testing
         }
         let reader = try openReader(path)
         #expect(try count(reader) == 3)
-        #expect(try reader.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == ["v1", "v2", "v3"])
+        #expect(try reader.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == ["v1", "v2", "v3", "v4"])
         #expect(try reader.read {
             try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
-        } == ["events_by_container_time", "events_by_src_time", "events_by_target_time", "events_by_time"])
+        } == ["events_by_container_time", "events_by_event_id", "events_by_src_time", "events_by_target_time", "events_by_time"])
         #expect(try reader.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
     }
 
@@ -465,11 +465,14 @@ import Testing
         try SQLiteSink(options: SQLiteSinkOptions(path: path)).close()
         try openReader(path).write { db in
             try db.execute(sql: "DROP INDEX events_by_container_time")
-            let v3 = EventField.allCases.filter { ($0.rawValue >= EventField.ppid.rawValue && $0.companionOf == nil) || $0 == .exeRaw }
-            for field in v3 {
+            try db.execute(sql: "DROP INDEX events_by_event_id")
+            let v3 = EventField.allCases.filter {
+                (EventField.ppid.rawValue...EventField.modifyBytes.rawValue).contains($0.rawValue) || $0 == .exeRaw
+            }
+            for field in v3 + [.eventID, .host] {
                 try db.execute(sql: "ALTER TABLE events DROP COLUMN \(field.schema.column)")
             }
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3'")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v3', 'v4')")
             try db.execute(sql: "INSERT INTO events (timestamp, src_filename) VALUES (1, '/old')")
         }
 
@@ -485,6 +488,46 @@ import Testing
         #expect(rows.map { $0["src_filename"] as String? } == ["/old", "/tmp/file"])
         #expect(rows.map { $0["container_id"] as String? } == [nil, "x"])
         #expect(rows.map { $0["euid"] as Int64? } == [nil, 42])
+    }
+
+    /// Every hop before the archive is at least once: an event replayed
+    /// (a disk buffer after a crash, a Kafka message delivered again, the
+    /// same id twice in one batch) leaves one row, counted as a duplicate.
+    /// Events without an id are all kept.
+    @Test func anEventIdAlreadyStoredIsNotStoredAgain() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let origin = EventOrigin(host: "agent-1", stream: 0xfeed)
+        func stamped(_ sequence: Int) -> FileEvent {
+            var event = makeEvent(seq: sequence)
+            event.origin = origin
+            event.sequence = UInt64(sequence)
+            return event
+        }
+        let first = try SQLiteSink(options: SQLiteSinkOptions(path: path, batchSize: 100))
+        for sequence in 1...5 { try first.write(stamped(sequence)) }
+        try first.write(stamped(3))  // the same id in the same batch
+        try first.write(makeEvent(seq: 90))
+        try first.close()
+        #expect(first.duplicatesIgnored == 1)
+
+        // A replay of 4...8 after a restart: 4 and 5 are already there.
+        let second = try SQLiteSink(options: SQLiteSinkOptions(path: path, batchSize: 2))
+        for sequence in 4...8 { try second.write(stamped(sequence)) }
+        try second.write(makeEvent(seq: 90))
+        try second.close()
+        #expect(second.duplicatesIgnored == 2)
+        #expect(second.confirmed == 6)
+
+        let rows = try openReader(path).read {
+            try Row.fetchAll($0, sql: "SELECT event_id, host FROM events ORDER BY id")
+        }
+        let ids = rows.compactMap { $0["event_id"] as String? }
+        #expect(ids == (1...8).map { EventID(stream: 0xfeed, sequence: UInt64($0)).description })
+        #expect(ids.first == "000000000000feed-0000000000000001")
+        #expect(rows.filter { $0["event_id"] as String? == nil }.count == 2)
+        #expect(Set(rows.compactMap { $0["host"] as String? }) == ["agent-1"])
     }
 
     /// The migrations' SQL and the schema table agree: every field has its

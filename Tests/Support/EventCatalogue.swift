@@ -3,7 +3,7 @@ import FSProbeCore
 /// Events of every shape the outputs know: every type, second paths,
 /// failures (named and unnamed errno), every path flag, hostile and
 /// invalid-UTF-8 names (so every `*_raw` field), full process context and
-/// none, setattr values and extended attributes, written bytes.
+/// none, setattr values and extended attributes, written bytes, ids.
 public enum EventCatalogue {
     public static var all: [FileEvent] {
         var events: [FileEvent] = []
@@ -11,8 +11,15 @@ public enum EventCatalogue {
             events.append(makeEvent(type, seq: Int(type.rawValue),
                                     target: type.hasTarget ? Array("/tmp/new".utf8) : nil))
         }
+        // Every other one stamped by a source, some of them from a host with a hostile name.
         for (offset, name) in HostileNames.all.enumerated() {
-            events.append(makeEvent(.open, seq: 10 + offset, path: name.bytes))
+            var event = makeEvent(.open, seq: 10 + offset, path: name.bytes)
+            if offset % 2 == 1 {
+                event.origin = EventOrigin(host: offset % 4 == 1 ? "agent-\(offset)" : "agent\n\u{1b}[31m\"\(offset)",
+                                           stream: UInt64(offset) &* 0x9e37_79b9_7f4a_7c15)
+                event.sequence = UInt64(offset) << 40 | 1
+            }
+            events.append(event)
         }
 
         // A rename whose every name is hostile, with every path flag.

@@ -38,7 +38,7 @@ public struct PipelineBuilder: Sendable {
                 if declaration.role == .source, let running = reusing[declaration.name] {
                     component = .source(running)
                 } else {
-                    component = try registry.type(named: declaration.type ?? "")!.build(options, context: ComponentContext(name: declaration.name) { [document] in document.redacted($0) })
+                    component = try registry.type(named: declaration.type ?? "", role: declaration.role)!.build(options, context: ComponentContext(name: declaration.name) { [document] in document.redacted($0) })
                 }
             } catch {
                 Self.closeSinks(built)

@@ -33,7 +33,7 @@ public struct PipelineValidator: Sendable {
 
     private func typeProblems(_ component: ComponentDeclaration) -> [PipelineProblem] {
         guard let typeName = component.type else { return [] }
-        guard let type = registry.type(named: typeName), type.role == component.role else {
+        guard let type = registry.type(named: typeName, role: component.role) else {
             let known = registry.types.filter { $0.role == component.role }.map(\.name).joined(separator: ", ")
             return [PipelineProblem(component.typeLocation, "unknown \(component.role.rawValue) type '\(typeName)': expected one of \(known)")]
         }

@@ -43,14 +43,20 @@ final class KafkaDeliveryTracker: @unchecked Sendable {
 /// lines that may quote a broker address or a SASL user name taken from
 /// the environment; these are written with every such value shown as the
 /// `${VAR}` it came from, and every pass-through value hidden.
-final class KafkaCallbacks: @unchecked Sendable {
+package final class KafkaCallbacks: @unchecked Sendable {
     let tracker = KafkaDeliveryTracker()
-    private let sinkName: String
+    /// Who the lines are about: "sink archive", "source fleet".
+    private let component: String
     private let redact: @Sendable (String) -> String
 
     /// - Parameter secrets: values never to print (the `librdkafka:` entries').
-    init(sinkName: String, secrets: [String], redact: @escaping @Sendable (String) -> String) {
-        self.sinkName = sinkName
+    convenience init(sinkName: String, secrets: [String], redact: @escaping @Sendable (String) -> String) {
+        self.init(component: "sink \(sinkName.lineSafe)", secrets: secrets, redact: redact)
+    }
+
+    /// - Parameter component: who the lines are about ("source fleet").
+    package init(component: String, secrets: [String], redact: @escaping @Sendable (String) -> String) {
+        self.component = component
         let hidden = secrets.filter { $0.count >= 3 }.sorted { $0.count > $1.count }
         self.redact = { text in
             var text = redact(text)
@@ -59,14 +65,14 @@ final class KafkaCallbacks: @unchecked Sendable {
         }
     }
 
-    static let logger = Logger(label: "fsprobe.kafka")
+    package static let logger = Logger(label: "fsprobe.kafka")
 
     /// A librdkafka message made safe to print: no secret, one line.
-    func safe(_ text: String) -> String { redact(text).lineSafe }
+    package func safe(_ text: String) -> String { redact(text).lineSafe }
 
     /// Registers both callbacks and this object on a configuration; the
-    /// caller keeps it alive as long as the producer.
-    func install(on conf: OpaquePointer) {
+    /// caller keeps it alive as long as the client.
+    package func install(on conf: OpaquePointer) {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
             guard let message, let opaque else { return }
@@ -80,7 +86,7 @@ final class KafkaCallbacks: @unchecked Sendable {
             let text = message.map { String(cString: $0) } ?? ""
             let area = facility.map { String(cString: $0) } ?? ""
             KafkaCallbacks.logger.log(level: Logger.Level(syslog: level),
-                                      "sink \(callbacks.sinkName.lineSafe): librdkafka \(area.lineSafe) (level \(level)): \(callbacks.safe(text))")
+                                      "\(callbacks.component): librdkafka \(area.lineSafe) (level \(level)): \(callbacks.safe(text))")
         }
     }
 }

@@ -135,7 +135,7 @@ public struct KafkaSinkOptions: ComponentOptionsDecodable {
 
     /// Splits `key=value` items at the first `=`. A malformed item is named
     /// by its position, never shown: it may be a secret missing its key.
-    static func properties(_ items: [String]) throws(ComponentOptionError) -> [KafkaProperty] {
+    package static func properties(_ items: [String]) throws(ComponentOptionError) -> [KafkaProperty] {
         var properties: [KafkaProperty] = []
         for (index, item) in items.enumerated() {
             guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
@@ -151,7 +151,7 @@ public struct KafkaSinkOptions: ComponentOptionsDecodable {
     }
 
     /// `host[:port]` entries; librdkafka resolves and connects later.
-    static func checkBrokers(_ brokers: [String]) throws(ComponentOptionError) -> [String] {
+    package static func checkBrokers(_ brokers: [String]) throws(ComponentOptionError) -> [String] {
         guard !brokers.isEmpty else { throw ComponentOptionError(option: "brokers", "is empty: expected host:port entries") }
         for broker in brokers {
             guard !broker.isEmpty, !broker.contains(where: \.isWhitespace) else {
@@ -162,7 +162,7 @@ public struct KafkaSinkOptions: ComponentOptionsDecodable {
     }
 
     /// Kafka's own rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not `.` or `..`.
-    static func checkTopic(_ topic: String) throws(ComponentOptionError) -> String {
+    package static func checkTopic(_ topic: String) throws(ComponentOptionError) -> String {
         let legal = topic.utf8.allSatisfy { byte in
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))

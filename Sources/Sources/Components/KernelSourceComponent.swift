@@ -85,7 +85,6 @@ extension ComponentType {
             OptionSpec("follow", .bool, "keep watching files moved out of a watched directory (default: true)"),
             OptionSpec("paths_filtering", .bool, "report only events on the watched paths (default: true)"),
             OptionSpec("ring_buffer_pages", .positiveInteger, "kernel-to-user ring buffer, in 4 KiB pages, a power of two (default: \(KernelProbeOptions.defaultRingBufferPages))"),
-            OptionSpec("host", .string, "the host name events carry (`host`, and in `event_id`'s stream) (default: the machine's name)"),
             OptionSpec("backend", .choice(["auto"] + BackendKind.allCases.map(\.rawValue)), "hook backend (default: auto)"),
             OptionSpec("dentry_resolution_mode", .choice(ResolutionMode.allCases.map(\.rawValue)),
                        "where the paths of the directories the kernel's walks stop at are cached (default: perf_buffer)"),
@@ -93,6 +92,7 @@ extension ComponentType {
                        "entries of the kernel's directory cache (default: 16384; 1024 with single_fragment, at most 65536)"),
             OptionSpec("path_cache_size", .positiveInteger,
                        "entries of user space's cache of directory paths (default: 32768, at most 1048576)"),
+            OptionSpec("host", .string, "the host name its events carry in `host` (default: the machine's name)"),
         ]
     ) { (options: KernelSourceOptions, _) in
         try options.makeSource()

@@ -120,11 +120,18 @@ public struct ComponentRegistry: Sendable {
         for type in types { register(type) }
     }
 
+    /// A name is unique within its role: `kafka` may be both a source (a
+    /// consumer) and a sink (a producer).
     public mutating func register(_ type: ComponentType) {
-        precondition(self.type(named: type.name) == nil, "component type \(type.name) registered twice")
+        precondition(self.type(named: type.name, role: type.role) == nil, "\(type.role) type \(type.name) registered twice")
         types.append(type)
     }
 
+    public func type(named name: String, role: ComponentRole) -> ComponentType? {
+        types.first { $0.name == name && $0.role == role }
+    }
+
+    /// The first type of that name, whatever its role.
     public func type(named name: String) -> ComponentType? { types.first { $0.name == name } }
 
     /// Options every sink takes to keep its buffer on disk.

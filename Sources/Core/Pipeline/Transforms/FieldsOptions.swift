@@ -40,7 +40,10 @@ public struct FieldsOptions: ComponentOptionsDecodable {
         }
         if let name = try options.string("host_name") {
             try Self.checkName(name, option: "host_name")
-            hostNameField = name
+            // Files written before `host` was a standard field asked for it
+            // this way: the standard field already holds the host's name.
+            let standardHost = name == EventField.host.name && !removed.contains(.host) && renamed[.host] == nil
+            hostNameField = standardHost ? nil : name
         }
         try checkUnique()
     }

@@ -81,7 +81,7 @@ extension ComponentType {
             OptionSpec("remove", .choiceList(EventField.allCases.map(\.name)),
                        "fields to leave out (a field's *_raw companion goes with it)"),
             OptionSpec("rename", .stringList, "fields to rename, as old=new (a *_raw companion becomes new_raw)"),
-            OptionSpec("host_name", .string, "adds the machine's host name (read once at start) under this name"),
+            OptionSpec("host_name", .string, "adds the machine's host name (read once at start) under this name; every event has the standard `host` field, so `host_name: host` changes nothing"),
         ]
     ) { (options: FieldsOptions, context) in
         try FieldsTransform(name: context.name, options: options)

@@ -17,6 +17,8 @@ public struct FilterOptions: ComponentOptionsDecodable {
     public var euids: [UInt32] = []
     /// Container ids to match; `""` matches the host's events.
     public var containerIDs: [String] = []
+    /// Hosts the events came from (`host`); an event without one matches none.
+    public var hosts: [String] = []
     /// Whether the caller runs in a container (a non-empty container id).
     public var inContainer: Bool?
     /// Extended attribute name prefixes (`security.`); `""` matches any
@@ -61,6 +63,7 @@ public struct FilterOptions: ComponentOptionsDecodable {
         gids = try Self.ids("gid", options)
         euids = try Self.ids("euid", options)
         containerIDs = options.strings("container_id") ?? []
+        hosts = options.strings("host") ?? []
         inContainer = try options.bool("in_container")
         xattrPrefixes = (options.strings("xattr_prefix") ?? []).map { Array($0.utf8) }
         outcome = try options.choice("retval", as: Outcome.self)
@@ -108,6 +111,9 @@ public struct FilterTransform: EventTransform {
         if !options.euids.isEmpty && !options.euids.contains(event.process.euid) { return false }
         if let inContainer = options.inContainer, event.process.containerID.isEmpty == inContainer { return false }
         if !options.containerIDs.isEmpty && !options.containerIDs.contains(event.process.containerID) { return false }
+        if !options.hosts.isEmpty {
+            guard let host = event.origin?.host, options.hosts.contains(host) else { return false }
+        }
         if !options.comms.isEmpty && !options.comms.contains(event.comm) { return false }
         if !options.xattrPrefixes.isEmpty {
             guard let name = event.attributes?.extendedAttribute?.name,
@@ -160,6 +166,7 @@ extension ComponentType {
             OptionSpec("euid", .stringList, "numeric effective user ids of the caller"),
             OptionSpec("container_id", .stringList,
                        "container ids (the 64-hex-digit id, or a systemd-nspawn machine name); \"\" matches the host"),
+            OptionSpec("host", .stringList, "hosts the events were captured on (`host`), as an aggregator receives them"),
             OptionSpec("in_container", .bool, "true: only events from containers; false: only the host's"),
             OptionSpec("xattr_prefix", .stringList,
                        "extended attribute names starting with one of these (security., user.); \"\" matches any extended attribute change"),

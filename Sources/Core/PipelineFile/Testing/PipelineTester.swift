@@ -51,8 +51,8 @@ public struct PipelineTester {
     public func run(_ testCase: Case, document: PipelineDocument) throws -> [String] {
         let collectors = Mutex<[String: CollectorSink]>([:])
         var substitute = ComponentRegistry()
-        let used = Set(document.components.compactMap(\.type))
-        for type in registry.types where used.contains(type.name) {
+        let used = Set(document.components.compactMap { component in component.type.map { "\(component.role):\($0)" } })
+        for type in registry.types where used.contains("\(type.role):\(type.name)") {
             switch type.role {
             case .source:
                 substitute.register(.source(type.name, summary: type.summary, options: type.options) { (_: IgnoredOptions, context) in

@@ -131,12 +131,14 @@ struct InjectedEvent {
     static let settable: [EventField] = [
         .eventType, .pid, .tid, .uid, .gid, .comm, .flags, .mode, .retval,
         .srcFilename, .srcInode, .srcMountID, .targetFilename, .targetInode, .targetMountID,
-        .ppid, .euid, .egid, .exe, .containerID,
+        .ppid, .euid, .egid, .exe, .containerID, .host, .eventID,
     ]
     private(set) var event: FileEvent
     private(set) var hasType = false
+    private let sequence: Int
 
     init(sequence: Int) {
+        self.sequence = sequence
         // Distinct, increasing timestamps keep injected events in their order.
         event = FileEvent(type: .open, timestamp: EventTimestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_000 + Int64(sequence)),
                           pid: 0, tid: 0, uid: 0, gid: 0, comm: ProcessName(), source: EventPath())
@@ -179,6 +181,14 @@ struct InjectedEvent {
         case .containerID:
             // The container as a cgroup would name it; which runtime does not matter to a filter.
             event.process.cgroup = CgroupInfo(id: 0, path: [], containerID: value)
+        case .host:
+            guard EventOrigin.isValidHost(value) else { return bad }
+            event.origin = EventOrigin(host: value, stream: event.origin?.stream ?? 0)
+            if event.sequence == 0 { event.sequence = UInt64(sequence) + 1 }
+        case .eventID:
+            guard let id = EventID(text: Array(value.utf8)) else { return bad + " (expected 16 hex digits, -, 16 hex digits)" }
+            event.origin = EventOrigin(host: event.origin?.host ?? "test", stream: id.stream)
+            event.sequence = id.sequence
         default:
             preconditionFailure("\(field) is settable but not set")  // `settable` and this switch disagree
         }
