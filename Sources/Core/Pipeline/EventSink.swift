@@ -11,8 +11,11 @@ import Synchronization
 ///
 /// Call order: any number of `write`s, with a `flush()` whenever the sink's
 /// buffer runs empty (so a terminal shows events as they happen and a
-/// database can commit one transaction per batch), then one final `flush()`
-/// and `close()` at shutdown. Nothing is called after `close()`.
+/// database can commit one transaction per batch) and after every batch
+/// while a `DeliveryCheckpoint` waits on the sink, then one final `flush()`
+/// and `close()` at shutdown. Nothing is called after `close()`. A
+/// checkpoint counts what was written as delivered once a `flush()` after it
+/// has returned: make it durable there.
 ///
 /// Errors do not stop the pipeline: a throwing `write` counts the event as
 /// dropped with reason `.sinkError`, and the first error of each kind is

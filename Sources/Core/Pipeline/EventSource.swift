@@ -2,7 +2,9 @@
 /// buffer), or any other producer an embedding program writes.
 ///
 /// The pipeline calls `run` on a thread of the source's own, and `stop()`
-/// from any thread, possibly before `run` has started.
+/// from any thread, possibly before `run` has started. A source that
+/// acknowledges what it read upstream conforms to `AcknowledgingEventSource`
+/// and is run with a `DeliveryCheckpoint` instead.
 import FSProbeCore
 public protocol EventSource: AnyObject, Sendable {
     /// Emits events until the source is exhausted or `stop()` is called, then

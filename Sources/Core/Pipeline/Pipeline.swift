@@ -25,12 +25,22 @@ import Glibc
 ///
 /// A sink's errors are counted and the first of each stage (write, flush,
 /// close) per sink goes to `errorHandler`; the pipeline carries on.
+///
+/// A source that acknowledges what it read (`AcknowledgingEventSource`) is
+/// handed a `DeliveryCheckpoint`: it blocks until what the source emitted
+/// before has passed every transform and been flushed (or counted as
+/// dropped) at every sink it reached. Each consumer counts what it has
+/// settled; a checkpoint walks the lanes downstream of its source in
+/// topological order, taking a lane's accepted count once its upstream
+/// stages have settled theirs, and waits for the consumer to settle that many.
 public final class Pipeline: Sendable {
     private let sources: [SourceStage]
     private let transforms: [TransformStage]
     private let sinks: [SinkStage]
     private let configuration: PipelineConfiguration
     private let errorHandler: @Sendable (PipelineError) -> Void
+    /// Wakes checkpoints waiting for stages to settle.
+    private let progressSignal = ProgressSignal()
     private let stopRequested = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
 
@@ -41,18 +51,23 @@ public final class Pipeline: Sendable {
         try topology.check()
         var lanes: [String: Lane] = [:]
         var consumers: [String: [Lane]] = [:]
+        var consumerNames: [String: [String]] = [:]
         for node in topology.nodes where !node.inputs.isEmpty {
             let lane = Lane(capacity: node.bufferCapacity ?? configuration.bufferCapacity,
                             policy: node.overflowPolicy, upstreams: node.inputs.count)
             lanes[node.name] = lane
-            for input in node.inputs { consumers[input, default: []].append(lane) }
+            for input in node.inputs {
+                consumers[input, default: []].append(lane)
+                consumerNames[input, default: []].append(node.name)
+            }
         }
-        var sources: [SourceStage] = [], transforms: [TransformStage] = [], sinks: [SinkStage] = []
+        var sourceNodes: [(name: String, source: any EventSource)] = []
+        var transforms: [TransformStage] = [], sinks: [SinkStage] = []
         for node in topology.orderedByInputs() {
             let outputs = consumers[node.name] ?? []
             switch node.component {
             case .source(let source):
-                sources.append(SourceStage(name: node.name, source: source, outputs: outputs))
+                sourceNodes.append((node.name, source))
             case .transform(let transform):
                 transforms.append(TransformStage(name: node.name, transform: transform, lane: lanes[node.name]!, outputs: outputs))
             case .sink(let sink):
@@ -61,6 +76,21 @@ public final class Pipeline: Sendable {
                 }
                 sinks.append(SinkStage(name: node.name, sink: sink, lane: lanes[node.name]!, latency: latency))
             }
+        }
+        // Each source's checkpoint: the transforms and sinks downstream of
+        // it, transforms in topological order, then sinks.
+        let signal = progressSignal
+        let sources = sourceNodes.map { node in
+            var reached = Set<String>(), pending = [node.name]
+            while let name = pending.popLast() {
+                for next in consumerNames[name] ?? [] where reached.insert(next).inserted { pending.append(next) }
+            }
+            let downstream = transforms.filter { reached.contains($0.name) }
+            let sinksReached = sinks.filter { reached.contains($0.name) }
+            let checkpoint = SourceCheckpoint(lanes: downstream.map(\.lane) + sinksReached.map(\.lane),
+                                              sinks: sinksReached, signal: signal)
+            return SourceStage(name: node.name, source: node.source, outputs: consumers[node.name] ?? [],
+                               checkpoint: checkpoint)
         }
         self.sources = sources
         self.transforms = transforms
@@ -258,17 +288,22 @@ public final class Pipeline: Sendable {
                 if stage.transform.apply(&event) { passed.append(event) } else { filtered += 1 }
             }
             if filtered > 0 { stage.filtered.increment(by: filtered) }
+            let taken = UInt64(batch.count)
             batch.removeAll(keepingCapacity: true)
             if !passed.isEmpty {
                 for lane in stage.outputs { lane.buffer.push(contentsOf: passed) }
                 passed.removeAll(keepingCapacity: true)
             }
+            // Settled only now that its outputs are in the next buffers.
+            if stage.lane.progress.settle(taken) { progressSignal.broadcast() }
         }
         for lane in stage.outputs { lane.upstreamFinished() }
     }
 
     /// A sink's thread: its buffer -> `write`, `flush()` whenever the buffer
-    /// runs empty, and `flush()` + `close()` at the end.
+    /// runs empty or a checkpoint waits on the sink, and `flush()` +
+    /// `close()` at the end. What was written (or failed) is settled once a
+    /// `flush()` after it has returned (or failed).
     private func runSink(_ stage: SinkStage) {
         let sink = stage.sink
         let buffer = stage.lane.buffer
@@ -286,6 +321,16 @@ public final class Pipeline: Sendable {
             }
         }
 
+        let progress = stage.lane.progress
+        var taken: UInt64 = 0, settled: UInt64 = 0
+        func flushAndSettle() {
+            flush()
+            if taken != settled {
+                if progress.settle(taken &- settled) { progressSignal.broadcast() }
+                settled = taken
+            }
+        }
+
         var batch: [FileEvent] = []
         batch.reserveCapacity(configuration.batchSize)
         while buffer.pop(into: &batch, maxCount: configuration.batchSize) {
@@ -300,11 +345,12 @@ public final class Pipeline: Sendable {
                 }
             }
             counters.delivered.increment(by: delivered)
-            if buffer.isEmpty { flush() }
+            taken &+= UInt64(batch.count)
+            if progress.isWatched || buffer.isEmpty { flushAndSettle() }
             if let latency = stage.latency { Self.record(latency, of: batch) }
             batch.removeAll(keepingCapacity: true)
         }
-        flush()
+        flushAndSettle()
         do { try sink.close() } catch {
             counters.flushErrors.increment()
             fail(.close, error)
@@ -338,6 +384,8 @@ public enum PipelineMetricLabels {
 /// component feeding it has finished, so its consumer drains it and ends.
 private final class Lane: Sendable {
     let buffer: BoundedBuffer<FileEvent>
+    /// What its consumer has settled, for checkpoints.
+    let progress = SettledProgress()
     private let openUpstreams: Atomic<Int>
 
     init(capacity: Int, policy: OverflowPolicy, upstreams: Int) {
@@ -357,18 +405,75 @@ private final class SourceStage: Sendable {
     /// Events emitted, by `EventType.rawValue`: one relaxed add per event,
     /// as a single total would cost.
     let emitted = EventType.allCases.map { _ in Counter() }
+    let checkpoint: SourceCheckpoint
 
-    init(name: String, source: any EventSource, outputs: [Lane]) {
+    init(name: String, source: any EventSource, outputs: [Lane], checkpoint: SourceCheckpoint) {
         self.name = name
         self.source = source
         self.outputs = outputs
+        self.checkpoint = checkpoint
     }
 
     func run() throws {
-        try source.run { event in
-            emitted[Int(event.type.rawValue)].increment()
-            for lane in outputs { lane.buffer.push(event) }
+        if let acknowledging = source as? any AcknowledgingEventSource {
+            try acknowledging.run(emit: { event in
+                emitted[Int(event.type.rawValue)].increment()
+                for lane in outputs { lane.buffer.push(event) }
+            }, checkpoint: checkpoint)
+        } else {
+            try source.run { event in
+                emitted[Int(event.type.rawValue)].increment()
+                for lane in outputs { lane.buffer.push(event) }
+            }
         }
+    }
+}
+
+/// The checkpoint of one source: the lanes downstream of it, in topological
+/// order (a lane after every lane whose consumer feeds it), and its sinks.
+private final class SourceCheckpoint: DeliveryCheckpoint {
+    let lanes: [Lane]
+    let sinks: [SinkStage]
+    let signal: ProgressSignal
+    /// Drops downstream of the source at its previous checkpoint.
+    private let droppedBefore = Mutex<UInt64>(0)
+
+    init(lanes: [Lane], sinks: [SinkStage], signal: ProgressSignal) {
+        self.lanes = lanes
+        self.sinks = sinks
+        self.signal = signal
+    }
+
+    func awaitDelivered() -> DeliveryReport {
+        // Watched, sinks flush after every batch and stages wake the signal.
+        for lane in lanes { lane.progress.watch() }
+        defer { for lane in lanes { lane.progress.unwatch() } }
+        // The source's events are all in its output lanes (emit returned).
+        // A lane's accepted count is taken only once every stage feeding it
+        // has settled its own target, so it covers their outputs too.
+        for lane in lanes {
+            let target = lane.buffer.counts.accepted
+            if !lane.progress.hasSettled(target) {
+                signal.wait { lane.progress.hasSettled(target) }
+            }
+        }
+        let dropped = droppedNow
+        let complete = droppedBefore.withLock { before in
+            defer { before = dropped }
+            return dropped == before
+        }
+        return DeliveryReport(complete: complete)
+    }
+
+    /// Every drop counter downstream of the source, summed: they only grow.
+    private var droppedNow: UInt64 {
+        var total: UInt64 = 0
+        for lane in lanes { total &+= lane.buffer.counts.dropped }
+        for stage in sinks {
+            total &+= stage.counters.writeErrors.value &+ stage.counters.flushErrors.value &+ stage.sink.undelivered
+            if let own = stage.sink.ownCounts { total &+= own.droppedBufferFull &+ own.droppedSinkError }
+        }
+        return total
     }
 }
 
