@@ -47,7 +47,8 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
             ]
         ),
-        // The pipeline into each real sink: file, SQLite, Kafka on loopback.
+        // The pipeline into each real sink: file, SQLite, Kafka on loopback;
+        // and an aggregator's: the Kafka source into SQLite.
         .executableTarget(
             name: "SinkBenchmarks",
             dependencies: [
@@ -56,6 +57,7 @@ let package = Package(
                 .product(name: "FSProbeCore", package: fsprobeIdentity),
                 .product(name: "FSProbePipeline", package: fsprobeIdentity),
                 .product(name: "FSProbeSinks", package: fsprobeIdentity),
+                .product(name: "FSProbeKafka", package: fsprobeIdentity),
             ],
             path: "Benchmarks/SinkBenchmarks",
             plugins: [

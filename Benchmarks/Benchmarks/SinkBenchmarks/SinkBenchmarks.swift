@@ -2,6 +2,7 @@ import Benchmark
 import BenchmarkSupport
 import Foundation
 import FSProbeCore
+import FSProbeKafka
 import FSProbePipeline
 import FSProbeSinks
 import Synchronization
@@ -15,7 +16,11 @@ import Glibc
 // transactions) and Kafka on a loopback broker. Every iteration pushes
 // `scaledIterations` events (metrics marked `*` are per event).
 //
-// The Kafka benchmark needs the test broker of scripts/install-kafka.sh
+// The aggregator benchmark consumes, with the Kafka source, events an agent
+// produced (each with its own id) and archives them in SQLite: what
+// pipelines/fleet-archive.yaml does. Producing them is not measured.
+//
+// The Kafka benchmarks need the test broker of scripts/install-kafka.sh
 // (`fsprobe-test-broker`, or FSPROBE_KAFKA_BROKER); without it, it says so
 // and measures nothing.
 
@@ -56,6 +61,65 @@ let benchmarks: @Sendable () -> Void = {
         runPipeline(benchmark, event: Samples.open, sink: KeepOpen(producer))
         precondition(producer.failed == 0, "Kafka benchmark: \(producer.failed) messages failed")
     }
+
+    // 200,000 events an iteration: the custom metric is events per second
+    // after the consumer joined its group (which takes seconds whatever the
+    // volume); wall clock includes the join.
+    Benchmark("Aggregator: Kafka source to SQLite sink (loopback broker, 200k events)",
+              configuration: .init(metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident,
+                                             Aggregate.eventsPerSecond],
+                                   scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 3)) { benchmark in
+        guard let broker = LoopbackBroker.shared else {
+            print("Kafka benchmark: no test broker (run scripts/install-kafka.sh); nothing measured")
+            return
+        }
+        let count = Aggregate.events
+        let topic = "fsprobe.bench.aggregate.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        // An agent's stream: distinct ids, acknowledged before the clock starts.
+        let agent = try! KafkaSink(options: KafkaSinkOptions(brokers: [broker.bootstrap], topic: topic))
+        let origin = EventOrigin(host: "agent-1", stream: UInt64.random(in: 0...UInt64.max))
+        var event = Samples.open
+        event.origin = origin
+        for sequence in 1...count {
+            event.sequence = UInt64(sequence)
+            try! agent.write(event)
+        }
+        try! agent.close()
+        precondition(agent.confirmed == UInt64(count), "Kafka benchmark: \(agent.undelivered) messages failed")
+
+        let path = "\(scratch)/fleet-\(UUID().uuidString).db"
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+        let source = try! KafkaEventSource(options: KafkaSourceOptions(brokers: [broker.bootstrap], topics: [topic],
+                                                                       groupID: "bench-\(topic)"))
+        let sink = try! SQLiteSink(options: SQLiteSinkOptions(path: path))
+        let pipeline = Pipeline(source: source, sinks: [sink], configuration: .init(bufferCapacity: 4096))
+        // The source never ends by itself: stop it once it has every event.
+        // Timed from the first event, once the consumer joined its group.
+        let joined = Mutex<ContinuousClock.Instant?>(nil)
+        let watcher = Thread {
+            while pipeline.stats.received == 0 { usleep(100) }
+            joined.withLock { $0 = ContinuousClock.now }
+            while pipeline.stats.received < UInt64(count) { usleep(1000) }
+            pipeline.stop()
+        }
+        benchmark.startMeasurement()
+        watcher.start()
+        try! pipeline.run()
+        benchmark.stopMeasurement()
+        precondition(pipeline.stats.sinks[0].delivered == UInt64(count) && sink.duplicatesIgnored == 0)
+        if let start = joined.withLock({ $0 }) {
+            let elapsed = (ContinuousClock.now - start).components
+            let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+            benchmark.measurement(Aggregate.eventsPerSecond, Int(Double(count) / seconds))
+        }
+    }
+}
+
+/// The aggregator benchmark's volume and its own metric (allocations per
+/// event: `mallocCountTotal` over `events`).
+enum Aggregate {
+    static let events = 200_000
+    static let eventsPerSecond = BenchmarkMetric.custom("events/s after the group join", polarity: .prefersLarger, useScalingFactor: false)
 }
 
 /// Passes everything to `inner` but keeps it open at the end of a run (flushes instead).

@@ -87,6 +87,7 @@ public final class KafkaEventSource: AcknowledgingEventSource, @unchecked Sendab
         [
             ClosingCount(consumed.load(ordering: .relaxed), "messages consumed", group: "kafka", metric: "kafka_consumed_messages"),
             ClosingCount(commits.load(ordering: .relaxed), "offset commits", group: "kafka", metric: "kafka_offset_commits"),
+            ClosingCount(undecodable.load(ordering: .relaxed), "not events (skipped)", group: "kafka", metric: "kafka_undecodable_messages"),
         ]
     }
 
