@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes what fsprobe reads from outside with libFuzzer and AddressSanitizer:
 # disk-buffer segments and state files, disk-buffer event records, kernel
-# ring-buffer records, pipeline files (Fuzz/Targets/FuzzTarget.swift says
-# what each checks).
+# ring-buffer records, pipeline files, JSON event lines read back
+# (Fuzz/Targets/FuzzTarget.swift says what each checks).
 #   scripts/fuzz.sh [--time SECONDS] [TARGET...]     (default: 60 s each, every target)
 # Each target starts from Fuzz/Regressions/TARGET (seeds, and every input
 # that once failed) plus its own growing corpus in .build/fuzz-corpus. An
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=60
 if [ "${1:-}" = --time ]; then seconds=$2; shift 2; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(disk-buffer event-codec kernel-record pipeline-file)
+[ ${#targets[@]} -gt 0 ] || targets=(disk-buffer event-codec kernel-record pipeline-file event-json)
 
 swift build --product fsprobe-fuzz --build-path .build/fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | tail -n 1

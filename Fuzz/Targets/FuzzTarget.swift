@@ -27,6 +27,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case kernelRecord = "kernel-record"
     /// The input as a pipeline file, validated.
     case pipelineFile = "pipeline-file"
+    /// The input decoded as one JSON event (a Kafka message of fsprobe's).
+    case eventJSON = "event-json"
 
     public func run(_ input: UnsafeRawBufferPointer) {
         switch self {
@@ -34,6 +36,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .eventCodec: EventCodecTarget.run(input)
         case .kernelRecord: KernelRecordTarget.run(input)
         case .pipelineFile: PipelineFileTarget.run(input)
+        case .eventJSON: EventJSONTarget.run(input)
         }
     }
 
@@ -49,6 +52,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .eventCodec: EventCodecTarget.seeds()
         case .kernelRecord: KernelRecordTarget.seeds()
         case .pipelineFile: PipelineFileTarget.seeds()
+        case .eventJSON: EventJSONTarget.seeds()
         }
     }
 }
@@ -264,5 +268,46 @@ enum PipelineFileTarget {
                 expect: {out: 1}
             """
         return [("seed-pipeline", Array(text.utf8))]
+    }
+}
+
+enum EventJSONTarget {
+    static func run(_ input: UnsafeRawBufferPointer) {
+        // A fresh decoder: an input must fail or pass on its own, replayed alone.
+        var decoder = EventJSONDecoder()
+        guard let event = try? decoder.decode(input) else { return }
+        requireOneJSONLine(event)
+        // What decodes writes a line that decodes to an event writing that
+        // line again: the decoder reads back all the encoder writes.
+        var first: [UInt8] = []
+        JSONLineEncoder().encode(event, into: &first)
+        var fresh = EventJSONDecoder()
+        let again: FileEvent
+        do {
+            again = try first.withUnsafeBytes { raw in
+                try Result { () throws(EventJSONDecodeError) -> FileEvent in try fresh.decode(raw) }.get()
+            }
+        } catch {
+            fatalError("a line the encoder wrote did not decode: \(error): \(String(decoding: first, as: UTF8.self))")
+        }
+        var second: [UInt8] = []
+        JSONLineEncoder().encode(again, into: &second)
+        require(first == second, "encode-decode-encode changed the line: \(String(decoding: first, as: UTF8.self)) became \(String(decoding: second, as: UTF8.self))")
+    }
+
+    /// Lines of every shape the encoder writes, short enough to mutate.
+    static func seeds() -> [(name: String, bytes: [UInt8])] {
+        var events = seedEvents()
+        let catalogue = EventCatalogue.all
+        events += catalogue.filter { $0.process.executable != nil || $0.attributes != nil || $0.type == .rename }
+        var origin = catalogue[0]
+        origin.origin = EventOrigin(host: "seed-host", stream: 0x0123_4567_89AB_CDEF)
+        origin.sequence = 42
+        events.append(origin)
+        return events.compactMap { event in
+            var line: [UInt8] = []
+            JSONLineEncoder().encode(event, into: &line)
+            return line.count <= 2048 ? line : nil
+        }.enumerated().map { ("seed-line-\($0.offset)", $0.element) }
     }
 }

@@ -30,6 +30,16 @@ let benchmarks: @Sendable () -> Void = {
         encode(Samples.hostileRename, benchmark) { encoder, event, buffer in encoder.encode(event, into: &buffer) }
     }
 
+    // Reading fsprobe's own lines back (a Kafka source): a typical event,
+    // one short path and the full process context, and hostile names.
+    Benchmark("Decode JSON event") { benchmark in
+        decode(Samples.contextOpen, benchmark)
+    }
+
+    Benchmark("Decode JSON event (rename, hostile names)") { benchmark in
+        decode(Samples.hostileRename, benchmark)
+    }
+
     Benchmark("Table line format (open)") { benchmark in
         var formatter = TableFormatter(clock: .local)
         var buffer: [UInt8] = []
@@ -79,7 +89,45 @@ func encode(_ event: FileEvent, _ benchmark: Benchmark,
     blackHole(buffer)
 }
 
+/// Decodes `event`'s JSON line (as a Kafka message holds it, without its
+/// newline) `scaledIterations` times with one decoder, as a source does.
+func decode(_ event: FileEvent, _ benchmark: Benchmark) {
+    var line: [UInt8] = []
+    JSONLineEncoder().encode(event, into: &line)
+    line.removeLast()
+    var decoder = EventJSONDecoder()
+    precondition((try? line.withUnsafeBytes { try decoder.decode($0) }) != nil, "the sample does not decode")
+    benchmark.startMeasurement()
+    line.withUnsafeBytes { bytes in
+        for _ in benchmark.scaledIterations {
+            blackHole(try? decoder.decode(bytes))
+        }
+    }
+}
+
 enum Samples {
+    /// An open with what the kernel source adds to it: process context,
+    /// cgroup, mount, origin (the line has every standard key).
+    static let contextOpen: FileEvent = {
+        var event = open
+        let mount = MountInfo(mountID: 28, device: 259 << 20 | 3, mountPoint: Array("/home".utf8), fsType: "ext4")
+        event.source.device = 259 << 20 | 3
+        event.source.mode = 0o100644
+        event.source.linkCount = 1
+        event.source.mount = mount
+        event.source.processRootOffset = 0
+        event.process = ProcessContext(
+            ppid: 48_200, startTime: EventTimestamp(nanosecondsSinceEpoch: 1_795_675_500_000_000_001), loginUID: 1000,
+            sessionID: 3, euid: 1000, egid: 1000, executable: EventPath("/usr/bin/swift-frontend"), cgroupID: 9876,
+            cgroup: CgroupInfo(id: 9876, path: Array("/user.slice/user-1000.slice/session-3.scope".utf8)),
+            mountNamespace: 4026531840, pidNamespace: 4026531836, userNamespace: 4026531837,
+            userName: "dev", groupName: "dev", effectiveUserName: "dev", effectiveGroupName: "dev")
+        event.origin = EventOrigin(host: "build-7.example.net", stream: 0x1F2E_3D4C_5B6A_7988)
+        event.sequence = 1_234_567
+        return event
+    }()
+
+
     static let open = FileEvent(
         type: .open, timestamp: EventTimestamp(nanosecondsSinceEpoch: 1_795_675_544_123_456_789),
         pid: 48_213, tid: 48_219, uid: 1000, gid: 1000, comm: ProcessName("swift-frontend"),
