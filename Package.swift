@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "FSProbePipelineTests",
             dependencies: [
-                "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeMetrics",
+                "FSProbeCore", "FSProbePipeline", "FSProbePipelineFile", "FSProbeSources", "FSProbeSinks", "FSProbeKafka", "FSProbeMetrics",
                 "FSProbeTestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Tests/FSProbePipelineTests"

@@ -68,7 +68,7 @@ import Glibc
 
     var database: String { base.appendingPathComponent("aggregator/fleet.db").path }
 
-    func startAggregator(brokers: String) throws -> FSProbeProcess {
+    func startAggregator(brokers: String, arguments: [String] = []) throws -> FSProbeProcess {
         let home = base.appendingPathComponent("aggregator")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         return try FSProbeProcess.runPipeline(yaml: """
@@ -83,7 +83,7 @@ import Glibc
                 librdkafka: [session.timeout.ms=6000, heartbeat.interval.ms=500]
             sinks:
               archive: {type: sqlite, inputs: [fleet], path: \(database), batch_size: 20}
-            """, in: home)
+            """, in: home, arguments: arguments)
     }
 
     /// Waits until the archive holds `expected` rows (or `timeout` passes): the rows are what is awaited.
@@ -125,15 +125,23 @@ import Glibc
         defer { broker.stop() }
         var agents = [try startAgent("agent-a", brokers: broker.bootstrap), try startAgent("agent-b", brokers: broker.bootstrap)]
         for index in agents.indices { try agents[index].makeDirectories(300, hostileFirst: true) }
-        let aggregator = try startAggregator(brokers: broker.bootstrap)
+        let aggregator = try startAggregator(brokers: broker.bootstrap, arguments: ["--metrics-address", "127.0.0.1:0"])
         #expect(try awaitRows(600) == 600)
+        // Everything read, nothing left behind: the consumer's lag falls to 0.
+        let port = try #require(MetricsTests.metricsPort(in: aggregator.errors), "\(aggregator.errors)")
+        let page = try Scrape.until(port: port) {
+            $0.value(#"fsprobe_kafka_consumed_messages_total{source="fleet"}"#) == 600
+                && $0.value(#"fsprobe_kafka_consumer_lag_messages{source="fleet"}"#) == 0
+        }
+        #expect(page.value(#"fsprobe_events_received_total{source="fleet",type="mkdir"}"#) == 600)
         for agent in agents { #expect(agent.process.terminate() == 0, "\(agent.process.errors)") }
         #expect(aggregator.terminate() == 0, "\(aggregator.errors)")
+        #expect(aggregator.errors.contains("600 messages consumed"), "\(aggregator.errors)")
         try expectArchiveHoldsExactly(agents)
         // The hostile name, byte for byte, with its host.
         let hostile = try #require(agents[0].made.first)
         let row = try openReader(database).read { db in
-            try Row.fetchOne(db, sql: "SELECT host, src_filename_raw FROM events WHERE src_filename_raw IS NOT NULL")
+            try Row.fetchOne(db, sql: "SELECT host, src_filename_raw FROM events WHERE host = 'agent-a' AND src_filename_raw IS NOT NULL")
         }
         #expect(row?["host"] as String? == "agent-a")
         #expect((row?["src_filename_raw"] as Data?).map { Array($0) } == hostile)

@@ -26,7 +26,7 @@ final class PipelineCLITests: XCTestCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(result.stdout, "")
         XCTAssertEqual(result.stderr.split(separator: "\n").map(String.init), [
-            "\(file):2:21: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, ring_buffer_pages, backend, dentry_resolution_mode, kernel_cache_size, path_cache_size",
+            "\(file):2:21: unknown option 'pathz' for kernel: expected paths, events, recursive, follow, paths_filtering, ring_buffer_pages, backend, dentry_resolution_mode, kernel_cache_size, path_cache_size, host",
             "\(file):4:33: input 'ghost' of 's' is not a source or transform of this pipeline (known: k)",
         ])
     }

@@ -1,5 +1,6 @@
 import Foundation
 import FSProbeCore
+import FSProbeKafka
 import FSProbePipeline
 import FSProbePipelineFile
 import FSProbeSinks
@@ -12,7 +13,7 @@ import Testing
     /// The component types the fsprobe command offers, assembled as it does
     /// from its modules (so that every example file can be checked).
     static let registry = ComponentRegistry(
-        [.kernelSource] + ComponentType.coreTransforms + [.stdoutSink, .fileSink, .sqliteSink, .kafkaSink])
+        [.kernelSource, .kafkaSource] + ComponentType.coreTransforms + [.stdoutSink, .fileSink, .sqliteSink, .kafkaSink])
 
     func problems(_ yaml: String, environment: [String: String] = [:]) -> [String] {
         let document = PipelineDocument(file: "p.yaml", text: yaml, environment: environment)
@@ -144,7 +145,7 @@ import Testing
             "p.yaml:2:16: source 'k' takes no inputs",
         ])
         #expect(problems("sources:\n  k: {type: stdout}\nsinks:\n  s: {type: stdout, inputs: [k]}\n") ==
-            ["p.yaml:2:13: unknown source type 'stdout': expected one of kernel"])
+            ["p.yaml:2:13: unknown source type 'stdout': expected one of kernel, kafka"])
     }
 
     @Test func yamlSyntaxErrorsHaveAPosition() {

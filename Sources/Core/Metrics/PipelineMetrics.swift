@@ -91,6 +91,9 @@ public final class PipelineMetrics: Sendable {
                     count("fsprobe_\(closing.metric)_total", "Counted by the source: \(closing.group.isEmpty ? "" : closing.group + ", ")\(closing.label).",
                           [("source", name)], closing.value)
                 }
+                for level in source.gauges {
+                    gauge("fsprobe_\(level.metric)", level.help, [("source", name)], level.value)
+                }
             }
             for transform in stats.transforms {
                 let component = ("component", transform.name)

@@ -42,6 +42,8 @@ public protocol EventSource: AnyObject, Sendable {
     var scope: SourceScope { get }
     /// Its numbers on the closing line, in the order shown.
     var closingCounts: [ClosingCount] { get }
+    /// Levels it exports on `/metrics` besides its counts (a consumer's lag).
+    var gauges: [SourceGauge] { get }
 }
 
 extension EventSource {
@@ -50,6 +52,21 @@ extension EventSource {
     public var readiness: String? { nil }
     public var scope: SourceScope { .paths([]) }
     public var closingCounts: [ClosingCount] { [] }
+    public var gauges: [SourceGauge] { [] }
+}
+
+/// A level a source reports, exported per source as
+/// `fsprobe_<metric>{source="…"}`: it may go down as well as up.
+public struct SourceGauge: Sendable, Equatable {
+    public var metric: String
+    public var help: String
+    public var value: Int
+
+    public init(metric: String, help: String, value: Int) {
+        self.metric = metric
+        self.help = help
+        self.value = value
+    }
 }
 
 /// The files whose events a source reports.

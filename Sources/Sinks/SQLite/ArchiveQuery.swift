@@ -306,6 +306,10 @@ package struct ArchiveQuery: Sendable, Equatable {
 
         if let text = row["setattr"] as String? { event.attributes = attributes(text) }
         event.bytesWritten = int(row, "modify_bytes")
+        if let text = row["event_id"] as String?, let id = EventID(text: Array(text.utf8)) {
+            event.origin = EventOrigin(host: (row["host"] as String?) ?? "", stream: id.stream)
+            event.sequence = id.sequence
+        }
         return event
     }
 

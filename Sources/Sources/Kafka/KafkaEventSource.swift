@@ -32,6 +32,7 @@ public final class KafkaEventSource: AcknowledgingEventSource, @unchecked Sendab
     private let consumed = Atomic<UInt64>(0)
     private let undecodable = Atomic<UInt64>(0)
     private let commits = Atomic<UInt64>(0)
+    private let lag = Atomic<Int>(0)
     private static let logger = Logger(label: "fsprobe.kafka")
 
     /// Creates the consumer and subscribes; brokers are reached in the
@@ -91,6 +92,12 @@ public final class KafkaEventSource: AcknowledgingEventSource, @unchecked Sendab
         ]
     }
 
+    public var gauges: [SourceGauge] {
+        [SourceGauge(metric: "kafka_consumer_lag_messages",
+                     help: "Messages of the partitions this source consumed from that it has not read yet (high watermark minus position), as of its last commit interval.",
+                     value: lag.load(ordering: .relaxed))]
+    }
+
     /// Outside a pipeline the caller's `emit` returning is the delivery.
     public func run(emit: (FileEvent) -> Void) throws {
         try run(emit: emit, checkpoint: ImmediateCheckpoint())
@@ -142,6 +149,7 @@ public final class KafkaEventSource: AcknowledgingEventSource, @unchecked Sendab
             let now = Self.now()
             if now &- lastCommit >= interval {
                 commit()
+                lag.store(offsets.lag(consumer), ordering: .relaxed)
                 lastCommit = now
             }
         }
@@ -207,6 +215,20 @@ struct ConsumedOffsets {
     }
 
     mutating func committed() { hasNew = false }
+
+    /// Messages not read yet in the partitions read so far, from the high
+    /// watermarks the consumer last fetched (no request to the broker).
+    func lag(_ consumer: OpaquePointer) -> Int {
+        var total: Int64 = 0
+        for (key, offset) in next {
+            var low: Int64 = 0, high: Int64 = 0
+            if rd_kafka_get_watermark_offsets(consumer, key.topic, key.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+               high > offset {
+                total += high - offset
+            }
+        }
+        return Int(clamping: total)
+    }
 
     /// The offsets to commit; the caller destroys the list.
     func partitionList() -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
