@@ -182,6 +182,19 @@ import Testing
         #expect(try roundTrip(xattr).attributes?.extendedAttribute?.name == name)
     }
 
+    /// The scanner skips plain bytes eight at a time: a byte it must stop at
+    /// is found wherever it lies in a word.
+    @Test func specialBytesAreFoundAtEveryPlaceInAWord() throws {
+        let specials: [[UInt8]] = [[0x22], [0x5C], [0x0A], [0x1F], [0x7F], [0xC3, 0xA9], [0xFF], [0xE2, 0x80, 0xA8]]
+        for special in specials {
+            for place in 0..<17 {
+                let name = [0x2F] + Array(repeating: UInt8(ascii: "a"), count: place) + special + Array("bcdefghijklmnop".utf8)
+                let decoded = try roundTrip(makeEvent(path: name))
+                #expect(decoded.source.bytes == name, "\(special) at \(place)")
+            }
+        }
+    }
+
     @Test func garbageCommOfSixteenBytesComesBackExactly() throws {
         let garbage: [UInt8] = [0xFF, 0xC3, 0x1B, 0x0A, 0x22, 0x5C, 0xE2, 0x80, 0xA8, 0x80, 0xF0, 0x9F, 0x98, 0x01, 0x7F, 0xFE]
         var event = makeEvent()

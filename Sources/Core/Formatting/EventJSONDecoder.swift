@@ -594,7 +594,7 @@ extension JSONScanner {
 
 extension UnsafeBufferPointer where Element == UInt8 {
     @inline(__always) func equals(_ text: StaticString) -> Bool {
-        count == text.utf8CodeUnitCount && elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        count == text.utf8CodeUnitCount && (count == 0 || FSProbeCore.equalBytes(baseAddress!, text.utf8Start, count))
     }
 }
 

@@ -61,8 +61,10 @@ struct RecentCache<Value: Sendable>: Sendable {
     }
 
     func value(for key: [UInt8]) -> Value? {
-        for index in keys.indices where keys[index] == key { return values[index] }
-        return nil
+        key.withUnsafeBufferPointer { key in
+            for index in keys.indices where keys[index].withUnsafeBufferPointer({ $0.equalBytes(key) }) { return values[index] }
+            return nil
+        }
     }
 
     /// Keeps `value` under a copy of `key` (the caller reuses its buffer),

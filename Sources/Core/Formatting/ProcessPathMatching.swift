@@ -14,7 +14,7 @@ enum ProcessPathMatching {
         // Mostly the suffix is valid UTF-8: then it is the same bytes.
         if written.count <= path.count {
             let start = path.count - written.count
-            if UnsafeBufferPointer(rebasing: path[start...]).elementsEqual(written) { return start }
+            if UnsafeBufferPointer(rebasing: path[start...]).equalBytes(written) { return start }
         }
         if let offset = lossyOffset(of: written, in: path) { return offset }
         if written.count == 1 && written[0] == UInt8(ascii: "/") { return path.count }
