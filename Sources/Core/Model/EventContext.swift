@@ -144,6 +144,20 @@ public enum FileType: String, Sendable, CaseIterable {
         }
     }
 
+    /// The type bits of a mode of this type (`S_IFREG`…): what a decoded
+    /// or archived event's mode holds when only its type is known.
+    public var modeBits: UInt32 {
+        switch self {
+        case .file: 0o100000
+        case .directory: 0o040000
+        case .symlink: 0o120000
+        case .fifo: 0o010000
+        case .socket: 0o140000
+        case .charDevice: 0o020000
+        case .blockDevice: 0o060000
+        }
+    }
+
     /// `rawValue` as a constant, so formatters copy it without touching `String`.
     public var staticName: StaticString {
         switch self {

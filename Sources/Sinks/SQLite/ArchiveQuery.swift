@@ -407,18 +407,3 @@ package struct ArchiveQuery: Sendable, Equatable {
         return change
     }
 }
-
-extension FileType {
-    /// The type bits of a mode of this type.
-    var modeBits: UInt32 {
-        switch self {
-        case .file: 0o100000
-        case .directory: 0o040000
-        case .symlink: 0o120000
-        case .fifo: 0o010000
-        case .socket: 0o140000
-        case .charDevice: 0o020000
-        case .blockDevice: 0o060000
-        }
-    }
-}
