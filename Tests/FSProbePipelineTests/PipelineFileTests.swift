@@ -165,6 +165,22 @@ import Testing
         #expect(found.contains("p.yaml:4:42: '${}' names no variable: expected ${NAME}"), "\(found)")
     }
 
+    /// The kafka source's options are checked before anything connects:
+    /// each mistake named at its option, a secret never shown.
+    @Test func kafkaSourceMistakesAreNamedAtTheirOption() {
+        func source(_ options: String) -> [String] {
+            problems("sources:\n  fleet: {type: kafka, \(options)}\nsinks:\n  s: {type: stdout, inputs: [fleet]}\n")
+        }
+        #expect(source("brokers: b:9092, topics: [t], group_id: g") == [])
+        #expect(source("brokers: b:9092, topics: [t]") == ["p.yaml:2:3: 'fleet' (kafka) needs option 'group_id': the consumer group: instances sharing it share the partitions, and its committed offsets say where a restart resumes"])
+        #expect(source("brokers: b:9092, topics: [t], group_id: g, start: middle").first?.contains("option 'start' of 'fleet'") == true)
+        #expect(source("brokers: b:9092, topics: ['bad topic'], group_id: g").first?.contains("option 'topics'") == true)
+        let owned = source("brokers: b:9092, topics: [t], group_id: g, librdkafka: [enable.auto.commit=true]")
+        #expect(owned.count == 1 && owned[0].contains("'enable.auto.commit' is set by the source's 'commit_interval_ms' option"), "\(owned)")
+        let refused = source("brokers: b:9092, topics: [t], group_id: g, librdkafka: [session.timeout.ms=Hunter2secret]")
+        #expect(refused.count == 1 && refused[0].contains("refuses the value of 'session.timeout.ms'") && !refused[0].contains("Hunter2secret"), "\(refused)")
+    }
+
     @Test func examplePipelinesAreValid() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../pipelines").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
