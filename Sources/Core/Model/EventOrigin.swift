@@ -41,8 +41,14 @@ public final class EventOrigin: Sendable, Hashable {
 
     /// The machine's name (`gethostname`), "localhost" when it has none.
     public static var machineName: String {
+        guard let name = readMachineName(), !name.isEmpty else { return "localhost" }
+        return name
+    }
+
+    /// `gethostname`, nil when it fails (`errno` says why).
+    public static func readMachineName() -> String? {
         var name = [CChar](repeating: 0, count: 256)
-        guard gethostname(&name, name.count - 1) == 0, name[0] != 0 else { return "localhost" }
+        guard gethostname(&name, name.count - 1) == 0 else { return nil }
         return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 

@@ -9,7 +9,7 @@ import FSProbePipeline
 /// property librdkafka would refuse is reported at validation, and once by
 /// the sink. Setting properties does no I/O, except loading plugins, which
 /// is left to the sink.
-struct KafkaConfiguration: ~Copyable {
+package struct KafkaConfiguration: ~Copyable {
     /// Borrowed by callers that add callbacks; owned by this value.
     let handle: OpaquePointer
 
@@ -64,12 +64,21 @@ struct KafkaConfiguration: ~Copyable {
         if let timeout = options.messageTimeoutMs {
             owned.append(("message_timeout_ms", "message.timeout.ms", String(timeout)))
         }
+        try set(owned, passThrough: options.librdkafka, on: conf, loadingPlugins: loadingPlugins)
+    }
+
+    /// Sets the properties of a client's typed options, then its
+    /// `librdkafka` pass-through, on `conf` (a producer's or a consumer's).
+    /// A refusal names the option that set the property; a pass-through
+    /// value is never shown, since it may be a secret.
+    package static func set(_ owned: [(option: String, key: String, value: String)], passThrough: [KafkaProperty],
+                            on conf: OpaquePointer, loadingPlugins: Bool) throws(ComponentOptionError) {
         var error = [CChar](repeating: 0, count: 512)
         for setting in owned where rd_kafka_conf_set(conf, setting.key, setting.value, &error, error.count) != RD_KAFKA_CONF_OK {
             // Our own values are not secret: librdkafka's reason may show them.
             throw ComponentOptionError(option: setting.option, error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
-        for (index, property) in options.librdkafka.enumerated() {
+        for (index, property) in passThrough.enumerated() {
             if property.key == "plugin.library.paths", !loadingPlugins { continue }
             switch rd_kafka_conf_set(conf, property.key, property.value, &error, error.count) {
             case RD_KAFKA_CONF_OK:

@@ -90,20 +90,11 @@ public struct KafkaSourceOptions: ComponentOptionsDecodable {
             ("commit_interval_ms", "enable.auto.commit", "false"),
             ("commit_interval_ms", "enable.auto.offset.store", "false"),
         ]
-        var error = [CChar](repeating: 0, count: 512)
-        for setting in owned where rd_kafka_conf_set(conf, setting.key, setting.value, &error, error.count) != RD_KAFKA_CONF_OK {
+        do {
+            try KafkaConfiguration.set(owned, passThrough: librdkafka, on: conf, loadingPlugins: loadingPlugins)
+        } catch {
             rd_kafka_conf_destroy(conf)
-            throw ComponentOptionError(option: setting.option, error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
-        }
-        for (index, property) in librdkafka.enumerated() {
-            if property.key == "plugin.library.paths", !loadingPlugins { continue }
-            let result = rd_kafka_conf_set(conf, property.key, property.value, &error, error.count)
-            guard result != RD_KAFKA_CONF_OK else { continue }
-            rd_kafka_conf_destroy(conf)
-            if result == RD_KAFKA_CONF_UNKNOWN {
-                throw ComponentOptionError(option: "librdkafka", item: index, "'\(property.key)' is not a librdkafka property")
-            }
-            throw ComponentOptionError(option: "librdkafka", item: index, "librdkafka refuses the value of '\(property.key)' (the value is not shown)")
+            throw error
         }
         return conf
     }

@@ -63,12 +63,10 @@ public final class FieldsTransform: EventTransform, @unchecked Sendable {
 
     /// The machine's host name (`gethostname`), for `host_name`.
     public static func currentHostName() throws(ComponentOptionError) -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let status = gethostname(&buffer, buffer.count - 1)
-        guard status == 0 else {
+        guard let name = EventOrigin.readMachineName() else {
             throw ComponentOptionError(option: "host_name", "cannot read the host name: \(String(cString: strerror(errno)))")
         }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name
     }
 }
 
