@@ -54,6 +54,8 @@ let package = Package(
         // librdkafka (>= 2.8) for the Kafka sink, found through pkg-config;
         // scripts/install-kafka.sh builds it where the distribution's is older.
         .systemLibrary(name: "CRDKafka", path: "Sources/CRDKafka", pkgConfig: "rdkafka"),
+        // SQLite's variadic configuration call, for the SQLite sink.
+        .systemLibrary(name: "CSQLiteShim", path: "Sources/CSQLiteShim"),
         // The generated BPF skeleton, the shared ABI header and small C shims
         // for what Swift cannot call directly (libbpf option macros).
         .target(
@@ -106,6 +108,7 @@ let package = Package(
                 "FSProbeCore",
                 "FSProbePipeline",
                 "CRDKafka",
+                "CSQLiteShim",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

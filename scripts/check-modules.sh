@@ -16,7 +16,7 @@ import json, sys
 
 package = json.load(open(sys.argv[1]))
 targets = {t["name"]: t for t in package["targets"]}
-heavy = {"Yams", "GRDB", "CRDKafka", "FSProbePipelineFile", "FSProbeSinks", "FSProbeKafka",
+heavy = {"Yams", "GRDB", "CSQLiteShim", "CRDKafka", "FSProbePipelineFile", "FSProbeSinks", "FSProbeKafka",
          "FSProbeMetrics", "Prometheus", "NIOCore", "NIOPosix", "NIOHTTP1"}
 
 def closure(name, seen):

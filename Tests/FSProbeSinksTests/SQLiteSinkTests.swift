@@ -194,6 +194,45 @@ import Testing
     /// Redaction upstream must hold in the database too: a field a `fields`
     /// transform removed is NULL (with its `*_raw` bytes); renames and added
     /// fields leave the fixed columns as they are.
+    /// The values an insert copies (executable, cgroup path, mount point,
+    /// an executable's exact bytes) go to a buffer kept between events;
+    /// values larger than it, then smaller ones again, are stored whole and
+    /// never mixed with the previous event's.
+    @Test func contextValuesOfAnySizeAreStoredWhole() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        func bytes(_ count: Int, _ fill: UInt8) -> [UInt8] { [UInt8(ascii: "/")] + Array(repeating: fill, count: count - 1) }
+        let sizes = [10, 6000, 20, 9000, 3]
+        var events: [FileEvent] = []
+        for (offset, size) in sizes.enumerated() {
+            var event = makeEvent(seq: offset)
+            let exe = bytes(size, UInt8(ascii: "a") + UInt8(offset)) + [0xFF]  // not UTF-8: exe_raw too
+            event.process = ProcessContext(
+                ppid: 1, startTime: EventTimestamp(nanosecondsSinceEpoch: baseTime), loginUID: nil, sessionID: nil,
+                euid: 0, egid: 0, executable: EventPath(bytes: exe), cgroupID: 1,
+                cgroup: CgroupInfo(id: 1, path: bytes(size, UInt8(ascii: "k")), containerID: "", runtime: nil),
+                mountNamespace: 1, pidNamespace: 1, userNamespace: 1,
+                userName: String(repeating: "u", count: size), groupName: nil, effectiveUserName: nil, effectiveGroupName: nil)
+            event.source.mount = MountInfo(mountID: 28, device: 1, mountPoint: bytes(size, UInt8(ascii: "m")), fsType: "ext4")
+            events.append(event)
+        }
+        let sink = try SQLiteSink(options: SQLiteSinkOptions(path: path))
+        for event in events { try sink.write(event) }
+        try sink.close()
+
+        let rows = try openReader(path).read {
+            try Row.fetchAll($0, sql: "SELECT exe_raw, cgroup_path, src_mount_point, user_name FROM events ORDER BY id")
+        }
+        #expect(rows.count == sizes.count)
+        for (row, (offset, size)) in zip(rows, sizes.enumerated()) {
+            #expect(Array(row["exe_raw"] as Data? ?? Data()) == bytes(size, UInt8(ascii: "a") + UInt8(offset)) + [0xFF])
+            #expect(row["cgroup_path"] as String? == String(decoding: bytes(size, UInt8(ascii: "k")), as: UTF8.self))
+            #expect(row["src_mount_point"] as String? == String(decoding: bytes(size, UInt8(ascii: "m")), as: UTF8.self))
+            #expect(row["user_name"] as String? == String(repeating: "u", count: size))
+        }
+    }
+
     @Test func fieldsRemovedUpstreamAreNotStored() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -269,7 +308,8 @@ import Testing
     /// A batch that fails in its middle (here a trigger refuses one event,
     /// as a full disk would refuse a page) is rolled back whole: the events
     /// inserted before it in the same transaction never become visible, and
-    /// all of them are counted as undelivered and reported by `flush`.
+    /// all of them are counted as undelivered and reported by `flush`. The
+    /// next event starts a new batch.
     @Test func aBatchFailingMidwayIsRolledBackWholeAndCounted() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -285,12 +325,13 @@ import Testing
 
         for seq in 0..<10 { try sink.write(makeEvent(seq: seq)) }  // batch 1: stored
         #expect(sink.confirmed == 10)
-        for seq in 10..<20 { try sink.write(makeEvent(seq: seq)) }  // batch 2: fails at its 6th event
+        for seq in 10..<20 { try sink.write(makeEvent(seq: seq)) }  // batch 2: its 6th event is refused
         #expect(sink.undelivered == 10)
         #expect(sink.confirmed == 10, "a batch rolled back is not delivered, and delivered does not go down")
         for seq in 20..<30 { try sink.write(makeEvent(seq: seq)) }  // batch 3: fails too
         #expect(sink.undelivered == 20)
         for seq in 30..<33 { try sink.write(makeEvent(seq: seq)) }
+        #expect(try count(reader) == 10, "the open batch is invisible")
         #expect {
             try sink.flush()
         } throws: { "\($0)" == "cannot write to database '\(path)': refused by the test (20 events not stored)" }

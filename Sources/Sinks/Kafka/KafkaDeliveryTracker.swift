@@ -38,7 +38,7 @@ final class KafkaDeliveryTracker: @unchecked Sendable {
     }
 }
 
-/// What librdkafka calls back into, for one producer: its delivery reports
+/// What librdkafka calls back into, for one client: a producer's delivery reports
 /// (`tracker`) and its log lines. librdkafka's own logger would print
 /// lines that may quote a broker address or a SASL user name taken from
 /// the environment; these are written with every such value shown as the
@@ -70,13 +70,16 @@ package final class KafkaCallbacks: @unchecked Sendable {
     /// A librdkafka message made safe to print: no secret, one line.
     package func safe(_ text: String) -> String { redact(text).lineSafe }
 
-    /// Registers both callbacks and this object on a configuration; the
-    /// caller keeps it alive as long as the client.
-    package func install(on conf: OpaquePointer) {
+    /// Registers the log callback, the delivery reports (a producer's
+    /// only: a consumer warns about a producer property) and this object on
+    /// a configuration; the caller keeps it alive as long as the client.
+    package func install(on conf: OpaquePointer, deliveryReports: Bool) {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
-        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
-            guard let message, let opaque else { return }
-            Unmanaged<KafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue().tracker.record(message.pointee.err)
+        if deliveryReports {
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                guard let message, let opaque else { return }
+                Unmanaged<KafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue().tracker.record(message.pointee.err)
+            }
         }
         // Called from librdkafka's threads; to the process's logging (an
         // embedder's backend, or fsprobe's stderr at its --log-level).

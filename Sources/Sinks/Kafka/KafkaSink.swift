@@ -57,7 +57,7 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
         } catch {
             throw SinkError.kafkaFailed(name: name, reason: error.description)
         }
-        callbacks.install(on: configuration.handle)
+        callbacks.install(on: configuration.handle, deliveryReports: true)
         var error = [CChar](repeating: 0, count: 512)
         let conf = configuration.release()
         guard let producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &error, error.count) else {

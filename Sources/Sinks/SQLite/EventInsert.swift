@@ -4,39 +4,90 @@ import Glibc
 import Darwin
 #endif
 import FSProbeCore
-import GRDB
 import GRDBSQLite
 
-/// The one INSERT the sink runs per event: prepared once when the database
-/// opens, then re-bound and stepped for every event.
+/// The INSERT the sink runs: one statement of `rows` rows, prepared once
+/// when the database opens; each event is bound into the next free row,
+/// and the statement is stepped when every row is bound, or by `finish`
+/// before a commit (rows left unbound are skipped: their timestamp is NULL).
 ///
-/// Values go straight to SQLite's C binding functions rather than through
-/// GRDB's `StatementArguments`, which would build an array of values (and a
-/// `String` per name) for every event. Names are bound in place, without
-/// copying (SQLITE_STATIC): the statement is stepped while the event's
-/// buffers are borrowed, and its bindings cleared before they are given
-/// back. So an event with valid UTF-8 names costs no allocation on the Swift
-/// side; SQLite's own record building still uses its allocator.
+/// One step per `rows` events rather than per event because each execution
+/// of a statement costs the same whatever it inserts: opening and closing
+/// a cursor on the table and each index, and allocating, then freeing at
+/// the reset, the buffers the records are built in (about ten mallocs).
+///
+/// Values go straight to SQLite's C binding functions, never through an
+/// array of values, and nothing is copied by SQLite (SQLITE_STATIC): every
+/// value that is not a constant is copied into `arena`, which lives until
+/// the step. So an event costs no allocation on the Swift side, and none in
+/// SQLite for its values.
 final class EventInsert {
-    /// Kept so GRDB finalizes it; released before the connection closes.
-    private let statement: Statement
-    private let handle: SQLiteStatement
-    private let connection: SQLiteConnection
+    private let handle: OpaquePointer
+    private let connection: WriteConnection
+    /// Events one statement inserts.
+    let rows: Int
+    /// Rows bound since the last step.
+    private var filled = 0
     /// Where devices, flag names and setattr objects are written, reused for every event.
     private var scratch: [UInt8] = []
+    /// The bound rows' values, until the step.
+    private var arena = BindingArena(capacity: 16_384)
+    private static let columns = EventField.allCases.count
 
-    init(_ db: Database) throws {
-        guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE) }
-        statement = try db.makeStatement(sql: SQLiteSchema.insertSQL)
-        handle = statement.sqliteStatement
+    init(_ connection: WriteConnection, rows: Int = 32) throws(SQLiteFailure) {
+        // Within the build's limit on parameters (32766 since SQLite 3.32, 999 before).
+        let limit = Int(sqlite3_limit(connection.handle, SQLITE_LIMIT_VARIABLE_NUMBER, -1))
+        self.rows = max(1, min(rows, limit / Self.columns))
+        handle = try connection.prepare(SQLiteSchema.insertSQL(rows: self.rows))
         self.connection = connection
     }
 
-    /// Inserts `event` (into the transaction the caller opened). False when
-    /// the table already holds its id (a retry, a replay): nothing is written.
-    @discardableResult
-    func run(_ event: FileEvent) throws -> Bool {
-        let before = sqlite3_total_changes64(connection)
+    deinit {
+        // Before the connection closes: an unfinalized statement keeps it open.
+        sqlite3_finalize(handle)
+    }
+
+    /// Binds `event` into the next row, stepping the statement (into the
+    /// transaction the caller opened) once every row is bound. Returns how
+    /// many events that step found already stored (a retry, a replay),
+    /// which it left as they were; 0 when it did not step. On a failure the
+    /// rows bound so far are discarded: the caller rolls back.
+    func add(_ event: FileEvent) throws(SQLiteFailure) -> UInt64 {
+        do {
+            try bindRow(event)
+        } catch {
+            discard()
+            throw error as! SQLiteFailure  // the closures below throw nothing else
+        }
+        filled += 1
+        return filled == rows ? try step() : 0
+    }
+
+    /// Steps the rows bound so far, if any; before a commit. Returns how
+    /// many of them were already stored.
+    func finish() throws(SQLiteFailure) -> UInt64 {
+        filled > 0 ? try step() : 0
+    }
+
+    /// Forgets the rows bound since the last step (the batch is rolled back).
+    func discard() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)  // every row unbound: NULL timestamps, skipped
+        arena.reset()
+        filled = 0
+    }
+
+    private func step() throws(SQLiteFailure) -> UInt64 {
+        let before = sqlite3_total_changes64(connection.handle)
+        let stepped = sqlite3_step(handle)
+        let bound = UInt64(filled)
+        defer { discard() }  // SQLite must keep no pointer into the arena
+        guard stepped == SQLITE_DONE else { throw failure(stepped) }
+        return bound &- UInt64(sqlite3_total_changes64(connection.handle) - before)
+    }
+
+    /// Binds every parameter of the next row.
+    private func bindRow(_ event: FileEvent) throws {
         try event.comm.withBytes { comm in
             try event.source.bytes.withUnsafeBufferPointer { source in
                 if let target = event.target {
@@ -48,18 +99,13 @@ final class EventInsert {
                 }
             }
         }
-        return sqlite3_total_changes64(connection) != before
     }
 
-    /// Binds every parameter, steps, and clears the bindings, all while the
-    /// name buffers are valid.
+    /// Binds the row's parameters; names are copied (the event's buffers
+    /// are only borrowed for this call).
     private func insert(_ event: FileEvent, comm: UnsafeBufferPointer<UInt8>, source: UnsafeBufferPointer<UInt8>,
                         target: UnsafeBufferPointer<UInt8>?) throws {
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)  // SQLite must keep no pointer into the event
-        }
-        try check(sqlite3_bind_text(handle, EventField.eventType.parameter, Self.typeNames[Int(event.type.rawValue)], -1, nil))
+        try check(sqlite3_bind_text(handle, slot(EventField.eventType), Self.typeNames[Int(event.type.rawValue)], -1, nil))
         try bind(event.timestamp.nanosecondsSinceEpoch, .timestamp)
         try bind(Int64(event.pid), .pid)
         try bind(Int64(event.tid), .tid)
@@ -91,15 +137,15 @@ final class EventInsert {
         if event.retval < 0 {
             let code = 0 &- event.retval
             if let name = ErrnoName.staticName(code) {
-                try check(sqlite3_bind_text(handle, EventField.error.parameter,
+                try check(sqlite3_bind_text(handle, slot(EventField.error),
                                             UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self),
                                             Int32(name.utf8CodeUnitCount), nil))
             } else {
                 var name = ErrnoName.name(code)  // an unnamed errno: rare, copied
-                try check(name.withUTF8 { bindText($0, .error, copy: true) })
+                try check(name.withUTF8 { bindText($0, .error) })
             }
         }
-        try check(sqlite3_bind_text(handle, EventField.backend.parameter, Self.backendNames[event.backend]!, -1, nil))
+        try check(sqlite3_bind_text(handle, slot(EventField.backend), Self.backendNames[event.backend]!, -1, nil))
         try bindContext(event)
 
         // A field a `fields` transform removed (to keep it out of the output,
@@ -108,17 +154,15 @@ final class EventInsert {
         // table. The timestamp stays: retention and time queries need it.
         if let layout = event.fields {
             for field in Self.removableFields where layout.name(of: field) == nil {
-                try check(sqlite3_bind_null(handle, field.parameter))
+                try check(sqlite3_bind_null(handle, slot(field)))
             }
         }
 
-        let stepped = sqlite3_step(handle)
-        guard stepped == SQLITE_DONE else { throw failure(stepped) }
     }
 
     /// Who acted and where the objects are (see `ProcessContext`). These
     /// values live in shared strings and arrays, not in buffers borrowed
-    /// for the step, so SQLite copies them (its allocator, not Swift's).
+    /// for the step, so they are copied into the arena.
     private func bindContext(_ event: FileEvent) throws {
         let process = event.process
         try bind(Int64(process.ppid), .ppid)
@@ -151,17 +195,17 @@ final class EventInsert {
         // JSON object: json_extract(setattr, '$.mode') reads it).
         scratch.removeAll(keepingCapacity: true)
         event.appendFlagNames(to: &scratch)
-        try scratch.withUnsafeBufferPointer { try check(bindText($0, .flagNames, copy: true)) }
+        try scratch.withUnsafeBufferPointer { try check(bindText($0, .flagNames)) }
         if let change = event.attributes {
             scratch.removeAll(keepingCapacity: true)
             change.appendJSON(to: &scratch)
-            try scratch.withUnsafeBufferPointer { try check(bindText($0, .setattr, copy: true)) }
+            try scratch.withUnsafeBufferPointer { try check(bindText($0, .setattr)) }
         }
         if let bytes = event.bytesWritten { try bind(bytes, .modifyBytes) }
         if let id = event.id {
             scratch.removeAll(keepingCapacity: true)
             id.append(to: &scratch)
-            try scratch.withUnsafeBufferPointer { try check(bindText($0, .eventID, copy: true)) }
+            try scratch.withUnsafeBufferPointer { try check(bindText($0, .eventID)) }
         }
         try bindString(event.origin?.host, .host)
     }
@@ -172,10 +216,10 @@ final class EventInsert {
         if path.device != 0 {
             scratch.removeAll(keepingCapacity: true)
             DeviceNumber.appendText(path.device, to: &scratch)
-            try scratch.withUnsafeBufferPointer { try check(bindText($0, device, copy: true)) }
+            try scratch.withUnsafeBufferPointer { try check(bindText($0, device)) }
         }
         if let type = FileType(mode: path.mode) {
-            try check(sqlite3_bind_text(handle, fileType.parameter, Self.fileTypeNames[type]!, -1, nil))
+            try check(sqlite3_bind_text(handle, slot(fileType), Self.fileTypeNames[type]!, -1, nil))
         }
         try bind(Int64(path.linkCount), linkCount)
         if let mount = path.mount {
@@ -189,27 +233,27 @@ final class EventInsert {
     private func bindCopiedName(_ bytes: UnsafeBufferPointer<UInt8>, _ text: EventField, _ raw: EventField) throws {
         try bindCopiedText(bytes, text)
         if !NameText.isValidUTF8(bytes) {
-            try check(sqlite3_bind_blob(handle, raw.parameter, bytes.baseAddress, Int32(bytes.count), sqliteTransient))
+            try check(bindCopiedBlob(bytes, raw))
         }
     }
 
     /// Bytes as text, copied; invalid UTF-8 repaired, as the JSON output shows it.
     private func bindCopiedText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventField) throws {
         if NameText.isValidUTF8(bytes) {
-            try check(bindText(bytes, column, copy: true))
+            try check(bindText(bytes, column))
         } else {
-            try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, column, copy: true) })
+            try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, column) })
         }
     }
 
     /// A string, copied; nothing (NULL) for nil.
     private func bindString(_ text: String?, _ column: EventField) throws {
         guard var text else { return }
-        try check(text.withUTF8 { bindText($0, column, copy: true) })
+        try check(text.withUTF8 { bindText($0, column) })
     }
 
     private func bind(_ value: Int64, _ column: EventField) throws {
-        try check(sqlite3_bind_int64(handle, column.parameter, value))
+        try check(sqlite3_bind_int64(handle, slot(column), value))
     }
 
     /// The two JSON booleans of a path, as 0/1.
@@ -229,13 +273,13 @@ final class EventInsert {
         try bind(path.resolution.contains(.foreignMountNamespace) ? 1 : 0, foreign)
         guard let offset = path.processRootOffset, offset <= bytes.count else { return }
         guard offset < bytes.count else {  // the object is the process root itself
-            return try check(sqlite3_bind_text(handle, processPath.parameter, Self.slash, 1, nil))
+            return try check(sqlite3_bind_text(handle, slot(processPath), Self.slash, 1, nil))
         }
         let suffix = UnsafeBufferPointer(rebasing: bytes[offset...])
         if NameText.isValidUTF8(suffix) {
-            try check(bindText(suffix, processPath, copy: false))
+            try check(bindText(suffix, processPath))
         } else {
-            try check(NameText.repaired(suffix).withUnsafeBufferPointer { bindText($0, processPath, copy: true) })
+            try check(NameText.repaired(suffix).withUnsafeBufferPointer { bindText($0, processPath) })
         }
     }
 
@@ -243,30 +287,46 @@ final class EventInsert {
     /// repaired text (see `NameText`; a rare copy) and the exact bytes.
     private func bindName(_ bytes: UnsafeBufferPointer<UInt8>, _ text: EventField, _ raw: EventField) throws {
         if NameText.isValidUTF8(bytes) {
-            try check(bindText(bytes, text, copy: false))
+            try check(bindText(bytes, text))
         } else {
-            try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, text, copy: true) })
-            try check(sqlite3_bind_blob(handle, raw.parameter, bytes.baseAddress, Int32(bytes.count), nil))
+            try check(NameText.repaired(bytes).withUnsafeBufferPointer { bindText($0, text) })
+            try check(bindCopiedBlob(bytes, raw))
         }
     }
 
-    /// `copy: false` only for memory that stays valid until the step. An
-    /// empty buffer may have no address, which SQLite would bind as NULL:
-    /// an empty name is bound as an empty string instead.
-    private func bindText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventField, copy: Bool) -> Int32 {
-        guard let base = bytes.baseAddress, bytes.count > 0 else {
-            return sqlite3_bind_text(handle, column.parameter, Self.empty, 0, nil)
+    /// Bytes as text, copied into the arena (or, when they do not fit
+    /// there, by SQLite). An empty buffer may have no address, which SQLite
+    /// would bind as NULL: an empty name is bound as an empty string.
+    private func bindText(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventField) -> Int32 {
+        guard bytes.count > 0 else {
+            return sqlite3_bind_text(handle, slot(column), Self.empty, 0, nil)
         }
-        return sqlite3_bind_text(handle, column.parameter, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
-                                 Int32(bytes.count), copy ? sqliteTransient : nil)
+        guard let stored = arena.store(UnsafeRawBufferPointer(bytes)) else {
+            return sqlite3_bind_text(handle, slot(column), UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                     Int32(bytes.count), sqliteTransient)
+        }
+        return sqlite3_bind_text(handle, slot(column), stored.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
     }
 
-    private func check(_ code: Int32) throws {
+    /// The parameter of `field` in the row being bound.
+    @inline(__always) private func slot(_ field: EventField) -> Int32 {
+        Int32(filled &* Self.columns &+ field.rawValue &+ 1)
+    }
+
+    /// Exact bytes as a BLOB, copied into the arena (or by SQLite).
+    private func bindCopiedBlob(_ bytes: UnsafeBufferPointer<UInt8>, _ column: EventField) -> Int32 {
+        if let stored = arena.store(UnsafeRawBufferPointer(bytes)) {
+            return sqlite3_bind_blob(handle, slot(column), stored, Int32(bytes.count), nil)
+        }
+        return sqlite3_bind_blob(handle, slot(column), bytes.baseAddress, Int32(bytes.count), sqliteTransient)
+    }
+
+    private func check(_ code: Int32) throws(SQLiteFailure) {
         guard code == SQLITE_OK else { throw failure(code) }
     }
 
-    private func failure(_ code: Int32) -> DatabaseError {
-        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
+    private func failure(_ code: Int32) -> SQLiteFailure {
+        connection.failure(code)
     }
 
     // Constants made once, so nothing per event builds them. The names are

@@ -24,15 +24,23 @@ import GRDB
 enum SQLiteSchema {
     static let table = "events"
 
-    /// Every field of the schema (`EventField.schema`), in field order.
-    /// (`id`, the rowid, is assigned by SQLite.)
-    static let insertSQL: String = {
+    /// Inserts `rows` events: every field of the schema
+    /// (`EventField.schema`), in field order, per row; row `r`'s parameters
+    /// follow row `r - 1`'s. A row whose timestamp is left NULL (unbound)
+    /// inserts nothing, so one statement also serves a batch's last, shorter
+    /// run of rows. (`id`, the rowid, is assigned by SQLite, in row order.)
+    static func insertSQL(rows: Int) -> String {
         let columns = EventField.allCases.map(\.schema.column).joined(separator: ", ")
-        let parameters = Array(repeating: "?", count: EventField.allCases.count).joined(separator: ", ")
+        let row = "(" + Array(repeating: "?", count: EventField.allCases.count).joined(separator: ", ") + ")"
+        let values = Array(repeating: row, count: rows).joined(separator: ", ")
+        // VALUES names its columns column1, column2...
+        let timestamp = "column\(EventField.timestamp.rawValue + 1)"
         // An id already stored is a retry or a replay (every hop before is
         // at least once): the row stays as it is, the insert does nothing.
-        return "INSERT INTO \(table) (\(columns)) VALUES (\(parameters)) ON CONFLICT (event_id) DO NOTHING"
-    }()
+        // (The WHERE also keeps SQLite from reading ON CONFLICT as a join's.)
+        return "INSERT INTO \(table) (\(columns)) SELECT * FROM (VALUES \(values)) WHERE \(timestamp) IS NOT NULL "
+            + "ON CONFLICT (event_id) DO NOTHING"
+    }
 
     /// Uses `events_by_time`; one statement, so SQLite runs it as its own transaction.
     static let retentionSQL = "DELETE FROM \(table) WHERE timestamp < ?"
@@ -158,10 +166,4 @@ enum SQLiteSchema {
             try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(field.schema.column) \(field.schema.kind.sqliteType)")
         }
     }
-}
-
-extension EventField {
-    /// The field's parameter number in `SQLiteSchema.insertSQL` (its
-    /// column's place there), so binding code and SQL cannot drift apart.
-    var parameter: Int32 { Int32(rawValue) + 1 }
 }

@@ -5,20 +5,27 @@ import Darwin
 #endif
 import FSProbeCore
 import FSProbePipeline
+import CSQLiteShim
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// Stores events in a SQLite database (`type: sqlite`; schema and queries in
 /// docs/sqlite.md).
 ///
-/// `write` appends the event to the batch in memory; the batch is inserted
-/// and committed as one transaction when it holds `batchSize` events and on
-/// every `flush()` (which the pipeline calls whenever the sink's buffer runs
-/// empty): one commit per burst, not per event, and never more than
-/// `batchSize` events in a transaction. The INSERTs of a batch run in one
-/// GRDB access rather than one per `write`, because each access hops through
-/// a dispatch queue, which on Linux allocates; the transaction holds the
-/// same events either way.
+/// `write` inserts the event into the open transaction (opening one for
+/// the first event of a batch); the transaction is committed when it holds
+/// `batchSize` events and on every `flush()` (which the pipeline calls
+/// whenever the sink's buffer runs empty): one commit per burst, not per
+/// event, and never more than `batchSize` events in a transaction. An
+/// insert that fails rolls the whole open transaction back: the events
+/// before it in the batch are counted as not stored with it, and the next
+/// event starts a new batch.
+///
+/// GRDB creates and migrates the schema; the inserts go through a
+/// connection of the sink's own (`WriteConnection`), because a GRDB access
+/// cannot stay open between `write` calls, and batching events for one
+/// access would copy every event once more.
 ///
 /// Crash safety comes from SQLite, in WAL mode: a commit appends the batch's
 /// pages to the -wal file and marks the last one as a commit. Pages written
@@ -44,11 +51,14 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     public let path: String
     public let options: SQLiteSinkOptions
 
-    private var database: DatabaseQueue?
+    private var connection: WriteConnection?
     private var insert: EventInsert?
-    /// Events accepted since the last commit, in order. Its capacity is kept,
-    /// so appending copies the event (and retains its names) without allocating.
-    private var batch: [FileEvent] = []
+    /// The retention DELETE, prepared once (when there is a retention).
+    private var retention: OpaquePointer?
+    /// Events inserted into the open transaction, not committed yet.
+    private var pending = 0
+    /// Of those, events whose id the table already held.
+    private var pendingDuplicates: UInt64 = 0
     private let clock: Clock
     private let retentionNanoseconds: Int64?
     /// When retention last ran (clock time); nil until it first runs.
@@ -79,29 +89,17 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
         self.name = name ?? options.path
         self.clock = clock
         self.retentionNanoseconds = options.retention.map(Self.nanoseconds)
-        // Not all of a huge batch_size up front: the array grows to what
-        // bursts need once, then keeps that capacity.
-        batch.reserveCapacity(min(options.batchSize, 4096))
+        Self.disableMemoryStatistics
 
         try Self.createPrivateFile(path)
         do {
-            let queue = try DatabaseQueue(path: path, configuration: Self.configuration())
-            try queue.writeWithoutTransaction { db in
-                // After GRDB's WAL setup, which sets synchronous NORMAL itself.
-                try db.execute(sql: options.synchronous == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-                try db.execute(sql: Self.tuning)
-                let unknown = try SQLiteSchema.migrator.appliedIdentifiers(db)
-                    .subtracting(SQLiteSchema.migrator.migrations)
-                guard unknown.isEmpty else {
-                    throw SinkError.databaseFailed(
-                        path: path, action: "open",
-                        reason: "its schema has migrations this fsprobe does not know (\(unknown.sorted().joined(separator: ", "))); it was written by a newer version")
-                }
-            }
-            try SQLiteSchema.migrator.migrate(queue)
-            try queue.write { try SQLiteSchema.addMissingColumns($0) }
-            insert = try queue.writeWithoutTransaction { try EventInsert($0) }
-            database = queue
+            try Self.migrate(path)
+            let connection = try WriteConnection(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
+            try connection.execute(options.synchronous == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            try connection.execute(Self.tuning)
+            insert = try EventInsert(connection)
+            if retentionNanoseconds != nil { retention = try connection.prepare(SQLiteSchema.retentionSQL) }
+            self.connection = connection
         } catch let error as SinkError {
             throw error
         } catch {
@@ -110,8 +108,9 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     }
 
     deinit {
-        // An unfinalized statement would keep the connection from closing.
+        // Statements before the connection, which rolls back an open batch.
         insert = nil
+        sqlite3_finalize(retention)
     }
 
     /// Events of batches that failed to commit after `write` accepted them.
@@ -126,11 +125,22 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     public var outputPaths: [String] { [path] }
 
     public func write(_ event: FileEvent) throws {
-        guard database != nil else {
+        guard let connection, let insert else {
             throw SinkError.databaseFailed(path: path, action: "write to", reason: "the sink is closed")
         }
-        batch.append(event)
-        guard batch.count >= options.batchSize else { return }
+        do {
+            // Until COMMIT writes its commit frame, nothing of this batch
+            // exists for readers or for the next open, whatever happens here.
+            if pending == 0 { try connection.execute("BEGIN IMMEDIATE") }
+            pendingDuplicates += try insert.add(event)
+            pending += 1
+        } catch {
+            pending += 1  // this event is lost with the batch
+            abandonBatch()
+            deferredError = deferredError ?? Self.wrap(error, path: path, action: "write to")
+            return
+        }
+        guard pending >= options.batchSize else { return }
         do {
             try commitBatch()
             try removeExpiredEvents()
@@ -165,7 +175,7 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     /// Commits the batch, applies retention (always, once), and closes the
     /// database; the database is closed even when the commit fails.
     public func close() throws {
-        guard let database else { return }
+        guard let connection else { return }
         var failure: Error? = deferredError
         deferredError = nil
         do {
@@ -175,9 +185,11 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
             failure = failure ?? error
         }
         insert = nil  // finalized before the connection closes, or SQLite refuses to close
-        self.database = nil
+        sqlite3_finalize(retention)
+        retention = nil
+        self.connection = nil
         do {
-            try database.close()
+            try connection.close()
         } catch {
             failure = failure ?? Self.wrap(error, path: path, action: "close")
         }
@@ -187,41 +199,44 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     /// The value of a PRAGMA on the sink's own connection (for tests:
     /// `synchronous` is per connection).
     func pragma(_ name: String) throws -> String? {
-        try database?.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA \(name)") }
+        try connection?.pragma(name)
     }
 
     // MARK: - Transactions and retention
 
-    /// Inserts the batch in one transaction (BEGIN IMMEDIATE ... COMMIT;
-    /// rolled back whole if anything fails) and empties it either way,
-    /// counting a failed batch as undelivered.
+    /// Commits the open batch, counting it as confirmed, or, when the
+    /// commit fails, rolls it back and counts it as undelivered.
     private func commitBatch() throws {
-        guard !batch.isEmpty, let database, let insert else { return }
-        defer { batch.removeAll(keepingCapacity: true) }
-        var ignored: UInt64 = 0
+        guard pending > 0, let connection, let insert else { return }
         do {
-            try database.writeWithoutTransaction { db in
-                // Until COMMIT writes its commit frame, nothing of this batch
-                // exists for readers or for the next open, whatever happens here.
-                try db.inTransaction(.immediate) {
-                    for index in batch.indices where try !insert.run(batch[index]) { ignored += 1 }
-                    return .commit
-                }
-            }
-            count.confirm(batch.count)
-            if ignored > 0 { duplicates.add(ignored, ordering: .relaxed) }
+            pendingDuplicates += try insert.finish()
+            try connection.execute("COMMIT")
         } catch {
-            count.lose(batch.count)
-            notStoredSinceReport += batch.count
+            abandonBatch()
             throw SinkError.databaseFailed(path: path, action: "write to", reason: Self.reason(error))
         }
+        count.confirm(pending)
+        if pendingDuplicates > 0 { duplicates.add(pendingDuplicates, ordering: .relaxed) }
+        pending = 0
+        pendingDuplicates = 0
+    }
+
+    /// Rolls the open batch back (SQLite may have done so already) and
+    /// counts its events as undelivered.
+    private func abandonBatch() {
+        insert?.discard()
+        if let connection, connection.inTransaction { try? connection.execute("ROLLBACK") }
+        count.lose(pending)
+        notStoredSinceReport += pending
+        pending = 0
+        pendingDuplicates = 0
     }
 
     /// Deletes events older than the retention period, in a transaction of
     /// its own (one DELETE statement) between batches, at most once per
     /// `retentionInterval` unless `force`d.
     private func removeExpiredEvents(force: Bool = false) throws {
-        guard let retentionNanoseconds, let database else { return }
+        guard let retentionNanoseconds, let connection, let retention else { return }
         let now = clock().nanosecondsSinceEpoch
         // A clock set back (now < last) must not postpone retention for long.
         if !force, let last = lastRetention, now >= last, now - last < Self.nanoseconds(Self.retentionInterval) {
@@ -230,9 +245,10 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
         lastRetention = now
         let (cutoff, overflow) = now.subtractingReportingOverflow(retentionNanoseconds)
         do {
-            try database.writeWithoutTransaction { db in
-                try db.cachedStatement(sql: SQLiteSchema.retentionSQL).execute(arguments: [overflow ? Int64.min : cutoff])
-            }
+            defer { sqlite3_reset(retention) }
+            try connection.check(sqlite3_bind_int64(retention, 1, overflow ? Int64.min : cutoff))
+            let stepped = sqlite3_step(retention)
+            guard stepped == SQLITE_DONE else { throw connection.failure(stepped) }
         } catch {
             throw Self.wrap(error, path: path, action: "delete old events from")
         }
@@ -252,14 +268,36 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
         PRAGMA journal_size_limit = 67108864;
         """
 
-    private static func configuration() -> Configuration {
+    /// SQLite's memory statistics take a process-wide mutex around each of
+    /// the allocations an insert makes (about ten a row); nothing reads
+    /// them. Turned off before SQLite's first use when the first sink
+    /// opens; in a process that used SQLite before, SQLite keeps them.
+    private static let disableMemoryStatistics: Void = { _ = csqlite_disable_memory_statistics() }()
+
+    /// Someone running a DELETE by hand holds the write lock briefly: wait
+    /// for it rather than fail (and drop) the batch.
+    static let busyTimeoutMilliseconds: Int32 = 5000
+
+    /// Creates or migrates the schema with GRDB, in WAL mode (which the
+    /// file keeps), and closes GRDB's connection.
+    private static func migrate(_ path: String) throws {
         var configuration = Configuration()
         configuration.label = "fsprobe.sqlite"
         configuration.journalMode = .wal
-        // Someone running a DELETE by hand holds the write lock briefly: wait
-        // for it rather than fail (and drop) the batch.
-        configuration.busyMode = .timeout(5)
-        return configuration
+        configuration.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1000)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.writeWithoutTransaction { db in
+            let unknown = try SQLiteSchema.migrator.appliedIdentifiers(db)
+                .subtracting(SQLiteSchema.migrator.migrations)
+            guard unknown.isEmpty else {
+                throw SinkError.databaseFailed(
+                    path: path, action: "open",
+                    reason: "its schema has migrations this fsprobe does not know (\(unknown.sorted().joined(separator: ", "))); it was written by a newer version")
+            }
+        }
+        try SQLiteSchema.migrator.migrate(queue)
+        try queue.write { try SQLiteSchema.addMissingColumns($0) }
+        try queue.close()
     }
 
     /// Creates the file 0600 before SQLite opens it, because SQLite would
@@ -291,6 +329,7 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
     /// SQLite's own words ("database or disk is full"), without GRDB's prefix.
     private static func reason(_ error: Error) -> String {
         if let error = error as? DatabaseError, let message = error.message { return message }
+        if let error = error as? SQLiteFailure { return error.description }
         return "\(error)"
     }
 }

@@ -50,7 +50,7 @@ public final class KafkaEventSource: AcknowledgingEventSource, @unchecked Sendab
         } catch {
             throw KafkaSourceError(name: name, reason: error.description)
         }
-        callbacks.install(on: conf)
+        callbacks.install(on: conf, deliveryReports: false)
         var error = [CChar](repeating: 0, count: 512)
         guard let consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &error, error.count) else {
             rd_kafka_conf_destroy(conf)  // freed by rd_kafka_new on success only

@@ -78,10 +78,20 @@ public struct KafkaSourceOptions: ComponentOptionsDecodable {
             librdkafka: KafkaSinkOptions.properties(options.strings("librdkafka") ?? []))
     }
 
+    /// librdkafka properties the source sets unless `librdkafka:` does.
+    static let tuning: [(key: String, value: String)] = [("fetch.queue.backoff.ms", "10")]
+
     /// A librdkafka consumer configuration; the caller owns it (until
     /// `rd_kafka_new` takes it). Pass-through values are never shown.
     func makeConfiguration(loadingPlugins: Bool) throws(ComponentOptionError) -> OpaquePointer {
         let conf = rd_kafka_conf_new()!
+        // Defaults of the source's own, which `librdkafka:` may change.
+        // librdkafka stops fetching while its queue holds queued.min.messages
+        // and, by default, waits a whole second before asking again: a
+        // source that keeps up drains the queue long before, then sits idle
+        // (about 0.5 s in every second at 100k events/s against the test
+        // broker). Asking again after 10 ms keeps the queue fed.
+        for (key, value) in Self.tuning { rd_kafka_conf_set(conf, key, value, nil, 0) }
         let owned: [(option: String, key: String, value: String)] = [
             ("brokers", "bootstrap.servers", brokers.joined(separator: ",")),
             ("group_id", "group.id", groupID),
