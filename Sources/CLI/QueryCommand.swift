@@ -42,6 +42,9 @@ struct QueryCommand: ParsableCommand {
     @Option(name: .customLong("comm"), help: "Events of processes named exactly this (comm).")
     var comm: String?
 
+    @Option(name: .customLong("host"), help: "Events of this host (its `host` field: an archive of a fleet's events).")
+    var host: String?
+
     @Option(name: .customLong("after"), help: "Events whose id is greater than this cursor (from a previous query).")
     var after: Int64 = 0
 
@@ -75,7 +78,7 @@ struct QueryCommand: ParsableCommand {
         }
         let pathMatch: ArchiveQuery.PathMatch? = if let path { .exact(path) } else if let glob { .glob(glob) } else { nil }
         return ArchiveQuery(since: try instant(since, "--since"), until: try instant(until, "--until"), path: pathMatch,
-                            types: types.flatMap(\.types), comm: comm, after: after, limit: limit)
+                            types: types.flatMap(\.types), comm: comm, host: host, after: after, limit: limit)
     }
 
     func run() throws {
@@ -112,6 +115,7 @@ struct QueryCommand: ParsableCommand {
         let typeNames = types.flatMap(\.types).map(\.name)
         if !typeNames.isEmpty { words += ["--type", typeNames.joined(separator: ",")] }
         if let comm { words += ["--comm", comm] }
+        if let host { words += ["--host", host] }
         words += ["--after", String(cursor)]
         if let limit { words += ["--limit", String(limit)] }
         if format != .table { words += ["-f", format.rawValue] }

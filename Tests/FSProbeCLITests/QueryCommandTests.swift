@@ -40,6 +40,8 @@ final class QueryCommandTests: XCTestCase {
             var event = makeEvent(type, seq: i, time: now - seconds * Self.second, path: Array(path.utf8), target: target,
                                   comm: i % 3 == 0 ? "vi" : "sshd")
             event.pid = 1000 + UInt32(i)
+            event.origin = EventOrigin(host: i % 4 == 1 ? "agent-b" : "agent-a", stream: 1)
+            event.sequence = UInt64(i)
             events.append(event)
         }
         return events
@@ -114,6 +116,10 @@ final class QueryCommandTests: XCTestCase {
         XCTAssertEqual(try query(["--type", "all"]).pids, events.map(\.pid))
         XCTAssertEqual(try query(["--comm", "vi"]).pids, pids(events) { $0.comm.string == "vi" })
         XCTAssertEqual(try query(["--comm", "v"]).pids, [], "exact, not a prefix")
+        XCTAssertEqual(try query(["--host", "agent-b"]).pids, pids(events) { $0.origin?.host == "agent-b" })
+        XCTAssertEqual(try query(["--host", "agent-b", "--type", "rename"]).pids,
+                       pids(events) { $0.origin?.host == "agent-b" && $0.type == .rename })
+        XCTAssertEqual(try query(["--host", "agent"]).pids, [], "exact, not a prefix")
         XCTAssertEqual(try query(["--comm", "sshd", "--type", "rename", "--since", "3h", "--glob", "/etc/*"]).pids,
                        pids(events) { $0.comm.string == "sshd" && $0.type == .rename && within(3 * 3600)($0)
                            && ($0.source.string.hasPrefix("/etc/") || $0.target?.string.hasPrefix("/etc/") == true) })

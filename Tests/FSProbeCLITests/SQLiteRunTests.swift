@@ -90,7 +90,7 @@ import Testing
             try Row.fetchAll(db, sql: "SELECT event_type, src_filename FROM events ORDER BY id")
                 .map { ($0["event_type"] as String, $0["src_filename"] as String) }
         }
-        #expect(rows.count == expected.count)
+        #expect(rows.count == expected.count, "\(run.errors)")
         #expect(rows.map(\.0) == expected.map(\.0))
         #expect(rows.map(\.1) == expected.map(\.1))
         #expect(run.finalStats.contains("archive: delivered \(expected.count), dropped buffer_full 0, dropped sink_error 0, queued 0"),

@@ -115,6 +115,8 @@ final class ArchiveQueryTests: XCTestCase {
             events.append(makeEvent(type, seq: seq * 1000, path: Array((seq % 5 == 0 ? "/etc/passwd" : "/var/\(seq)").utf8),
                                     target: seq % 6 == 3 && type.hasTarget ? Array("/etc/passwd".utf8) : target,
                                     comm: seq % 4 == 0 ? "vi" : "cat"))
+            events[seq].origin = EventOrigin(host: seq % 3 == 0 ? "web-1" : "db-1", stream: 7)
+            events[seq].sequence = UInt64(seq)
         }
         let path = try archive(events)
         func ids(_ query: ArchiveQuery) throws -> [Int64] { try rows(path, query).map(\.id) }
@@ -130,6 +132,10 @@ final class ArchiveQueryTests: XCTestCase {
                        expected { (t0 + 10_000..<t0 + 20_000).contains($0.timestamp.nanosecondsSinceEpoch) })
         XCTAssertEqual(try ids(ArchiveQuery(types: [.rename, .link, .rename])), expected { $0.type.hasTarget })
         XCTAssertEqual(try ids(ArchiveQuery(comm: "vi")), expected { $0.comm.string == "vi" })
+        XCTAssertEqual(try ids(ArchiveQuery(host: "web-1")), expected { $0.origin?.host == "web-1" })
+        XCTAssertEqual(try ids(ArchiveQuery(types: [.open], host: "db-1")),
+                       expected { $0.origin?.host == "db-1" && $0.type == .open })
+        XCTAssertEqual(try ids(ArchiveQuery(host: "web-1'; --")), [])
         XCTAssertEqual(try ids(ArchiveQuery(after: 35)), Array(36...40))
         XCTAssertEqual(try ids(ArchiveQuery(comm: "cat", after: 5, limit: 3)), [6, 7, 8])
         XCTAssertEqual(try ids(ArchiveQuery(since: t0 + 10_000, path: .glob("/var/*"), types: [.open], comm: "vi")),

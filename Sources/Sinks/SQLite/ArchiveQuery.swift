@@ -4,7 +4,7 @@ import GRDB
 
 /// A question asked of the sqlite sink's database (`fsprobe query`): which
 /// events, in id order, match a time window, a path or glob, event types, a
-/// process name, and come after a cursor.
+/// process name, a host, and come after a cursor.
 ///
 /// The SQL is built here, in one place, so that the command runs and the
 /// tests explain exactly the same statement. It is written for the indexes
@@ -41,17 +41,20 @@ package struct ArchiveQuery: Sendable, Equatable {
     package var types: [EventType] = []
     /// Exactly this process name (`comm`).
     package var comm: String?
+    /// Events of this host (`host`, an archive of a fleet's events).
+    package var host: String?
     /// Only rows whose id is greater (the resume cursor; 0: from the start).
     package var after: Int64 = 0
     package var limit: Int?
 
     package init(since: Int64? = nil, until: Int64? = nil, path: PathMatch? = nil, types: [EventType] = [],
-                 comm: String? = nil, after: Int64 = 0, limit: Int? = nil) {
+                 comm: String? = nil, host: String? = nil, after: Int64 = 0, limit: Int? = nil) {
         self.since = since
         self.until = until
         self.path = path
         self.types = types
         self.comm = comm
+        self.host = host
         self.after = after
         self.limit = limit
     }
@@ -93,6 +96,10 @@ package struct ArchiveQuery: Sendable, Equatable {
         if let comm {
             conditions.append("comm = ?")
             arguments.append(comm)
+        }
+        if let host {
+            conditions.append("host = ?")
+            arguments.append(host)
         }
         let timeIndexed = !pathIndexed && !timeConditions.isEmpty
         let indexed = pathIndexed || timeIndexed
