@@ -181,6 +181,18 @@ import Testing
         #expect(refused.count == 1 && refused[0].contains("refuses the value of 'session.timeout.ms'") && !refused[0].contains("Hunter2secret"), "\(refused)")
     }
 
+    /// librdkafka's 1 s pause before fetching again once its queue was
+    /// full left a fast aggregator idle half of every second: the source
+    /// asks again after 10 ms, unless `librdkafka:` says otherwise.
+    @Test func kafkaSourceFetchesAgainSoonUnlessToldOtherwise() throws {
+        func backoff(_ passThrough: [KafkaProperty]) throws -> String? {
+            try KafkaSourceOptions(brokers: ["127.0.0.1:9092"], topics: ["t"], groupID: "g", librdkafka: passThrough)
+                .librdkafkaValue("fetch.queue.backoff.ms")
+        }
+        #expect(try backoff([]) == "10")
+        #expect(try backoff([KafkaProperty(key: "fetch.queue.backoff.ms", value: "1000")]) == "1000")
+    }
+
     @Test func examplePipelinesAreValid() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../pipelines").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }

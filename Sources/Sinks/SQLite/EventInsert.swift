@@ -57,7 +57,7 @@ final class EventInsert {
             try bindRow(event)
         } catch {
             discard()
-            throw error as! SQLiteFailure  // the closures below throw nothing else
+            throw (error as? SQLiteFailure) ?? SQLiteFailure(code: SQLITE_ERROR, message: "\(error)")
         }
         filled += 1
         return filled == rows ? try step() : 0

@@ -89,7 +89,7 @@ public final class SQLiteSink: EventSink, @unchecked Sendable {
         self.name = name ?? options.path
         self.clock = clock
         self.retentionNanoseconds = options.retention.map(Self.nanoseconds)
-        Self.disableMemoryStatistics
+        _ = Self.disableMemoryStatistics
 
         try Self.createPrivateFile(path)
         do {

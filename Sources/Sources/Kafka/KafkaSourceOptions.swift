@@ -81,6 +81,18 @@ public struct KafkaSourceOptions: ComponentOptionsDecodable {
     /// librdkafka properties the source sets unless `librdkafka:` does.
     static let tuning: [(key: String, value: String)] = [("fetch.queue.backoff.ms", "10")]
 
+    /// The value the consumer's librdkafka configuration holds for `key`
+    /// (the source's own settings, its defaults, then `librdkafka:`); nil
+    /// for a key librdkafka does not know. Secrets are not asked for here.
+    package func librdkafkaValue(_ key: String) throws(ComponentOptionError) -> String? {
+        let conf = try makeConfiguration(loadingPlugins: false)
+        defer { rd_kafka_conf_destroy(conf) }
+        var value = [CChar](repeating: 0, count: 512)
+        var size = value.count
+        guard rd_kafka_conf_get(conf, key, &value, &size) == RD_KAFKA_CONF_OK else { return nil }
+        return value.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
     /// A librdkafka consumer configuration; the caller owns it (until
     /// `rd_kafka_new` takes it). Pass-through values are never shown.
     func makeConfiguration(loadingPlugins: Bool) throws(ComponentOptionError) -> OpaquePointer {
