@@ -40,6 +40,8 @@ struct PipelineRunner {
         signals.forward(deadline: options.shutdownTimeout, onDeadline: { run.interruptSinks() }) { run.stop() }
         signals.handle(SIGHUP) { run.reload() }
         signals.handle(SIGUSR1) { run.reopenSinks() }
+        // Ready only now: from here SIGINT/SIGTERM deliver what was captured.
+        run.announceReady()
 
         let format = options.statsFormat
         let ticker = options.statsInterval > 0

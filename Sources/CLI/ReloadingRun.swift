@@ -48,7 +48,15 @@ final class ReloadingRun: Sendable {
         let first = try Self.start(document, reusing: [:], metrics: metrics, carried: { nil })
         state = Mutex(State(current: first))
         observe(first)
-        for (name, source) in first.sources { StartupReport(source: source, name: name).print() }
+    }
+
+    /// The ready lines of the first pipeline's sources. Only once a signal
+    /// stops the run by delivering what was captured: a SIGTERM between
+    /// "ready" and that point ended fsprobe as during start-up (exit 0,
+    /// nothing delivered), losing the events captured after the line.
+    func announceReady() {
+        let sources = state.withLock { $0.current.sources }
+        for (name, source) in sources { StartupReport(source: source, name: name).print() }
     }
 
     /// Counters over every pipeline of the run.

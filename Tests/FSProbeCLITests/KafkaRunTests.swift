@@ -28,7 +28,7 @@ import Testing
         }
         #expect(run.terminate() == 0, "\(run.errors)")
         let expectedCount = files.count * 4
-        #expect(run.finalStats.contains("stream: delivered \(expectedCount), dropped buffer_full 0, dropped sink_error 0"), "\(run.finalStats)")
+        #expect(run.finalStats.contains("stream: delivered \(expectedCount), dropped buffer_full 0, dropped sink_error 0"), "\(run.errors)")
 
         let messages = try KafkaTestConsumer(bootstrap: broker.bootstrap).consume(topic: topic, count: expectedCount)
         #expect(messages.count == expectedCount)
