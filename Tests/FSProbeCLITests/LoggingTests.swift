@@ -72,6 +72,9 @@ final class LoggingTests: ScratchTestCase {
               stream: {type: kafka, inputs: [files], brokers: "127.0.0.1:\(listener.port)", topic: t}
             """.write(toFile: pipeline, atomically: true, encoding: .utf8)
         let probe = try FSProbeProcess(["run", pipeline, "--log-format", "json", "--shutdown-timeout", "1"])
+        // Ready first (a signal before it stops fsprobe as during start-up,
+        // with one line), then a line of librdkafka's.
+        probe.waitForStderr(containing: #""message":"ready: "#, timeout: 30)
         probe.waitForStderr(containing: #""logger":"fsprobe.kafka""#, timeout: 30)
         _ = probe.terminate()
         let lines = probe.errors.split(separator: "\n")
