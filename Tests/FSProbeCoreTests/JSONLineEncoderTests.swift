@@ -1,5 +1,5 @@
 import Foundation
-import FSProbeCore
+@testable import FSProbeCore
 import FSProbePipeline
 import FSProbeTestSupport
 import Testing
@@ -234,6 +234,26 @@ import Testing
         encoder.encode(makeEvent(), into: &output)
         #expect(output.starts(with: Array("prefix\n{".utf8)))
         #expect(output.filter { $0 == UInt8(ascii: "\n") }.count == 3)
+    }
+
+    /// Control bytes escape to six bytes each (`\u001b`), three times what
+    /// the encoder makes room for at first: the line is written a second
+    /// time with the room the first pass measured. Whole, after what the
+    /// buffer held, and the same as each other when encoded again.
+    @Test func lineLongerThanItsFirstRoomIsWrittenWhole() throws {
+        let escaped = [UInt8](repeating: 0x1B, count: 4000)
+        let event = makeEvent(.rename, path: escaped, target: escaped + [0xFF])
+        var output = Array("prefix\n".utf8)
+        encoder.encode(event, into: &output)
+        #expect(output.starts(with: Array("prefix\n{".utf8)))
+        let line = Array(output.dropFirst("prefix\n".utf8.count))
+        #expect(line.count > JSONLineEncoder.estimatedLength(event))
+        let json = try parseJSONLine(line)
+        #expect(json["src_filename"] as? String == String(repeating: "\u{1b}", count: 4000))
+        #expect(json["target_filename_raw"] as? String == Data(escaped + [0xFF]).base64EncodedString())
+        #expect(json["host"] != nil && json["event_id"] != nil)
+        encoder.encode(event, into: &output)
+        #expect(Array(output.suffix(line.count)) == line)
     }
 
     @Test(arguments: HostileNames.all)

@@ -1,9 +1,9 @@
 /// Low-level appenders shared by the formatters.
 ///
 /// The formatters run once per event on the hot path, so they write digits and
-/// constant text straight into the caller's `[UInt8]` instead of building
+/// constant text straight into the output (`ByteOutput`) instead of building
 /// `String`s: the only allocation is the output buffer's own growth.
-extension Array where Element == UInt8 {
+extension ByteOutput {
     /// Appends the bytes of a compile-time constant (no copy into a `String`).
     mutating func appendStatic(_ text: StaticString) {
         append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
@@ -25,7 +25,7 @@ extension Array where Element == UInt8 {
                 raw[start] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
                 v /= 10
             }
-            append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<24]))
+            append(contentsOf: UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: 24 - start))
         }
     }
 
@@ -44,14 +44,16 @@ extension Array where Element == UInt8 {
     /// constant `/ 10` (a multiply), not with a variable divisor: division by
     /// a variable made timestamp formatting most of a JSON line's cost.
     mutating func appendDecimal(_ value: Int, zeroPaddedTo width: Int) {
-        let start = count
-        for _ in 0..<width { append(0x30) }
-        var v = value
-        var index = count - 1
-        while index >= start && v > 0 {
-            self[index] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
-            v /= 10
-            index -= 1
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var v = Swift.max(value, 0)
+        Swift.withUnsafeMutableBytes(of: &digits) { raw in
+            var index = 24
+            for _ in 0..<Swift.min(width, 24) {
+                index -= 1
+                raw[index] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+                v /= 10
+            }
+            append(contentsOf: UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + index, count: 24 - index))
         }
     }
 
@@ -80,7 +82,13 @@ extension Array where Element == UInt8 {
         append(hexDigit(byte >> 4))
         append(hexDigit(byte & 0xF))
     }
+}
 
+func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? nibble &+ 0x30 : nibble &+ 0x57
+}
+
+extension Array where Element == UInt8 {
     /// Appends spaces until the text since `start` is at least `width` bytes wide.
     mutating func padColumn(from start: Int, to width: Int) {
         var written = count - start
@@ -89,8 +97,4 @@ extension Array where Element == UInt8 {
             written += 1
         }
     }
-}
-
-func hexDigit(_ nibble: UInt8) -> UInt8 {
-    nibble < 10 ? nibble &+ 0x30 : nibble &+ 0x57
 }

@@ -59,7 +59,7 @@ public struct CivilTime: Sendable, Hashable {
     }
 }
 
-extension Array where Element == UInt8 {
+extension ByteOutput {
     /// Appends `2026-11-26T06:45:44.123456789Z` (RFC 3339, UTC, always nine
     /// fractional digits so lines sort and align as text).
     mutating func appendRFC3339(_ timestamp: EventTimestamp) {

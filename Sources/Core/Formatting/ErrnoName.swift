@@ -62,7 +62,7 @@ public enum ErrnoName {
     ]
 }
 
-extension Array where Element == UInt8 {
+extension ByteOutput {
     /// Appends the errno name of a negative `retval` (see `ErrnoName`).
     mutating func appendErrnoName(_ errno: Int64) {
         if let name = ErrnoName.staticName(errno) {

@@ -9,7 +9,7 @@
 /// fallocate, which the event does not tell apart).
 enum FlagNames {
     /// Appends the names of `event.flags` (nothing when there are none).
-    static func append(_ event: FileEvent, into output: inout [UInt8]) {
+    static func append(_ event: FileEvent, into output: inout some ByteOutput) {
         var rest = event.flags
         var first = true
         func name(_ text: StaticString) {

@@ -1,5 +1,5 @@
 /// JSON string escaping for raw bytes (paths, `comm`) that may be hostile.
-extension Array where Element == UInt8 {
+extension ByteOutput {
     /// Appends `bytes` as the contents of a JSON string (without the quotes)
     /// and returns whether `bytes` was entirely valid UTF-8.
     ///

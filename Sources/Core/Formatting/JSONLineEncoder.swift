@@ -75,18 +75,49 @@ public struct JSONLineEncoder: Sendable {
 
     /// Appends the event's JSON object and a trailing `"\n"` to `output`.
     /// The caller owns `output` and clears it when it has written it out.
+    ///
+    /// The line is written through a `LineCursor` into room made at the end
+    /// of `output` (an estimate of the line's length), then `output` is cut
+    /// to what was written. A line longer than the estimate (hostile names
+    /// escaped six bytes for one) is written a second time, with the room
+    /// the first pass measured.
     public func encode(_ event: FileEvent, into output: inout [UInt8]) {
-        if let layout = event.fields {
-            encode(event, keys: LayoutKeys(layout: layout, start: output.count), into: &output)
-        } else {
-            encode(event, keys: StandardKeys(start: output.count), into: &output)
+        let start = output.count
+        var room = Self.estimatedLength(event)
+        while true {
+            output.append(contentsOf: repeatElement(0, count: room))
+            let needed = output.withUnsafeMutableBufferPointer { all in
+                var cursor = LineCursor(base: all.baseAddress! + start, capacity: room)
+                if let layout = event.fields {
+                    encode(event, keys: LayoutKeys(layout: layout), into: &cursor)
+                } else {
+                    encode(event, keys: StandardKeys(), into: &cursor)
+                }
+                return cursor.count
+            }
+            if needed <= room {
+                output.removeLast(room - needed)
+                return
+            }
+            output.removeLast(room)
+            room = needed
         }
+    }
+
+    /// Room for most lines in one pass: the keys and numbers of a full line
+    /// (about 1,300 bytes), the variable texts twice over (escapes are rare),
+    /// and a layout's own keys and constants.
+    static func estimatedLength(_ event: FileEvent) -> Int {
+        var texts = event.source.bytes.count * 2 + (event.target?.bytes.count ?? 0) * 2
+        texts += (event.process.executable?.bytes.count ?? 0) + (event.process.cgroup?.path.count ?? 0)
+        let layout = event.fields.map { $0.jsonKeyBytes.count + $0.jsonExtras.count } ?? 0
+        return 2048 + 2 * texts + layout
     }
 
     /// One body for both key writers, specialised for each: with
     /// `StandardKeys` every key is a constant, as if written out by hand.
     @inline(__always)
-    private func encode<Keys: KeyWriter>(_ event: FileEvent, keys object: Keys, into output: inout [UInt8]) {
+    private func encode<Keys: KeyWriter>(_ event: FileEvent, keys object: Keys, into output: inout LineCursor) {
         var rawComm = false, rawSource = false, rawTarget = false
         let target = event.target
 
@@ -228,7 +259,7 @@ public struct JSONLineEncoder: Sendable {
         if object.key(.eventID, &output) {
             if let id = event.id {
                 output.append(UInt8(ascii: "\""))
-                id.append(to: &output)
+                id.appendText(to: &output)
                 output.append(UInt8(ascii: "\""))
             } else {
                 output.appendStatic("null")
@@ -271,24 +302,22 @@ public struct JSONLineEncoder: Sendable {
 /// with its opening quote; `finish` turns the first comma into the object's
 /// `{`, which spares a "first field?" test per field.
 private protocol KeyWriter {
-    /// Where the object starts in the output.
-    var start: Int { get }
     /// Appends `field`'s key and returns true, or returns false when the
     /// field is omitted.
-    func key(_ field: EventField, _ output: inout [UInt8]) -> Bool
+    func key(_ field: EventField, _ output: inout LineCursor) -> Bool
     /// Appends the constant fields after the others (each with its comma).
-    func extras(_ output: inout [UInt8])
+    func extras(_ output: inout LineCursor)
 }
 
 extension KeyWriter {
     /// Appends the extras, closes the object and the line.
     @inline(__always)
-    func finish(_ output: inout [UInt8]) {
+    func finish(_ output: inout LineCursor) {
         extras(&output)
-        if output.count == start {
+        if output.count == 0 {
             output.append(UInt8(ascii: "{"))  // every field omitted
         } else {
-            output[start] = UInt8(ascii: "{")  // was the first field's comma
+            output.replaceFirst(with: UInt8(ascii: "{"))  // was the first field's comma
         }
         output.appendStatic("}\n")
     }
@@ -296,31 +325,28 @@ extension KeyWriter {
 
 /// The standard schema: every field, under its constant key.
 private struct StandardKeys: KeyWriter {
-    let start: Int
-
     @inline(__always)
-    func key(_ field: EventField, _ output: inout [UInt8]) -> Bool {
+    func key(_ field: EventField, _ output: inout LineCursor) -> Bool {
         output.appendStatic(field.standardJSONKey)
         return true
     }
 
-    func extras(_ output: inout [UInt8]) {}
+    func extras(_ output: inout LineCursor) {}
 }
 
 /// A `fields` layout: its keys, escaped when it was built.
 private struct LayoutKeys: KeyWriter {
     let layout: EventFieldLayout
-    let start: Int
 
     @inline(__always)
-    func key(_ field: EventField, _ output: inout [UInt8]) -> Bool {
+    func key(_ field: EventField, _ output: inout LineCursor) -> Bool {
         let from = layout.jsonKeyOffsets[field.rawValue], to = layout.jsonKeyOffsets[field.rawValue + 1]
         guard from < to else { return false }
         output.append(contentsOf: UnsafeBufferPointer(rebasing: layout.jsonKeyBytes[from..<to]))
         return true
     }
 
-    func extras(_ output: inout [UInt8]) {
+    func extras(_ output: inout LineCursor) {
         layout.jsonExtras.withUnsafeBufferPointer { output.append(contentsOf: $0) }
     }
 }
@@ -406,7 +432,7 @@ extension PathResolution {
     var isIncomplete: Bool { !isDisjoint(with: Self.incomplete) }
 }
 
-extension Array where Element == UInt8 {
+extension ByteOutput {
     mutating func appendBool(_ value: Bool) {
         if value { appendStatic("true") } else { appendStatic("false") }
     }
@@ -476,7 +502,7 @@ extension Array where Element == UInt8 {
     mutating func appendDevice(of path: EventPath?) {
         guard let path, path.device != 0 else { return appendStatic("null") }
         append(UInt8(ascii: "\""))
-        DeviceNumber.appendText(path.device, to: &self)
+        DeviceNumber.appendText(path.device, into: &self)
         append(UInt8(ascii: "\""))
     }
 

@@ -15,6 +15,10 @@ public enum DeviceNumber {
 
     /// Appends `major:minor`, as mountinfo and `ls -l` show devices.
     public static func appendText(_ device: UInt32, to output: inout [UInt8]) {
+        appendText(device, into: &output)
+    }
+
+    static func appendText(_ device: UInt32, into output: inout some ByteOutput) {
         let (major, minor) = split(device)
         output.appendDecimal(UInt64(major))
         output.append(UInt8(ascii: ":"))

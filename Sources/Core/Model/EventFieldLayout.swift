@@ -97,7 +97,7 @@ public final class EventFieldLayout: @unchecked Sendable, Hashable, CustomString
     }
 }
 
-extension Array where Element == UInt8 {
+extension ByteOutput {
     /// Appends a string's UTF-8 as JSON string contents (always valid UTF-8,
     /// so no `*_raw` companion is needed).
     mutating func appendJSONEscapedString(_ text: String) {

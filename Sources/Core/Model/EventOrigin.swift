@@ -96,6 +96,10 @@ public struct EventID: Sendable, Hashable, CustomStringConvertible {
 
     /// Appends the text form, allocating nothing beyond `output`'s growth.
     public func append(to output: inout [UInt8]) {
+        appendText(to: &output)
+    }
+
+    func appendText(to output: inout some ByteOutput) {
         Self.appendHex(stream, to: &output)
         output.append(UInt8(ascii: "-"))
         Self.appendHex(sequence, to: &output)
@@ -107,7 +111,7 @@ public struct EventID: Sendable, Hashable, CustomStringConvertible {
         return String(decoding: output, as: UTF8.self)
     }
 
-    private static func appendHex(_ value: UInt64, to output: inout [UInt8]) {
+    private static func appendHex(_ value: UInt64, to output: inout some ByteOutput) {
         var shift = 60
         while shift >= 0 {
             let digit = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xf

@@ -1,0 +1,54 @@
+/// Where the formatters write: a growable `[UInt8]`, or a `LineCursor` over
+/// room made ahead in one.
+///
+/// The helpers (`appendStatic`, `appendDecimal`, `appendJSONEscaped`, …) are
+/// written once against this protocol and specialised for each. Appending to
+/// an `Array` checks uniqueness and capacity on every call, which made most
+/// of a JSON line's cost (about 170 appends a line); the cursor only stores.
+protocol ByteOutput {
+    mutating func append(_ byte: UInt8)
+    mutating func append(contentsOf bytes: UnsafeBufferPointer<UInt8>)
+}
+
+extension Array: ByteOutput where Element == UInt8 {}
+
+/// Writes into `capacity` bytes at `base` that its owner made room for.
+///
+/// It never writes past them: what does not fit is counted but not stored,
+/// so after a line `count` is the room the whole line needs, and the owner
+/// writes it again with that much when it is larger than `capacity`
+/// (`JSONLineEncoder.encode(_:into:)`). A short estimate costs a second
+/// pass, never memory safety.
+struct LineCursor: ByteOutput {
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    /// Bytes written, or needed once more than `capacity`.
+    private(set) var count = 0
+
+    init(base: UnsafeMutablePointer<UInt8>, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
+    }
+
+    var overflowed: Bool { count > capacity }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        if count < capacity { base[count] = byte }
+        count &+= 1
+    }
+
+    @inline(__always)
+    mutating func append(contentsOf bytes: UnsafeBufferPointer<UInt8>) {
+        let n = bytes.count
+        if n > 0 && n <= capacity &- count {
+            (base + count).update(from: bytes.baseAddress!, count: n)
+        }
+        count &+= n
+    }
+
+    /// Replaces the first byte written (the first key's comma becomes `{`).
+    mutating func replaceFirst(with byte: UInt8) {
+        if capacity > 0 { base[0] = byte }
+    }
+}
