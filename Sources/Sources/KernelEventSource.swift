@@ -17,7 +17,7 @@ import Synchronization
 /// backend, watched paths) is reported before anything starts. `run(emit:)`
 /// then blocks on the ring buffer on the calling thread (a dedicated thread:
 /// `ring_buffer__poll` is a blocking call) until `stop()`.
-public final class KernelEventSource: EventSource, @unchecked Sendable {
+public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable {
     public let options: KernelProbeOptions
     public let backend: BackendKind
     public let watched: [WatchedPath]
@@ -130,7 +130,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
         return SourceCounters(kernelDropped: detailed.kernel.ringBufferFull, decodeErrors: detailed.undecodable)
     }
 
-    public func run(emit: (FileEvent) -> Void) throws {
+    public func run(emit: (FileEvent) -> Void, endOfRound: () -> Void) throws {
         try withoutActuallyEscaping(emit) { emit in
             let context = RecordContext(source: self, emit: emit)
             let unmanaged = Unmanaged.passRetained(context)
@@ -150,6 +150,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
                 // read at the timeout, so nothing waits longer than it.
                 var code = ring_buffer__poll(ring, FSP_READER_POLL_MS)
                 if code == 0 { code = ring_buffer__consume(ring) }
+                endOfRound()
                 if code < 0 && code != -EINTR {
                     throw ProbeError.loadFailed(stage: .readEvents, errno: -code, detail: "ring buffer poll")
                 }
@@ -164,6 +165,7 @@ public final class KernelEventSource: EventSource, @unchecked Sendable {
                 logger.debug("kernel source: suspended; programs stay attached, events wait in the ring buffer")
             }
             _ = ring_buffer__consume(ring)
+            endOfRound()
         }
     }
 

@@ -124,6 +124,45 @@ import Testing
         #expect(buffer.counts.accepted == 1000)
     }
 
+    /// A round pushed without waking the consumer reaches it at `wakeConsumer()`.
+    @Test func quietRoundReachesTheConsumerWhenWoken() {
+        let buffer = BoundedBuffer<Int>(capacity: 16)
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox()
+        DispatchQueue.global().async {
+            var batch: [Int] = []
+            _ = buffer.pop(into: &batch, maxCount: 16)
+            result.batch = batch
+            done.signal()
+        }
+        while buffer.waitingConsumerCount == 0 { sched_yield() }
+        for value in 1...3 { #expect(buffer.push(value, wakingConsumer: false) == .accepted) }
+        buffer.wakeConsumer()
+        #expect(done.wait(timeout: .now() + 30) == .success, "the consumer was not woken")
+        #expect(result.batch == [1, 2, 3])
+    }
+
+    /// A producer that never wakes the consumer itself still cannot wait for
+    /// room while the consumer waits for elements: it wakes it first.
+    @Test func quietProducerOnAFullBufferWakesTheConsumerFirst() {
+        let buffer = BoundedBuffer<Int>(capacity: 4, policy: .block)
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox()
+        DispatchQueue.global().async {
+            var received: [Int] = []
+            while buffer.pop(into: &received, maxCount: 4) {}
+            result.batch = received
+            done.signal()
+        }
+        while buffer.waitingConsumerCount == 0 { sched_yield() }
+        DispatchQueue.global().async {  // on a thread of its own: a deadlock fails the test, not hangs it
+            for value in 0..<1000 { buffer.push(value, wakingConsumer: false) }
+            buffer.close()
+        }
+        #expect(done.wait(timeout: .now() + 30) == .success, "producer and consumer waited on each other")
+        #expect(result.batch == Array(0..<1000))
+    }
+
     @Test func manyProducersLoseNothing() {
         let buffer = BoundedBuffer<Int>(capacity: 8, policy: .block)
         let group = DispatchGroup()
@@ -147,4 +186,5 @@ import Testing
 final class ResultBox: @unchecked Sendable {
     var value: BoundedBuffer<Int>.PushResult?
     var popped: Int?
+    var batch: [Int] = []
 }

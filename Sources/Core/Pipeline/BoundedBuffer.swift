@@ -65,8 +65,14 @@ public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
 
     /// Adds `element` at the end. With `.block`, waits while the buffer is
     /// full (until a consumer takes one or the buffer is closed).
+    ///
+    /// `wakingConsumer: false` leaves a waiting consumer asleep: a producer
+    /// that pushes a round of events one by one wakes it once, with
+    /// `wakeConsumer()`, at the end of the round. A consumer is still woken
+    /// before the producer waits for room, so the two never wait on each
+    /// other.
     @discardableResult
-    public func push(_ element: Element) -> PushResult {
+    public func push(_ element: Element, wakingConsumer: Bool = true) -> PushResult {
         lock.lock()
         defer { lock.unlock() }
         while true {
@@ -79,14 +85,23 @@ public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
                 tally.dropped += 1
                 return .dropped
             }
+            if waitingConsumers > 0 { lock.signalNotEmpty() }
             waitingProducers += 1
             lock.waitNotFull()
             waitingProducers -= 1
         }
         append(element)
         tally.accepted += 1
-        if waitingConsumers > 0 { lock.signalNotEmpty() }
+        if wakingConsumer && waitingConsumers > 0 { lock.signalNotEmpty() }
         return .accepted
+    }
+
+    /// Wakes a consumer waiting for elements, if there are any: the end of
+    /// a round pushed with `wakingConsumer: false`.
+    public func wakeConsumer() {
+        lock.lock()
+        defer { lock.unlock() }
+        if stored > 0 && waitingConsumers > 0 { lock.signalNotEmpty() }
     }
 
     /// Adds `elements` in order, as if pushed one by one, taking the lock
@@ -191,6 +206,8 @@ public final class BoundedBuffer<Element: Sendable>: @unchecked Sendable {
     /// Producers currently waiting for room (lets tests observe blocking
     /// without sleeping).
     var waitingProducerCount: Int { withLock { waitingProducers } }
+    /// Consumers currently waiting for an element (for the same tests).
+    var waitingConsumerCount: Int { withLock { waitingConsumers } }
 
     private func withLock<T>(_ body: () -> T) -> T {
         lock.lock()

@@ -55,6 +55,25 @@ extension EventSource {
     public var gauges: [SourceGauge] { [] }
 }
 
+/// A source that reads in rounds (a kernel source: one poll of its ring
+/// buffer) and says when each ends, so that the pipeline wakes the next
+/// stage once per round instead of once per event. With a stage that keeps
+/// up, a wake-up per event cost a context switch per event: measured, the
+/// largest single part of an event's cost in user space on a busy host.
+public protocol RoundBasedEventSource: EventSource {
+    /// As `run(emit:)`, calling `endOfRound` whenever no more events are
+    /// ready for now (before it would wait for the next ones), and before
+    /// it returns. Events emitted since the last `endOfRound` may wait for
+    /// it, so a round must end before the source waits.
+    func run(emit: (FileEvent) -> Void, endOfRound: () -> Void) throws
+}
+
+extension RoundBasedEventSource {
+    public func run(emit: (FileEvent) -> Void) throws {
+        try run(emit: emit, endOfRound: {})
+    }
+}
+
 /// A level a source reports, exported per source as
 /// `fsprobe_<metric>{source="…"}`: it may go down as well as up.
 public struct SourceGauge: Sendable, Equatable {

@@ -335,9 +335,9 @@ public final class Pipeline: Sendable {
         batch.reserveCapacity(configuration.batchSize)
         while buffer.pop(into: &batch, maxCount: configuration.batchSize) {
             var delivered: UInt64 = 0
-            for event in batch {
+            for index in batch.indices {  // borrowed in place: `for event in batch` copied each
                 do {
-                    try sink.write(event)
+                    try sink.write(batch[index])
                     delivered += 1
                 } catch {
                     counters.writeErrors.increment()
@@ -420,12 +420,36 @@ private final class SourceStage: Sendable {
                 emitted[Int(event.type.rawValue)].increment()
                 for lane in outputs { lane.buffer.push(event) }
             }, checkpoint: checkpoint)
+        } else if let rounds = source as? any RoundBasedEventSource {
+            try runInRounds(rounds)
         } else {
             try source.run { event in
                 emitted[Int(event.type.rawValue)].increment()
                 for lane in outputs { lane.buffer.push(event) }
             }
         }
+    }
+
+    /// A long round wakes the next stage after this many events, so it
+    /// does not wait for the round's end.
+    static let roundLimit = 256
+
+    /// Each event goes into the next buffers as it comes (no copy into a
+    /// batch of our own), but their consumers are woken once per round.
+    private func runInRounds(_ source: any RoundBasedEventSource) throws {
+        var unannounced = 0
+        func wakeConsumers() {
+            guard unannounced > 0 else { return }
+            for lane in outputs { lane.buffer.wakeConsumer() }
+            unannounced = 0
+        }
+        defer { wakeConsumers() }  // also when the source throws
+        try source.run(emit: { event in
+            emitted[Int(event.type.rawValue)].increment()
+            for lane in outputs { lane.buffer.push(event, wakingConsumer: false) }
+            unannounced += 1
+            if unannounced >= Self.roundLimit { wakeConsumers() }
+        }, endOfRound: wakeConsumers)
     }
 }
 
