@@ -72,6 +72,13 @@ let benchmarks: @Sendable () -> Void = {
         defer { close(fd) }
         runPipeline(benchmark, event: Samples.open, sink: StdoutSink(format: .json, fd: fd))
     }
+
+    // As the kernel source hands events over: the sink woken once a round.
+    Benchmark("Pipeline to JSON on /dev/null, rounds of 64", configuration: pipelineConfiguration) { benchmark in
+        let fd = open("/dev/null", O_WRONLY)
+        defer { close(fd) }
+        runPipeline(benchmark, event: Samples.open, sink: StdoutSink(format: .json, fd: fd), round: 64)
+    }
 }
 
 /// Encodes `event` `scaledIterations` times into one reused buffer, cleared
