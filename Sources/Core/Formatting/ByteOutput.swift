@@ -30,8 +30,6 @@ struct LineCursor: ByteOutput {
         self.capacity = capacity
     }
 
-    var overflowed: Bool { count > capacity }
-
     @inline(__always)
     mutating func append(_ byte: UInt8) {
         if count < capacity { base[count] = byte }
