@@ -130,7 +130,7 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
         return SourceCounters(kernelDropped: detailed.kernel.ringBufferFull, decodeErrors: detailed.undecodable)
     }
 
-    public func run(emit: (FileEvent) -> Void, endOfRound: () -> Void) throws {
+    public func run(emit: (consuming FileEvent) -> Void, endOfRound: () -> Void) throws {
         try withoutActuallyEscaping(emit) { emit in
             let context = RecordContext(source: self, emit: emit)
             let unmanaged = Unmanaged.passRetained(context)
@@ -150,6 +150,7 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
                 // read at the timeout, so nothing waits longer than it.
                 var code = ring_buffer__poll(ring, FSP_READER_POLL_MS)
                 if code == 0 { code = ring_buffer__consume(ring) }
+                enricher.endRound()
                 endOfRound()
                 if code < 0 && code != -EINTR {
                     throw ProbeError.loadFailed(stage: .readEvents, errno: -code, detail: "ring buffer poll")
@@ -165,18 +166,13 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
                 logger.debug("kernel source: suspended; programs stay attached, events wait in the ring buffer")
             }
             _ = ring_buffer__consume(ring)
+            enricher.endRound()
             endOfRound()
         }
     }
 
-    private func handle(_ record: UnsafeRawBufferPointer, emit: (FileEvent) -> Void) {
-        var event: FileEvent
-        do {
-            event = try decoder.decode(record)
-        } catch {
-            sourceCounters.withLock { $0.undecodable += 1 }
-            return
-        }
+    private func handle(_ record: UnsafeRawBufferPointer, emit: (consuming FileEvent) -> Void) {
+        guard let event = decodedOrCounted(record) else { return }
         let marks = RenameFollowMarks(record: record)
         // The kernel passes up, flagged, the caller-supplied paths it could not
         // place (absolute, "..", several components, base = a watch's parent).
@@ -198,6 +194,12 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
         let unresolved = (event.source.resolution.contains(.unresolved) ? 1 : 0)
             + (event.target?.resolution.contains(.unresolved) == true ? 1 : 0)
         if unresolved > 0 { sourceCounters.withLock { $0.unresolvedPaths += UInt64(unresolved) } }
+        deliver(consume event, emit: emit)
+    }
+
+    /// Completes `event` and hands it on. It takes the event (`consuming`),
+    /// so the event is moved into the next stage rather than copied.
+    private func deliver(_ event: consuming FileEvent, emit: (consuming FileEvent) -> Void) {
         enricher.enrich(&event)
         // Numbered as emitted, so a gap downstream is an event lost after
         // the source (the kernel's own losses are counted apart).
@@ -205,6 +207,16 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
         event.origin = origin
         event.sequence = sequence
         emit(event)
+    }
+
+    /// The record's event; nil, counted as undecodable, if it has none.
+    private func decodedOrCounted(_ record: UnsafeRawBufferPointer) -> FileEvent? {
+        do {
+            return try decoder.decode(record)
+        } catch {
+            sourceCounters.withLock { $0.undecodable += 1 }
+            return nil
+        }
     }
 
     private func matchesWatch(_ event: FileEvent) -> Bool {
@@ -239,8 +251,8 @@ public struct KernelSourceCounters: Sendable, Equatable {
 /// What the C ring-buffer callback needs, passed as its context pointer.
 private final class RecordContext {
     let source: KernelEventSource
-    let emit: (FileEvent) -> Void
-    init(source: KernelEventSource, emit: @escaping (FileEvent) -> Void) {
+    let emit: (consuming FileEvent) -> Void
+    init(source: KernelEventSource, emit: @escaping (consuming FileEvent) -> Void) {
         self.source = source
         self.emit = emit
     }

@@ -45,7 +45,7 @@ public final class RoundsSource: RoundBasedEventSource, @unchecked Sendable {
         self.count = count
         self.round = round
     }
-    public func run(emit: (FileEvent) -> Void, endOfRound: () -> Void) throws {
+    public func run(emit: (consuming FileEvent) -> Void, endOfRound: () -> Void) throws {
         var left = count
         while left > 0 {
             for _ in 0..<min(round, left) { emit(event) }

@@ -21,9 +21,11 @@ import CFSProbeBPF
 /// One per event source, used on its ring-buffer thread only: no locks.
 final class PathResolver {
     let mode: ResolutionMode
-    private var cache: LRUCache<DirectoryKey, CachedDirectoryPath>
+    // Unchecked exclusivity, as in `KernelRecordDecoder`: one thread, no
+    // reentrant access.
+    @exclusivity(unchecked) private var cache: LRUCache<DirectoryKey, CachedDirectoryPath>
     /// perf_buffer: what the cache evicted, for the events made before.
-    private var retired: RetiredDirectoryPaths
+    @exclusivity(unchecked) private var retired: RetiredDirectoryPaths
     private let maps: (any ResolutionCacheMaps)?
     /// CLOCK_BOOTTIME in nanoseconds, the clock of event timestamps.
     private let bootTime: () -> UInt64
