@@ -150,6 +150,7 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
                 // read at the timeout, so nothing waits longer than it.
                 var code = ring_buffer__poll(ring, FSP_READER_POLL_MS)
                 if code == 0 { code = ring_buffer__consume(ring) }
+                decoder.endRound()
                 enricher.endRound()
                 endOfRound()
                 if code < 0 && code != -EINTR {
@@ -166,6 +167,7 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
                 logger.debug("kernel source: suspended; programs stay attached, events wait in the ring buffer")
             }
             _ = ring_buffer__consume(ring)
+            decoder.endRound()
             enricher.endRound()
             endOfRound()
         }

@@ -53,6 +53,30 @@ final class DecodingTests: XCTestCase {
         XCTAssertNil(try decode().process.executable)
     }
 
+    /// Within a round the previous record's process is reused only while
+    /// every field it came from is the same: another user, start or
+    /// executable in the same round gets its own context.
+    func testProcessOfTheRoundIsReusedOnlyForTheSameFields() throws {
+        var builder = KernelRecordBuilder(type: .open, source: ["tmp", "f"])
+        builder.executable = ["usr", "bin", "cat"]
+        builder.euid = 1000
+        let decoder = KernelRecordDecoder(clock: BootClock(realtimeMinusBoottime: 0))
+        func decode() throws -> FileEvent { try builder.build().withUnsafeBytes { try decoder.decode($0) } }
+        XCTAssertEqual(try decode().process.euid, 1000)
+        builder.euid = 0  // setuid, same executable, same round
+        XCTAssertEqual(try decode().process.euid, 0)
+        builder.startTimeBoot += 1  // another process running the same executable
+        XCTAssertEqual(try decode().process.startTime.nanosecondsSinceEpoch, Int64(builder.startTimeBoot))
+        builder.source = ["tmp", "much", "deeper", "f"]  // the executable's bytes move in the record
+        XCTAssertEqual(try decode().process.executable?.string, "/usr/bin/cat")
+        builder.executable = ["usr", "bin", "cut"]  // same length, same inode, other bytes
+        XCTAssertEqual(try decode().process.executable?.string, "/usr/bin/cut")
+        decoder.endRound()
+        let next = try decode()
+        XCTAssertEqual(next.process.executable?.string, "/usr/bin/cut")
+        XCTAssertEqual(next.process.euid, 0)
+    }
+
     /// A setattr of an extended attribute: its name follows the paths and
     /// the executable; one that claims bytes past the data is refused.
     func testExtendedAttributeNameIsDecoded() throws {

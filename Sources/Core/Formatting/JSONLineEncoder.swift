@@ -194,33 +194,34 @@ public struct JSONLineEncoder: Sendable {
             if let target { output.appendProcessPath(of: target) } else { output.appendStatic("null") }
         }
 
+        // `event.process.…`, not a local copy of the process: that retained
+        // its executable's bytes and mount and its cgroup for every line.
         var rawExe = false
-        let process = event.process
-        if object.key(.ppid, &output) { output.appendDecimal(UInt64(process.ppid)) }
+        if object.key(.ppid, &output) { output.appendDecimal(UInt64(event.process.ppid)) }
         if object.key(.processStartTime, &output) {
-            output.appendRFC3339(process.startTime)
+            output.appendRFC3339(event.process.startTime)
             output.append(UInt8(ascii: "\""))
         }
         if object.key(.exe, &output) {
-            if let exe = process.executable {
+            if event.process.executable != nil {
                 output.append(UInt8(ascii: "\""))
-                exe.bytes.withUnsafeBufferPointer { rawExe = !output.appendJSONEscaped($0) }
+                event.process.executable!.bytes.withUnsafeBufferPointer { rawExe = !output.appendJSONEscaped($0) }
                 output.append(UInt8(ascii: "\""))
             } else {
                 output.appendStatic("null")
             }
         }
-        if object.key(.loginUID, &output) { output.appendOptionalDecimal(process.loginUID) }
-        if object.key(.sessionID, &output) { output.appendOptionalDecimal(process.sessionID) }
-        if object.key(.euid, &output) { output.appendDecimal(UInt64(process.euid)) }
-        if object.key(.egid, &output) { output.appendDecimal(UInt64(process.egid)) }
-        if object.key(.user, &output) { output.appendOptionalString(process.userName) }
-        if object.key(.group, &output) { output.appendOptionalString(process.groupName) }
-        if object.key(.effectiveUser, &output) { output.appendOptionalString(process.effectiveUserName) }
-        if object.key(.effectiveGroup, &output) { output.appendOptionalString(process.effectiveGroupName) }
-        if object.key(.cgroupID, &output) { output.appendDecimal(process.cgroupID) }
+        if object.key(.loginUID, &output) { output.appendOptionalDecimal(event.process.loginUID) }
+        if object.key(.sessionID, &output) { output.appendOptionalDecimal(event.process.sessionID) }
+        if object.key(.euid, &output) { output.appendDecimal(UInt64(event.process.euid)) }
+        if object.key(.egid, &output) { output.appendDecimal(UInt64(event.process.egid)) }
+        if object.key(.user, &output) { output.appendOptionalString(event.process.userName) }
+        if object.key(.group, &output) { output.appendOptionalString(event.process.groupName) }
+        if object.key(.effectiveUser, &output) { output.appendOptionalString(event.process.effectiveUserName) }
+        if object.key(.effectiveGroup, &output) { output.appendOptionalString(event.process.effectiveGroupName) }
+        if object.key(.cgroupID, &output) { output.appendDecimal(event.process.cgroupID) }
         if object.key(.cgroupPath, &output) {
-            if let cgroup = process.cgroup {
+            if let cgroup = event.process.cgroup {
                 output.append(UInt8(ascii: "\""))
                 cgroup.path.withUnsafeBufferPointer { _ = output.appendJSONEscaped($0) }
                 output.append(UInt8(ascii: "\""))
@@ -229,23 +230,25 @@ public struct JSONLineEncoder: Sendable {
             }
         }
         if object.key(.containerID, &output) {
-            if let cgroup = process.cgroup { output.appendJSONEscapedString(cgroup.containerID) }
+            if let cgroup = event.process.cgroup { output.appendJSONEscapedString(cgroup.containerID) }
             output.append(UInt8(ascii: "\""))
         }
-        if object.key(.containerRuntime, &output) { output.appendOptionalString(process.cgroup?.runtime?.rawValue) }
-        if object.key(.mountNamespace, &output) { output.appendDecimal(UInt64(process.mountNamespace)) }
-        if object.key(.pidNamespace, &output) { output.appendDecimal(UInt64(process.pidNamespace)) }
-        if object.key(.userNamespace, &output) { output.appendDecimal(UInt64(process.userNamespace)) }
+        if object.key(.containerRuntime, &output) {
+            output.appendOptionalString(event.process.cgroup?.runtime?.rawValue)
+        }
+        if object.key(.mountNamespace, &output) { output.appendDecimal(UInt64(event.process.mountNamespace)) }
+        if object.key(.pidNamespace, &output) { output.appendDecimal(UInt64(event.process.pidNamespace)) }
+        if object.key(.userNamespace, &output) { output.appendDecimal(UInt64(event.process.userNamespace)) }
 
-        if object.key(.srcDevice, &output) { output.appendDevice(of: event.source) }
-        if object.key(.srcFileType, &output) { output.appendFileType(of: event.source) }
+        if object.key(.srcDevice, &output) { output.appendDevice(event.source.device) }
+        if object.key(.srcFileType, &output) { output.appendFileType(mode: event.source.mode) }
         if object.key(.srcLinkCount, &output) { output.appendDecimal(UInt64(event.source.linkCount)) }
-        if object.key(.srcMountPoint, &output) { output.appendMountPoint(of: event.source) }
+        if object.key(.srcMountPoint, &output) { output.appendMountPoint(event.source.mount) }
         if object.key(.srcFSType, &output) { output.appendOptionalString(event.source.mount?.fsType) }
-        if object.key(.targetDevice, &output) { output.appendDevice(of: target) }
-        if object.key(.targetFileType, &output) { output.appendFileType(of: target) }
+        if object.key(.targetDevice, &output) { output.appendDevice(target?.device) }
+        if object.key(.targetFileType, &output) { output.appendFileType(mode: target?.mode) }
         if object.key(.targetLinkCount, &output) { output.appendDecimal(UInt64(target?.linkCount ?? 0)) }
-        if object.key(.targetMountPoint, &output) { output.appendMountPoint(of: target) }
+        if object.key(.targetMountPoint, &output) { output.appendMountPoint(target?.mount) }
         if object.key(.targetFSType, &output) { output.appendOptionalString(target?.mount?.fsType) }
 
         if object.key(.flagNames, &output) {
@@ -280,8 +283,8 @@ public struct JSONLineEncoder: Sendable {
             target.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
             output.append(UInt8(ascii: "\""))
         }
-        if rawExe, let exe = process.executable, object.key(.exeRaw, &output) {
-            exe.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
+        if rawExe, event.process.executable != nil, object.key(.exeRaw, &output) {
+            event.process.executable!.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
             output.append(UInt8(ascii: "\""))
         }
         object.finish(&output)
@@ -499,22 +502,25 @@ extension ByteOutput {
     }
 
     /// `"major:minor"` of the path's device, or `null` when unknown.
-    mutating func appendDevice(of path: EventPath?) {
-        guard let path, path.device != 0 else { return appendStatic("null") }
+    // These three take the path's fields, not the path: an `EventPath?`
+    // argument made of `event.source` was a copy of the path, retaining its
+    // bytes and mount, for every line.
+    mutating func appendDevice(_ device: UInt32?) {
+        guard let device, device != 0 else { return appendStatic("null") }
         append(UInt8(ascii: "\""))
-        DeviceNumber.appendText(path.device, into: &self)
+        DeviceNumber.appendText(device, into: &self)
         append(UInt8(ascii: "\""))
     }
 
-    mutating func appendFileType(of path: EventPath?) {
-        guard let type = path.flatMap({ FileType(mode: $0.mode) }) else { return appendStatic("null") }
+    mutating func appendFileType(mode: UInt32?) {
+        guard let type = mode.flatMap({ FileType(mode: $0) }) else { return appendStatic("null") }
         append(UInt8(ascii: "\""))
         appendStatic(type.staticName)
         append(UInt8(ascii: "\""))
     }
 
-    mutating func appendMountPoint(of path: EventPath?) {
-        guard let mount = path?.mount else { return appendStatic("null") }
+    mutating func appendMountPoint(_ mount: MountInfo?) {
+        guard let mount else { return appendStatic("null") }
         append(UInt8(ascii: "\""))
         mount.mountPoint.withUnsafeBufferPointer { _ = appendJSONEscaped($0) }
         append(UInt8(ascii: "\""))

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import CFSProbeBPF
 import FSProbeCore
 
@@ -43,6 +48,16 @@ public final class KernelRecordDecoder {
     /// executable's path comes out the same, so its bytes are not allocated
     /// again for every event of every process running it.
     @exclusivity(unchecked) private var executables = LRUCache<ExecutableKey, [UInt8]>(capacity: 1024)
+    /// The previous event's process in this round, and the record fields it
+    /// was decoded from (`endRound()` forgets it): a busy round is mostly
+    /// one process, whose context, its executable's path above all, is then
+    /// decoded once rather than for every event.
+    @exclusivity(unchecked) private var lastProcess: ProcessContext?
+    @exclusivity(unchecked) private var lastTask = fsp_task_info()
+    /// `lastProcess`'s executable as the record described it, its offset 0.
+    @exclusivity(unchecked) private var lastExecutable = fsp_path()
+    /// Its bytes in that record, kept in storage reused from process to process.
+    @exclusivity(unchecked) private var lastExecutableData: [UInt8] = []
     /// Extended attribute names seen lately: a system uses a handful
     /// (security.selinux, user.*), so an event shares one instead of
     /// allocating its name. Replaced round-robin once full.
@@ -143,9 +158,53 @@ public final class KernelRecordDecoder {
             modificationTime: time(FSP_ATTR_MTIME, FSP_ATTR_MTIME_NOW, raw.mtime_sec, raw.mtime_nsec))
     }
 
+    /// Ends a round of records (one poll of the ring buffer): the next
+    /// record's process is decoded in full, so that what user space looks up
+    /// for it (the executable's directories) is not older than a round.
+    public func endRound() {
+        lastProcess = nil
+    }
+
     /// What the kernel read about the acting process (user space adds names,
-    /// cgroup path and container later: `EventEnricher`).
+    /// cgroup path and container later: `EventEnricher`); the previous
+    /// event's when every field it came from is the same.
     func process(_ header: fsp_event, in data: UnsafeRawBufferPointer) throws(KernelRecordError) -> ProcessContext {
+        var executable = header.exe
+        executable.offset = 0  // where its bytes are differs from record to record; what they are is compared
+        let start = Int(header.exe.offset)
+        let end = start + Int(header.exe.fragments_len) + Int(header.exe.caller_len)
+        guard end <= data.count else { return try decodeProcess(header, in: data) }
+        let executableData = UnsafeRawBufferPointer(rebasing: data[start..<end])
+        if let last = lastProcess, Self.sameBytes(lastTask, header.task), Self.sameBytes(lastExecutable, executable),
+           lastExecutableData.withUnsafeBytes({ Self.sameBytes($0, executableData) }) {
+            return last
+        }
+        let context = try decodeProcess(header, in: data)
+        // An unresolved path may resolve for the next event (a directory learnt meanwhile).
+        if context.executable?.resolution.contains(.unresolved) == true {
+            lastProcess = nil
+        } else {
+            lastProcess = context
+            lastTask = header.task
+            lastExecutable = executable
+            lastExecutableData.removeAll(keepingCapacity: true)
+            lastExecutableData.append(contentsOf: executableData)
+        }
+        return context
+    }
+
+    /// Whether two C structs hold the same bytes (a difference in padding,
+    /// which these have none of, would only cost a decode).
+    private static func sameBytes<T>(_ a: T, _ b: T) -> Bool {
+        withUnsafeBytes(of: a) { a in withUnsafeBytes(of: b) { b in sameBytes(a, b) } }
+    }
+
+    private static func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+    }
+
+    private func decodeProcess(_ header: fsp_event,
+                               in data: UnsafeRawBufferPointer) throws(KernelRecordError) -> ProcessContext {
         let task = header.task
         let exe = header.exe
         let hasExecutable = exe.inode != 0 || exe.fragments_len != 0 || exe.flags != 0
