@@ -49,6 +49,30 @@ import Testing
         #expect(stats.source.kernelDropped == 14)  // 7 per ArraySource
     }
 
+    /// A source that reads in rounds hands each event to its last output
+    /// itself and copies it for the others: every output still gets every
+    /// event, whole and in order, and the copies are independent.
+    @Test func aRoundSourceFeedingThreeOutputsDeliversEveryEventToEach() throws {
+        let first = CollectingSink(name: "first"), second = CollectingSink(name: "second")
+        let tagged = CollectingSink(name: "tagged")
+        let source = ArrayRoundSource(fromA, roundSize: 64)
+        var topology = PipelineTopology()
+        topology.add("a", .source(source))
+        topology.add("first", .sink(first), inputs: ["a"])
+        topology.add("tag", .transform(ClosureTransform(name: "tag") { $0.uid = 4242; return true }), inputs: ["a"])
+        topology.add("tagged", .sink(tagged), inputs: ["tag"])
+        topology.add("second", .sink(second), inputs: ["a"], bufferCapacity: 8)
+        let pipeline = try Pipeline(topology: topology, configuration: .init(bufferCapacity: 16, batchSize: 7))
+        try pipeline.run()
+
+        #expect(source.rounds == (Self.perSource + 63) / 64)
+        #expect(first.events == fromA)
+        #expect(second.events == fromA)
+        #expect(tagged.events.map(\.uid) == Array(repeating: 4242, count: Self.perSource))
+        #expect(tagged.events.map(\.pid) == fromA.map(\.pid))
+        #expect(pipeline.stats.sinks.map(\.delivered) == [1000, 1000, 1000])
+    }
+
     @Test func topologiesThatCannotRunAreRefusedWithTheReason() {
         func refusal(_ build: (inout PipelineTopology) -> Void) -> String? {
             var topology = PipelineTopology()

@@ -29,6 +29,34 @@ public final class ArraySource: EventSource, @unchecked Sendable {
     public var counters: SourceCounters { SourceCounters(kernelDropped: 7) }
 }
 
+/// Emits `events` in rounds of `roundSize`, ending each as the kernel
+/// source ends a poll, and hands each event over (`consuming`) as it does.
+public final class ArrayRoundSource: RoundBasedEventSource, @unchecked Sendable {
+    private let events: [FileEvent]
+    private let roundSize: Int
+    /// Rounds ended so far.
+    public private(set) var rounds = 0
+
+    public init(_ events: [FileEvent], roundSize: Int) {
+        self.events = events
+        self.roundSize = roundSize
+    }
+
+    public func run(emit: (consuming FileEvent) -> Void, endOfRound: () -> Void) throws {
+        for (index, event) in events.enumerated() {
+            emit(event)
+            if (index + 1) % roundSize == 0 || index == events.count - 1 {
+                rounds += 1
+                endOfRound()
+            }
+        }
+    }
+
+    public func stop() {}
+
+    public var counters: SourceCounters { SourceCounters() }
+}
+
 /// Remembers every event, in order.
 public final class CollectingSink: EventSink, Sendable {
     public let name: String
