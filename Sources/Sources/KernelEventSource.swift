@@ -150,9 +150,7 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
                 // read at the timeout, so nothing waits longer than it.
                 var code = ring_buffer__poll(ring, FSP_READER_POLL_MS)
                 if code == 0 { code = ring_buffer__consume(ring) }
-                decoder.endRound()
-                enricher.endRound()
-                endOfRound()
+                endRound(endOfRound)
                 if code < 0 && code != -EINTR {
                     throw ProbeError.loadFailed(stage: .readEvents, errno: -code, detail: "ring buffer poll")
                 }
@@ -167,10 +165,16 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
                 logger.debug("kernel source: suspended; programs stay attached, events wait in the ring buffer")
             }
             _ = ring_buffer__consume(ring)
-            decoder.endRound()
-            enricher.endRound()
-            endOfRound()
+            endRound(endOfRound)
         }
+    }
+
+    /// Ends a round of records: what the decoder and enricher reuse within
+    /// a round is forgotten, and the pipeline told.
+    private func endRound(_ endOfRound: () -> Void) {
+        decoder.endRound()
+        enricher.endRound()
+        endOfRound()
     }
 
     private func handle(_ record: UnsafeRawBufferPointer, emit: (consuming FileEvent) -> Void) {
