@@ -137,8 +137,12 @@ public final class KernelEventSource: RoundBasedEventSource, @unchecked Sendable
             defer { unmanaged.release() }
             guard let ring = ring_buffer__new(probe.eventsFD, { ctx, data, size in
                 guard let ctx, let data else { return 0 }
-                let context = Unmanaged<RecordContext>.fromOpaque(ctx).takeUnretainedValue()
-                context.source.handle(UnsafeRawBufferPointer(start: data, count: size), emit: context.emit)
+                // Borrowed, not taken: `run` holds the context for as long as
+                // the ring buffer exists, and taking it retained and released
+                // it, its source and its closure once per record.
+                Unmanaged<RecordContext>.fromOpaque(ctx)._withUnsafeGuaranteedRef { context in
+                    context.source.handle(UnsafeRawBufferPointer(start: data, count: size), emit: context.emit)
+                }
                 return 0
             }, unmanaged.toOpaque(), nil) else {
                 throw ProbeError.loadFailed(stage: .openRingBuffer, errno: errno, detail: "")

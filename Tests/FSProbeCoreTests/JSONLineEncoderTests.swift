@@ -122,6 +122,15 @@ import Testing
         let host = try parseJSONLine(encode(event))
         #expect(host["container_id"] as? String == "" && host["container_runtime"] is NSNull)
         #expect(host["exe"] is NSNull && host["exe_raw"] == nil)
+
+        // What user space could not learn: no cgroup, no mounts.
+        event.process.cgroup = nil
+        event.source.mount = nil
+        event.target?.mount = nil
+        let unknown = try parseJSONLine(encode(event))
+        #expect(unknown["cgroup_path"] is NSNull && unknown["container_id"] as? String == "")
+        #expect(unknown["src_mount_point"] is NSNull && unknown["target_mount_point"] is NSNull)
+        #expect(unknown["src_fstype"] is NSNull && unknown["target_fstype"] is NSNull)
     }
 
     @Test func flagNamesSetattrValuesAndBytesWritten() throws {

@@ -38,4 +38,32 @@ import Testing
         #expect(nextRound.process.userName == "root")
         #expect(accounts.lookups == 6, "a new round asks the caches again, for the user and the group")
     }
+
+    /// Each path of an event, the executable's too, gets the mount its id
+    /// names; a path without a mount id gets none.
+    @Test func everyPathGetsItsOwnMount() throws {
+        let proc = try MountTableCachingTests.FakeProc()
+        defer { proc.remove() }
+        let enricher = EventEnricher(mounts: MountTable(procRoot: proc.root))
+        func path(_ text: String, mountID: UInt32) -> EventPath {
+            var path = EventPath(text)
+            path.mountID = mountID
+            return path
+        }
+        var rename = FileEvent(type: .rename, timestamp: EventTimestamp(nanosecondsSinceEpoch: 0), pid: 1, tid: 1,
+                               uid: 0, gid: 0, comm: ProcessName("mv"), source: path("/a", mountID: 1),
+                               target: path("/run/b", mountID: 2),
+                               process: ProcessContext(executable: path("/run/mv", mountID: 2)))
+        enricher.enrich(&rename)
+        #expect(rename.source.mount?.mountPoint == Array("/".utf8) && rename.source.mount?.fsType == "ext4")
+        #expect(rename.target?.mount?.mountPoint == Array("/run".utf8))
+        #expect(rename.process.executable?.mount?.mountPoint == Array("/run".utf8))
+
+        var kernelThread = FileEvent(type: .rename, timestamp: EventTimestamp(nanosecondsSinceEpoch: 0), pid: 2,
+                                     tid: 2, uid: 0, gid: 0, comm: ProcessName("k"), source: path("/a", mountID: 1),
+                                     target: path("/b", mountID: 0))
+        enricher.enrich(&kernelThread)
+        #expect(kernelThread.target?.mount == nil, "no mount id, no mount")
+        #expect(kernelThread.process.executable == nil)
+    }
 }

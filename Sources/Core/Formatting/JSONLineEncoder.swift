@@ -118,8 +118,11 @@ public struct JSONLineEncoder: Sendable {
     /// `StandardKeys` every key is a constant, as if written out by hand.
     @inline(__always)
     private func encode<Keys: KeyWriter>(_ event: FileEvent, keys object: Keys, into output: inout LineCursor) {
+        // The event's optional parts are read through optional chaining
+        // (`event.target?.inode`), never bound (`if let target`) nor tested
+        // with `!= nil` (on an Equatable type, that compares two copies): a
+        // copy retains what the part holds, and perf saw those retains.
         var rawComm = false, rawSource = false, rawTarget = false
-        let target = event.target
 
         // First, whatever the layout: which version of this format the line is.
         output.appendStatic(#","schema_version":1"#)
@@ -150,14 +153,12 @@ public struct JSONLineEncoder: Sendable {
         }
         if object.key(.srcMountID, &output) { output.appendDecimal(UInt64(event.source.mountID)) }
 
-        if object.key(.targetInode, &output) { output.appendDecimal(target?.inode ?? 0) }
+        if object.key(.targetInode, &output) { output.appendDecimal(event.target?.inode ?? 0) }
         if object.key(.targetFilename, &output) {
-            if let target {
-                target.bytes.withUnsafeBufferPointer { rawTarget = !output.appendJSONEscaped($0) }
-            }
+            event.target?.bytes.withUnsafeBufferPointer { rawTarget = !output.appendJSONEscaped($0) }
             output.append(UInt8(ascii: "\""))
         }
-        if object.key(.targetMountID, &output) { output.appendDecimal(UInt64(target?.mountID ?? 0)) }
+        if object.key(.targetMountID, &output) { output.appendDecimal(UInt64(event.target?.mountID ?? 0)) }
 
         if object.key(.retval, &output) { output.appendDecimal(event.retval) }
         if object.key(.error, &output) {
@@ -174,7 +175,7 @@ public struct JSONLineEncoder: Sendable {
             output.append(UInt8(ascii: "\""))
         }
 
-        let sourceResolution = event.source.resolution, targetResolution = target?.resolution ?? []
+        let sourceResolution = event.source.resolution, targetResolution = event.target?.resolution ?? []
         if object.key(.srcPathTruncated, &output) { output.appendBool(sourceResolution.isIncomplete) }
         if object.key(.srcPathFromCaller, &output) { output.appendBool(sourceResolution.contains(.callerSuffix)) }
         if object.key(.targetPathTruncated, &output) { output.appendBool(targetResolution.isIncomplete) }
@@ -189,9 +190,9 @@ public struct JSONLineEncoder: Sendable {
         if object.key(.targetPathForeignMountNs, &output) {
             output.appendBool(targetResolution.contains(.foreignMountNamespace))
         }
-        if object.key(.srcProcessPath, &output) { output.appendProcessPath(of: event.source) }
+        if object.key(.srcProcessPath, &output) { event.source.withProcessPath { output.appendProcessPath($0) } }
         if object.key(.targetProcessPath, &output) {
-            if let target { output.appendProcessPath(of: target) } else { output.appendStatic("null") }
+            if event.target?.withProcessPath({ output.appendProcessPath($0) }) == nil { output.appendStatic("null") }
         }
 
         // `event.process.…`, not a local copy of the process: that retained
@@ -203,13 +204,12 @@ public struct JSONLineEncoder: Sendable {
             output.append(UInt8(ascii: "\""))
         }
         if object.key(.exe, &output) {
-            if event.process.executable != nil {
+            let valid = event.process.executable?.bytes.withUnsafeBufferPointer { bytes in
                 output.append(UInt8(ascii: "\""))
-                event.process.executable!.bytes.withUnsafeBufferPointer { rawExe = !output.appendJSONEscaped($0) }
-                output.append(UInt8(ascii: "\""))
-            } else {
-                output.appendStatic("null")
+                defer { output.append(UInt8(ascii: "\"")) }
+                return output.appendJSONEscaped(bytes)
             }
+            if let valid { rawExe = !valid } else { output.appendStatic("null") }
         }
         if object.key(.loginUID, &output) { output.appendOptionalDecimal(event.process.loginUID) }
         if object.key(.sessionID, &output) { output.appendOptionalDecimal(event.process.sessionID) }
@@ -221,16 +221,12 @@ public struct JSONLineEncoder: Sendable {
         if object.key(.effectiveGroup, &output) { output.appendOptionalString(event.process.effectiveGroupName) }
         if object.key(.cgroupID, &output) { output.appendDecimal(event.process.cgroupID) }
         if object.key(.cgroupPath, &output) {
-            if let cgroup = event.process.cgroup {
-                output.append(UInt8(ascii: "\""))
-                cgroup.path.withUnsafeBufferPointer { _ = output.appendJSONEscaped($0) }
-                output.append(UInt8(ascii: "\""))
-            } else {
+            if event.process.cgroup?.path.withUnsafeBufferPointer({ output.appendJSONString($0) }) == nil {
                 output.appendStatic("null")
             }
         }
         if object.key(.containerID, &output) {
-            if let cgroup = event.process.cgroup { output.appendJSONEscapedString(cgroup.containerID) }
+            if let containerID = event.process.cgroup?.containerID { output.appendJSONEscapedString(containerID) }
             output.append(UInt8(ascii: "\""))
         }
         if object.key(.containerRuntime, &output) {
@@ -243,13 +239,21 @@ public struct JSONLineEncoder: Sendable {
         if object.key(.srcDevice, &output) { output.appendDevice(event.source.device) }
         if object.key(.srcFileType, &output) { output.appendFileType(mode: event.source.mode) }
         if object.key(.srcLinkCount, &output) { output.appendDecimal(UInt64(event.source.linkCount)) }
-        if object.key(.srcMountPoint, &output) { output.appendMountPoint(event.source.mount) }
+        if object.key(.srcMountPoint, &output) {
+            if event.source.mount?.mountPoint.withUnsafeBufferPointer({ output.appendJSONString($0) }) == nil {
+                output.appendStatic("null")
+            }
+        }
         if object.key(.srcFSType, &output) { output.appendOptionalString(event.source.mount?.fsType) }
-        if object.key(.targetDevice, &output) { output.appendDevice(target?.device) }
-        if object.key(.targetFileType, &output) { output.appendFileType(mode: target?.mode) }
-        if object.key(.targetLinkCount, &output) { output.appendDecimal(UInt64(target?.linkCount ?? 0)) }
-        if object.key(.targetMountPoint, &output) { output.appendMountPoint(target?.mount) }
-        if object.key(.targetFSType, &output) { output.appendOptionalString(target?.mount?.fsType) }
+        if object.key(.targetDevice, &output) { output.appendDevice(event.target?.device) }
+        if object.key(.targetFileType, &output) { output.appendFileType(mode: event.target?.mode) }
+        if object.key(.targetLinkCount, &output) { output.appendDecimal(UInt64(event.target?.linkCount ?? 0)) }
+        if object.key(.targetMountPoint, &output) {
+            if event.target?.mount?.mountPoint.withUnsafeBufferPointer({ output.appendJSONString($0) }) == nil {
+                output.appendStatic("null")
+            }
+        }
+        if object.key(.targetFSType, &output) { output.appendOptionalString(event.target?.mount?.fsType) }
 
         if object.key(.flagNames, &output) {
             FlagNames.append(event, into: &output)
@@ -279,12 +283,12 @@ public struct JSONLineEncoder: Sendable {
             event.source.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
             output.append(UInt8(ascii: "\""))
         }
-        if rawTarget, let target, object.key(.targetFilenameRaw, &output) {
-            target.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
+        if rawTarget, object.key(.targetFilenameRaw, &output) {  // rawTarget: there is a target
+            event.target?.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
             output.append(UInt8(ascii: "\""))
         }
-        if rawExe, event.process.executable != nil, object.key(.exeRaw, &output) {
-            event.process.executable!.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
+        if rawExe, object.key(.exeRaw, &output) {  // rawExe: there is an executable
+            event.process.executable?.bytes.withUnsafeBufferPointer { output.appendBase64($0) }
             output.append(UInt8(ascii: "\""))
         }
         object.finish(&output)
@@ -502,7 +506,7 @@ extension ByteOutput {
     }
 
     /// `"major:minor"` of the path's device, or `null` when unknown.
-    // These three take the path's fields, not the path: an `EventPath?`
+    // These two take the path's fields, not the path: an `EventPath?`
     // argument made of `event.source` was a copy of the path, retaining its
     // bytes and mount, for every line.
     mutating func appendDevice(_ device: UInt32?) {
@@ -519,22 +523,19 @@ extension ByteOutput {
         append(UInt8(ascii: "\""))
     }
 
-    mutating func appendMountPoint(_ mount: MountInfo?) {
-        guard let mount else { return appendStatic("null") }
+    /// `bytes` escaped as a JSON string, quotes included (a mount point).
+    mutating func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>) {
         append(UInt8(ascii: "\""))
-        mount.mountPoint.withUnsafeBufferPointer { _ = appendJSONEscaped($0) }
+        _ = appendJSONEscaped(bytes)
         append(UInt8(ascii: "\""))
     }
 
-    /// The path as its process sees it, as a JSON string, or `null`.
-    /// Lossy like the file names; their `*_raw` holds the exact bytes.
-    mutating func appendProcessPath(of path: EventPath) {
-        path.withProcessPath { bytes in
-            guard let bytes else { return appendStatic("null") }
-            append(UInt8(ascii: "\""))
-            _ = appendJSONEscaped(bytes)
-            append(UInt8(ascii: "\""))
-        }
+    /// A path as its process sees it (`EventPath.withProcessPath`), as a
+    /// JSON string, or `null`. Lossy like the file names; their `*_raw`
+    /// holds the exact bytes.
+    mutating func appendProcessPath(_ bytes: UnsafeBufferPointer<UInt8>?) {
+        guard let bytes else { return appendStatic("null") }
+        appendJSONString(bytes)
     }
 }
 

@@ -41,8 +41,10 @@ public final class EventEnricher {
     public func enrich(_ event: inout FileEvent) {
         let pid = event.pid
         enrichMount(of: &event.source, pid: pid, memo: &fileMounts)
-        if event.target != nil { enrichMount(of: &event.target!, pid: pid, memo: &fileMounts) }
-        if event.process.executable != nil {
+        // `?.mountID`, not `!= nil`: `EventPath` is Equatable, and `!= nil`
+        // compared two copies of the path.
+        if event.target?.mountID != nil { enrichMount(of: &event.target!, pid: pid, memo: &fileMounts) }
+        if event.process.executable?.mountID != nil {
             enrichMount(of: &event.process.executable!, pid: pid, memo: &executableMounts)
         }
 
