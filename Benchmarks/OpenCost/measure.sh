@@ -143,6 +143,18 @@ stop_row() {
   [ -n "$pid" ] || return 0
   # TERM: a background job of a non-interactive shell ignores SIGINT.
   kill -TERM "$pid" 2>/dev/null || true
+  case $row in
+    *@*) ;;  # fsprobe: let it deliver what it captured, however long that takes
+    *) # A peer that is still running after 10 s gets INT, which it handles
+       # itself (bpftrace once stayed in its event loop after a TERM), then KILL.
+       tries=0
+       while kill -0 "$pid" 2>/dev/null; do
+         tries=$((tries + 1))
+         [ $tries -ne 100 ] || kill -INT "$pid" 2>/dev/null || true
+         [ $tries -ne 200 ] || kill -KILL "$pid" 2>/dev/null || true
+         sleep 0.1
+       done ;;
+  esac
   wait "$pid" 2>/dev/null || true
   pid=""
   reported=$(grep -c openloop-target "$out" 2>/dev/null || true)

@@ -251,7 +251,7 @@ LEGEND = """
 - **events reported**: lines of the watcher's output naming the loop's file. inotify and fanotify merge
   identical events that are still queued, so they report fewer than the opens that happened; fsprobe
   and bpftrace report each one.
-- **lost**: fsprobe's own count of events the kernel could not put in its ring buffer.
+- **lost**: fsprobe's own count of events the kernel could not put in its ring buffer, in the round that lost the most (**events reported** is the median round's).
 """
 
 if __name__ == "__main__":

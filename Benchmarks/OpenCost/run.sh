@@ -10,16 +10,21 @@
 # of the loop at full speed per mode counting lost events, and how long a
 # lone event takes to reach fsprobe's output (latency.py).
 #   Benchmarks/OpenCost/run.sh [--iterations N] [--rounds R] [--docs]
-#       [--vm 5.10|6.1|6.12] [--vm-backends "fentry kprobe"] [--fsprobe BIN]
+#       [--vm 5.10|6.1|6.12] [--vm-backends "fentry kprobe"] [--vm-tcg multi|single]
+#       [--fsprobe BIN]
 # --docs writes docs/benchmarks.md and docs/benchmarks.png (host), or the
 # kernel's own section of it and docs/benchmarks-vm-KERNEL.png (--vm).
 # --vm measures the fentry and kprobe backends inside Debian's kernel under
-# qemu (emulated: compare rows within the VM only; no peers there).
+# qemu (emulated: compare rows within the VM only; no peers there). Its two
+# vCPUs run on two emulation threads (--vm-tcg multi, the default), so the
+# loop and fsprobe's reader each have a CPU as on the host; with one thread
+# (single, what the test matrix uses against text-patching races) the VM has
+# one CPU's worth of time, and every watched row also pays for the reader.
 # Installs inotify-tools, fatrace, bpftrace and gnuplot from the distribution;
 # uses the release build (scripts/setup.sh). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-iterations="" rounds=3 docs=0 vm="" vm_backends="fentry kprobe" fsprobe=$PWD/.build/release/fsprobe
+iterations="" rounds=3 docs=0 vm="" vm_backends="fentry kprobe" vm_tcg=multi fsprobe=$PWD/.build/release/fsprobe
 while [ $# -gt 0 ]; do
   case $1 in
     --iterations) iterations=$2; shift 2 ;;
@@ -27,10 +32,12 @@ while [ $# -gt 0 ]; do
     --docs) docs=1; shift ;;
     --vm) vm=$2; shift 2 ;;
     --vm-backends) vm_backends=$2; shift 2 ;;
+    --vm-tcg) vm_tcg=$2; shift 2 ;;
     --fsprobe) fsprobe=$(realpath "$2"); shift 2 ;;
-    *) sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
   esac
 done
+case $vm_tcg in multi | single) ;; *) echo "OpenCost: --vm-tcg wants multi or single, got '$vm_tcg'" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "OpenCost: run as root (fsprobe and the peers load BPF programs)" >&2; exit 1; }
 [ -x "$fsprobe" ] || scripts/setup.sh
 [ -x "$fsprobe" ] || { echo "OpenCost: no fsprobe at $fsprobe" >&2; exit 1; }
@@ -48,6 +55,7 @@ loop=$work/loop
 cc -O2 -static -o "$loop" Benchmarks/OpenCost/loop.c
 results=$work/results
 command="Benchmarks/OpenCost/run.sh${vm:+ --vm $vm}${iterations:+ --iterations $iterations} --rounds $rounds"
+[ -z "$vm" ] || [ "$vm_tcg" = multi ] || command+=" --vm-tcg $vm_tcg"
 
 if [ -z "$vm" ]; then
   iterations=${iterations:-200000}
@@ -63,7 +71,7 @@ if [ -z "$vm" ]; then
 else
   iterations=${iterations:-20000}
   cp Benchmarks/OpenCost/measure.sh "$work/measure.sh"
-  scripts/vm/run-matrix.sh --kernels "$vm" --timeout 2400 --include "$fsprobe" --include "$loop" \
+  scripts/vm/run-matrix.sh --kernels "$vm" --timeout 2400 --tcg-thread "$vm_tcg" --include "$fsprobe" --include "$loop" \
     --include "$work/measure.sh" -- /bin/sh "$work/measure.sh" --fsprobe "$fsprobe" --loop "$loop" \
     --work /tmp/opencost --iterations "$iterations" --rounds "$rounds" --backends "$vm_backends" --bpf-time |
     tee "$work/console"
@@ -77,7 +85,7 @@ report=(python3 Benchmarks/OpenCost/report.py "$results" --iterations "$iteratio
 if [ "$docs" = 1 ] && [ -z "$vm" ]; then
   "${report[@]}" --chart "$png" --docs docs/benchmarks.md --command "$command"
 elif [ "$docs" = 1 ]; then
-  "${report[@]}" --chart "$png" --machine "qemu TCG on $(uname -m), kernel $vm" --vm "$vm" \
+  "${report[@]}" --chart "$png" --machine "qemu TCG on $(uname -m), 2 vCPUs on $( [ "$vm_tcg" = multi ] && echo two emulation threads || echo one emulation thread ), kernel $vm" --vm "$vm" \
     --docs docs/benchmarks.md --command "$command"
 else
   "${report[@]}"
