@@ -335,6 +335,40 @@ import Testing
         #expect((json["retval"] as? NSNumber)?.int64Value == Int64.min)
     }
 
+    /// Every number of digits, at both of its ends, written the same into a
+    /// line's room (`LineCursor`) and into a growing array, and a line cut
+    /// short of room written again whole.
+    @Test func decimalsAtEveryDigitCount() throws {
+        var values: [UInt64] = [0, 1, 9, UInt64.max]
+        var power: UInt64 = 10
+        for _ in 1...19 {
+            values += [power - 1, power]
+            power = power &* 10
+        }
+        for value in values {
+            var event = makeEvent()
+            event.source.inode = value
+            let json = try parseJSONLine(encode(event))
+            #expect((json["src_inode"] as? NSNumber)?.uint64Value == value, "\(value)")
+            var bytes: [UInt8] = [UInt8(ascii: "x")]
+            bytes.appendDecimal(value)
+            #expect(bytes == Array("x\(value)".utf8))
+        }
+        var padded: [UInt8] = []
+        padded.appendDecimal(42, zeroPaddedTo: 5)
+        padded.appendDecimal(123_456, zeroPaddedTo: 3)
+        padded.appendDecimal(-7, zeroPaddedTo: 2)
+        #expect(padded == Array("00042456".utf8) + Array("00".utf8), "the last digits of a wider value; below 0, zeros")
+
+        var room = [UInt8](repeating: 0, count: 3)
+        let written = room.withUnsafeMutableBufferPointer { buffer in
+            var cursor = LineCursor(base: buffer.baseAddress!, capacity: 3)
+            cursor.appendDecimal(UInt64(12_345))
+            return cursor.count
+        }
+        #expect(written == 5 && room == [0, 0, 0], "counted, not written, without the room")
+    }
+
     // MARK: field layouts (the `fields` transform)
 
     func withLayout(_ event: FileEvent, _ values: [String: OptionValue]) throws -> FileEvent {

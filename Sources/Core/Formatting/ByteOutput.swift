@@ -8,9 +8,19 @@
 protocol ByteOutput {
     mutating func append(_ byte: UInt8)
     mutating func append(contentsOf bytes: UnsafeBufferPointer<UInt8>)
+    /// Appends exactly `count` bytes, which `write` stores at the pointer it
+    /// is given (digits written right to left, a fixed-width timestamp):
+    /// into the output itself where it can, saving a copy from the stack.
+    mutating func appendFixed(count: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void)
 }
 
-extension Array: ByteOutput where Element == UInt8 {}
+extension Array: ByteOutput where Element == UInt8 {
+    mutating func appendFixed(count: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void) {
+        let start = self.count
+        append(contentsOf: repeatElement(0, count: count))
+        withUnsafeMutableBufferPointer { write($0.baseAddress! + start) }
+    }
+}
 
 /// Writes into `capacity` bytes at `base` that its owner made room for.
 ///
@@ -42,6 +52,13 @@ struct LineCursor: ByteOutput {
         if n > 0 && n <= capacity &- count {
             (base + count).update(from: bytes.baseAddress!, count: n)
         }
+        count &+= n
+    }
+
+    @inline(__always)
+    mutating func appendFixed(count n: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void) {
+        // Without room the pass is written again (see above): only count.
+        if n <= capacity &- count { write(base + count) }
         count &+= n
     }
 

@@ -15,18 +15,8 @@ extension ByteOutput {
             append(UInt8(truncatingIfNeeded: value) &+ 0x30)
             return
         }
-        // 20 digits hold UInt64.max; fill right to left in a stack tuple.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var v = value
-        var start = 24
-        Swift.withUnsafeMutableBytes(of: &digits) { raw in
-            while v > 0 {
-                start -= 1
-                raw[start] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
-                v /= 10
-            }
-            append(contentsOf: UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: 24 - start))
-        }
+        let count = decimalDigitCount(value)
+        appendFixed(count: count) { start in writeDigits(value, count: count, at: start) }
     }
 
     /// Appends `value` in decimal, with a leading `-` when negative.
@@ -40,21 +30,14 @@ extension ByteOutput {
     }
 
     /// Appends non-negative `value` in decimal, left-padded with zeros to
-    /// `width` digits (timestamps). Digits are filled right to left with
-    /// constant `/ 10` (a multiply), not with a variable divisor: division by
-    /// a variable made timestamp formatting most of a JSON line's cost.
+    /// `width` digits (timestamps); a wider value keeps its last `width`
+    /// digits. Digits are written right to left with constant `/ 10` (a
+    /// multiply), not with a variable divisor: division by a variable made
+    /// timestamp formatting most of a JSON line's cost.
     mutating func appendDecimal(_ value: Int, zeroPaddedTo width: Int) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var v = Swift.max(value, 0)
-        Swift.withUnsafeMutableBytes(of: &digits) { raw in
-            var index = 24
-            for _ in 0..<Swift.min(width, 24) {
-                index -= 1
-                raw[index] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
-                v /= 10
-            }
-            append(contentsOf: UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + index, count: 24 - index))
-        }
+        let width = Swift.min(Swift.max(width, 0), 20)
+        guard width > 0 else { return }
+        appendFixed(count: width) { start in writeDigits(UInt64(Swift.max(value, 0)), count: width, at: start) }
     }
 
     /// Appends `value` in lowercase hexadecimal without a prefix.
@@ -82,6 +65,31 @@ extension ByteOutput {
         append(hexDigit(byte >> 4))
         append(hexDigit(byte & 0xF))
     }
+}
+
+/// How many decimal digits `value` has (1 for 0).
+@inline(__always)
+func decimalDigitCount(_ value: UInt64) -> Int {
+    var count = 1
+    var bound: UInt64 = 10
+    while count < 20 && value >= bound {
+        count &+= 1
+        bound = bound &* 10
+    }
+    return count
+}
+
+/// Writes the last `count` decimal digits of `value` at `start`, right to
+/// left (`count` at least 1).
+@inline(__always)
+func writeDigits(_ value: UInt64, count: Int, at start: UnsafeMutablePointer<UInt8>) {
+    var v = value
+    var index = count
+    repeat {
+        index &-= 1
+        start[index] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+        v /= 10
+    } while index > 0
 }
 
 func hexDigit(_ nibble: UInt8) -> UInt8 {

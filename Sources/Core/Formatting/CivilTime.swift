@@ -62,16 +62,26 @@ public struct CivilTime: Sendable, Hashable {
 extension ByteOutput {
     /// Appends `2026-11-26T06:45:44.123456789Z` (RFC 3339, UTC, always nine
     /// fractional digits so lines sort and align as text).
+    ///
+    /// Every part has a fixed width, so the 30 bytes are written in place in
+    /// one `appendFixed` (two timestamps a JSON line, each 13 appends before).
     mutating func appendRFC3339(_ timestamp: EventTimestamp) {
         let t = CivilTime(timestamp)
-        appendDecimal(t.year, zeroPaddedTo: 4)
-        append(UInt8(ascii: "-"))
-        appendDecimal(t.month, zeroPaddedTo: 2)
-        append(UInt8(ascii: "-"))
-        appendDecimal(t.day, zeroPaddedTo: 2)
-        append(UInt8(ascii: "T"))
-        appendTimeOfDay(t, fractionDigits: 9)
-        append(UInt8(ascii: "Z"))
+        appendFixed(count: 30) { p in
+            var offset = 0
+            func field(_ value: Int, _ width: Int, then separator: Unicode.Scalar) {
+                writeDigits(UInt64(Swift.max(value, 0)), count: width, at: p + offset)
+                p[offset + width] = UInt8(ascii: separator)
+                offset += width + 1
+            }
+            field(t.year, 4, then: "-")
+            field(t.month, 2, then: "-")
+            field(t.day, 2, then: "T")
+            field(t.hour, 2, then: ":")
+            field(t.minute, 2, then: ":")
+            field(t.second, 2, then: ".")
+            field(t.nanosecond, 9, then: "Z")
+        }
     }
 
     /// Appends `HH:MM:SS` followed by `.` and `fractionDigits` (0...9) digits.
