@@ -85,7 +85,9 @@ report=(python3 Benchmarks/OpenCost/report.py "$results" --iterations "$iteratio
 if [ "$docs" = 1 ] && [ -z "$vm" ]; then
   "${report[@]}" --chart "$png" --docs docs/benchmarks.md --command "$command"
 elif [ "$docs" = 1 ]; then
-  "${report[@]}" --chart "$png" --machine "qemu TCG on $(uname -m), 2 vCPUs on $( [ "$vm_tcg" = multi ] && echo two emulation threads || echo one emulation thread ), kernel $vm" --vm "$vm" \
+  threads="two emulation threads"
+  [ "$vm_tcg" = multi ] || threads="one emulation thread"
+  "${report[@]}" --chart "$png" --machine "qemu TCG on $(uname -m), 2 vCPUs on $threads, kernel $vm" --vm "$vm" \
     --docs docs/benchmarks.md --command "$command"
 else
   "${report[@]}"

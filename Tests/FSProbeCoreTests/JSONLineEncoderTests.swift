@@ -336,8 +336,8 @@ import Testing
     }
 
     /// Every number of digits, at both of its ends, written the same into a
-    /// line's room (`LineCursor`) and into a growing array, and a line cut
-    /// short of room written again whole.
+    /// line's room (`LineCursor`) and into a growing array; without room,
+    /// counted but not written.
     @Test func decimalsAtEveryDigitCount() throws {
         var values: [UInt64] = [0, 1, 9, UInt64.max]
         var power: UInt64 = 10
@@ -358,7 +358,7 @@ import Testing
         padded.appendDecimal(42, zeroPaddedTo: 5)
         padded.appendDecimal(123_456, zeroPaddedTo: 3)
         padded.appendDecimal(-7, zeroPaddedTo: 2)
-        #expect(padded == Array("00042456".utf8) + Array("00".utf8), "the last digits of a wider value; below 0, zeros")
+        #expect(padded == Array(("00042" + "456" + "00").utf8), "the last digits of a wider value; below 0, zeros")
 
         var room = [UInt8](repeating: 0, count: 3)
         let written = room.withUnsafeMutableBufferPointer { buffer in
