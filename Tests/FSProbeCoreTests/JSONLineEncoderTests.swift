@@ -203,6 +203,25 @@ import Testing
         #expect(json["target_path_truncated"] as? Bool == true, "an unresolved path lacks its start")
     }
 
+    /// What the public initializers take is what the event holds: a
+    /// process root offset within the bytes (at their end: the root itself),
+    /// none beyond them or below 0, and the sequence that makes the id.
+    @Test func initializersKeepWhatTheyAreGiven() {
+        let bytes = Array("/jail/x".utf8)
+        #expect(EventPath(bytes: bytes, processRootOffset: 5).processPath == "/x")
+        #expect(EventPath(bytes: bytes, processRootOffset: 7).processPath == "/")
+        #expect(EventPath(bytes: bytes, processRootOffset: 8).processRootOffset == nil)
+        #expect(EventPath(bytes: bytes, processRootOffset: -1).processRootOffset == nil)
+        let path = EventPath(bytes: bytes, inode: 7, mountID: 3, device: 8, mode: 0o100644, resolution: [.deleted],
+                             processRootOffset: 5, linkCount: 2)
+        #expect(path.inode == 7 && path.mountID == 3 && path.device == 8 && path.mode == 0o100644
+            && path.resolution == [.deleted] && path.linkCount == 2)
+        let origin = EventOrigin(host: "h", stream: 1)
+        let event = FileEvent(type: .open, timestamp: EventTimestamp(nanosecondsSinceEpoch: 5), pid: 1, tid: 2, uid: 3,
+                              gid: 4, comm: ProcessName("c"), source: path, origin: origin, sequence: 42)
+        #expect(event.sequence == 42 && event.id == EventID(stream: 1, sequence: 42) && event.source == path)
+    }
+
     @Test func foreignNamespaceAndProcessPathHaveTheirFields() throws {
         var event = makeEvent(.rename, path: Array("/srv/jail/etc/x\n".utf8), target: Array("/srv/jail".utf8), retval: 0)
         event.source.processRootOffset = 9

@@ -99,25 +99,17 @@ public struct EventPath: Sendable, Hashable {
     /// root directory (its chroot, its container's root): the rest is the
     /// path as that process sees it (`processPath`). Nil when the walk did
     /// not pass that root (the object is outside it, or the path was cut).
-    public var processRootOffset: Int?
+    @inlinable public var processRootOffset: Int? {
+        get { storedProcessRootOffset }
+        set { storedProcessRootOffset = newValue }
+    }
+    // Stored under another name, as `FileEvent.sequence` is, so that the
+    // public initializer can delegate to the compiler's memberwise one.
+    @usableFromInline var storedProcessRootOffset: Int?
     /// Link count of the object when the kernel read it, else 0.
     public var linkCount: UInt32
     /// The mount the object is on, from the mount table (nil when unknown).
     public var mount: MountInfo?
-
-    public init(bytes: [UInt8] = [], inode: UInt64 = 0, mountID: UInt32 = 0, device: UInt32 = 0,
-                mode: UInt32 = 0, resolution: PathResolution = [], processRootOffset: Int? = nil,
-                linkCount: UInt32 = 0, mount: MountInfo? = nil) {
-        self.bytes = bytes
-        self.linkCount = linkCount
-        self.mount = mount
-        self.inode = inode
-        self.mountID = mountID
-        self.device = device
-        self.mode = mode
-        self.resolution = resolution
-        self.processRootOffset = processRootOffset.flatMap { (0...bytes.count).contains($0) ? $0 : nil }
-    }
 
     /// The path as the acting process sees it, without copying: a suffix of
     /// `bytes` ("/" when the object is that process's root itself). Nil
@@ -135,13 +127,24 @@ public struct EventPath: Sendable, Hashable {
         withProcessPath { $0.map { String(decoding: $0, as: UTF8.self) } }
     }
 
-    public init(_ path: String, inode: UInt64 = 0, mountID: UInt32 = 0) {
-        self.init(bytes: Array(path.utf8), inode: inode, mountID: mountID)
-    }
-
     /// A lossy String (invalid UTF-8 replaced), for display and matching only.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
     public var isEmpty: Bool { bytes.isEmpty }
+}
+
+extension EventPath {
+    /// A `processRootOffset` outside the bytes (below 0, past their end) is dropped (nil).
+    public init(bytes: [UInt8] = [], inode: UInt64 = 0, mountID: UInt32 = 0, device: UInt32 = 0,
+                mode: UInt32 = 0, resolution: PathResolution = [], processRootOffset: Int? = nil,
+                linkCount: UInt32 = 0, mount: MountInfo? = nil) {
+        self.init(bytes: bytes, inode: inode, mountID: mountID, device: device, mode: mode, resolution: resolution,
+                  storedProcessRootOffset: processRootOffset.flatMap { (0...bytes.count).contains($0) ? $0 : nil },
+                  linkCount: linkCount, mount: mount)
+    }
+
+    public init(_ path: String, inode: UInt64 = 0, mountID: UInt32 = 0) {
+        self.init(bytes: Array(path.utf8), inode: inode, mountID: mountID)
+    }
 }
 
 /// Time of an event, in nanoseconds since the Unix epoch.
@@ -195,37 +198,34 @@ public struct FileEvent: Sendable, Hashable {
     public var origin: EventOrigin?
     /// Its place in its origin's stream, from 1, in the order the source
     /// read the events.
-    public var sequence: UInt64
+    @inlinable public var sequence: UInt64 {
+        get { storedSequence }
+        set { storedSequence = newValue }
+    }
+    // Stored under another name so that the memberwise initializer the
+    // compiler writes differs from the public one, which delegates to it
+    // (the extension below). An initializer that assigns the stored
+    // properties one by one built the event on the stack and copied it out,
+    // retaining and releasing each of its references: perf saw that copy in
+    // every decoded event.
+    @usableFromInline var storedSequence: UInt64
 
+    /// The event's identity, when it has an origin.
+    public var id: EventID? { origin.map { EventID(stream: $0.stream, sequence: sequence) } }
+}
+
+extension FileEvent {
     public init(type: EventType, timestamp: EventTimestamp, pid: UInt32, tid: UInt32, uid: UInt32, gid: UInt32,
                 comm: ProcessName, flags: UInt32 = 0, mode: UInt32 = 0, retval: Int64 = 0,
                 source: EventPath, target: EventPath? = nil, backend: BackendKind = .tracepoint,
                 fields: EventFieldLayout? = nil, process: ProcessContext = ProcessContext(),
                 attributes: AttributeChange? = nil, bytesWritten: Int64? = nil,
                 origin: EventOrigin? = nil, sequence: UInt64 = 0) {
-        self.origin = origin
-        self.sequence = sequence
-        self.process = process
-        self.attributes = attributes
-        self.bytesWritten = bytesWritten
-        self.type = type
-        self.timestamp = timestamp
-        self.pid = pid
-        self.tid = tid
-        self.uid = uid
-        self.gid = gid
-        self.comm = comm
-        self.flags = flags
-        self.mode = mode
-        self.retval = retval
-        self.source = source
-        self.target = target
-        self.backend = backend
-        self.fields = fields
+        self.init(type: type, timestamp: timestamp, pid: pid, tid: tid, uid: uid, gid: gid, comm: comm,
+                  flags: flags, mode: mode, retval: retval, source: source, target: target, backend: backend,
+                  fields: fields, process: process, attributes: attributes, bytesWritten: bytesWritten,
+                  origin: origin, storedSequence: sequence)
     }
-
-    /// The event's identity, when it has an origin.
-    public var id: EventID? { origin.map { EventID(stream: $0.stream, sequence: sequence) } }
 }
 
 /// Hook backends. `auto` picks the best one the running kernel accepts.
