@@ -41,10 +41,8 @@ public final class EventEnricher {
     public func enrich(_ event: inout FileEvent) {
         let pid = event.pid
         enrichMount(of: &event.source, pid: pid, memo: &fileMounts)
-        // `?.mountID`, not `!= nil`: `EventPath` is Equatable, and `!= nil`
-        // compared two copies of the path.
-        if event.target?.mountID != nil { enrichMount(of: &event.target!, pid: pid, memo: &fileMounts) }
-        if event.process.executable?.mountID != nil {
+        if event.target.isPresent { enrichMount(of: &event.target!, pid: pid, memo: &fileMounts) }
+        if event.process.executable.isPresent {
             enrichMount(of: &event.process.executable!, pid: pid, memo: &executableMounts)
         }
 

@@ -83,7 +83,7 @@ public struct FileEventCodec: Sendable {
         buffer.append(Self.formatVersion)
         buffer.append(UInt8(truncatingIfNeeded: event.type.rawValue))
         buffer.append(Self.code(of: event.backend))
-        buffer.append((event.target != nil ? Self.hasTarget : 0) | (event.fields != nil ? Self.hasLayout : 0))
+        buffer.append((event.target.isPresent ? Self.hasTarget : 0) | (event.fields.isPresent ? Self.hasLayout : 0))
         buffer.appendLittleEndian(event.timestamp.nanosecondsSinceEpoch)
         buffer.appendLittleEndian(event.pid)
         buffer.appendLittleEndian(event.tid)
@@ -102,7 +102,7 @@ public struct FileEventCodec: Sendable {
         Self.encode(event.attributes, into: &buffer)
         buffer.append(event.bytesWritten != nil ? 1 : 0)
         if let bytes = event.bytesWritten { buffer.appendLittleEndian(bytes) }
-        buffer.append(event.origin != nil ? 1 : 0)
+        buffer.append(event.origin.isPresent ? 1 : 0)
         if let origin = event.origin {
             buffer.appendLittleEndian(origin.stream)
             buffer.appendLittleEndian(event.sequence)
@@ -235,7 +235,7 @@ public struct FileEventCodec: Sendable {
         buffer.appendLittleEndian(path.resolution.rawValue)
         buffer.appendLittleEndian(Int32(truncatingIfNeeded: path.processRootOffset ?? -1))
         buffer.appendLittleEndian(path.linkCount)
-        buffer.append(path.mount != nil ? 1 : 0)
+        buffer.append(path.mount.isPresent ? 1 : 0)
         if let mount = path.mount {
             buffer.appendLittleEndian(mount.mountID)
             buffer.appendLittleEndian(mount.device)
@@ -255,9 +255,9 @@ public struct FileEventCodec: Sendable {
         buffer.appendLittleEndian(process.mountNamespace)
         buffer.appendLittleEndian(process.pidNamespace)
         buffer.appendLittleEndian(process.userNamespace)
-        buffer.append(process.executable != nil ? 1 : 0)
+        buffer.append(process.executable.isPresent ? 1 : 0)
         if let executable = process.executable { encode(executable, into: &buffer) }
-        buffer.append(process.cgroup != nil ? 1 : 0)
+        buffer.append(process.cgroup.isPresent ? 1 : 0)
         if let cgroup = process.cgroup {
             buffer.appendLittleEndian(cgroup.id)
             buffer.appendBytes(cgroup.path)
