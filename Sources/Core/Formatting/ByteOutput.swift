@@ -16,9 +16,14 @@ protocol ByteOutput {
 
 extension Array: ByteOutput where Element == UInt8 {
     mutating func appendFixed(count: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void) {
-        let start = self.count
-        append(contentsOf: repeatElement(0, count: count))
-        withUnsafeMutableBufferPointer { write($0.baseAddress! + start) }
+        guard count > 0 else { return }
+        // Written straight into spare capacity, which `write` fills whole.
+        append(addingCapacity: count) { span in
+            span.withUnsafeMutableBufferPointer { spare, initialized in
+                write(spare.baseAddress!)
+                initialized = count
+            }
+        }
     }
 }
 
