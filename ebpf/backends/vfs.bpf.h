@@ -16,6 +16,8 @@
  *     call returns, the event is emitted with that return value. Nesting is
  *     what keeps overlayfs from reporting twice: the overlay's vfs_mkdir
  *     calls the upper layer's vfs_mkdir on the same thread.
+ *   - opened (open): vfs_open's entry keeps its arguments per thread
+ *     ("openings") and its exit builds and emits the event (fsp_on_open).
  */
 #ifndef FSP_BACKEND_VFS_BPF_H
 #define FSP_BACKEND_VFS_BPF_H
@@ -257,6 +259,68 @@ static __always_inline long fsp_mkdir_result(__u64 raw)
 }
 
 /*
+ * An open is kept as its arguments until vfs_open returns, and its exit
+ * walks the path and emits the event from scratch. Built at the entry and
+ * kept whole like the other staged events, an open's event was copied into
+ * pending_short (some 1.4 KB, with an LRU update and a delete) and out of
+ * it again into the ring; the walk needs nothing the exit lacks, since
+ * vfs_open's caller holds the path until the call returns.
+ */
+struct fsp_opening {
+	__u64 dentry; /* struct dentry *, struct vfsmount *: the path vfs_open was given */
+	__u64 mnt;
+	__u32 flags;  /* the open's flags, as fsp_on_open found them */
+	__u32 nest;   /* vfs_open calls entered and not returned (overlayfs' inner ones) */
+};
+
+FSP_MAP(BPF_MAP_TYPE_LRU_HASH, openings, 1024, __u32 /* thread id */, struct fsp_opening);
+
+/* Whether this thread is inside a vfs_open fsprobe follows (what a copy-up changes there is the kernel's doing). */
+static __always_inline bool fsp_opening_now(__u32 tid)
+{
+	return bpf_map_lookup_elem(&openings, &tid) != NULL;
+}
+
+/* A nested vfs_open (overlayfs opening its real file): one more level to return from. */
+static __always_inline void fsp_open_nest(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_opening *o = bpf_map_lookup_elem(&openings, &tid);
+
+	if (o)
+		o->nest++;
+}
+
+/* vfs_open returned ret: the outermost call's open is walked, filtered and emitted. */
+static __always_inline void fsp_open_finish(__u32 tid, long ret)
+{
+	struct fsp_opening *o = bpf_map_lookup_elem(&openings, &tid);
+	struct fsp_scratch *s;
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+	__u32 flags;
+
+	if (!o)
+		return;
+	if (o->nest > 1) {
+		o->nest--;
+		return;
+	}
+	/* Locals: CO-RE relocates kernel types only, and the entry goes now. */
+	dentry = (struct dentry *)o->dentry;
+	mnt = (struct vfsmount *)o->mnt;
+	flags = o->flags;
+	bpf_map_delete_elem(&openings, &tid);
+	s = fsp_vfs_begin(FSP_EVENT_OPEN);
+	if (!s)
+		return;
+	s->p.rec.ev.flags = flags;
+	s->p.rec.ev.retval = ret;
+	if (fsp_vfs_paths(s, dentry, mnt, NULL, NULL))
+		fsp_emit(&s->p.rec);
+}
+
+/*
  * fsp_vfs_finish for the pending event p, found in map (whose values have
  * max bytes of data).
  */
@@ -305,6 +369,10 @@ static __always_inline void fsp_vfs_finish(__u32 type, long ret)
 
 	if (type == FSP_EVENT_RENAME || type == FSP_EVENT_RMDIR)
 		fsp_epoch_exit(); /* whether or not the event was wanted */
+	if (type == FSP_EVENT_OPEN) {
+		fsp_open_finish(tid, ret);
+		return;
+	}
 	p = bpf_map_lookup_elem(&pending_short, &tid);
 	if (p) {
 		fsp_vfs_finish_in(&pending_short, p, FSP_PENDING_SHORT_DATA, tid, type, ret);
@@ -346,30 +414,34 @@ static __always_inline bool fsp_is_backing_file(struct file *f)
 /* vfs_open(path, file) entry: the path is final; file->f_flags still has O_CREAT. */
 static __always_inline void fsp_on_open(const struct path *path, struct file *file)
 {
-	struct fsp_scratch *s;
-	__u32 flags;
+	struct vfsmount *mnt = FSP_READ(path, mnt);
+	struct fsp_opening opening = {};
+	struct dentry *dentry;
+	__u64 pid_tgid;
+	__u32 tid;
 
-	if (fsp_is_internal_mount(FSP_READ(path, mnt))) {
-		fsp_vfs_enter(FSP_EVENT_OPEN); /* overlayfs opening its real file */
+	if (fsp_is_internal_mount(mnt)) {
+		fsp_open_nest(); /* overlayfs opening its real file */
 		return;
 	}
-	if (!(cfg_event_mask & (1u << FSP_EVENT_OPEN)) ||
-	    fsp_discarded(FSP_READ(path, dentry), FSP_READ(path, mnt)))
+	if (!(cfg_event_mask & (1u << FSP_EVENT_OPEN)))
 		return;
-	s = fsp_vfs_begin(FSP_EVENT_OPEN);
-	if (!s)
+	dentry = FSP_READ(path, dentry);
+	if (fsp_discarded(dentry, mnt))
 		return;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (cfg_self_tgid && (__u32)(pid_tgid >> 32) == cfg_self_tgid)
+		return;
+	opening.dentry = (__u64)dentry;
+	opening.mnt = (__u64)mnt;
 	/* As the caller passed them, as far as the file still knows: the kernel
 	 * forces O_LARGEFILE on 64-bit and keeps O_CLOEXEC with the descriptor. */
-	flags = FSP_READ(file, f_flags) & ~FSP_O_LARGEFILE;
+	opening.flags = FSP_READ(file, f_flags) & ~FSP_O_LARGEFILE;
 	if (FSP_READ(file, f_mode) & FSP_FMODE_CREATED)
-		flags |= FSP_O_CREAT;
-	s->p.rec.ev.flags = flags;
-	s->p.nest = 1; /* the vfs_open call itself */
-	/* Unlike fsp_vfs_stage, nothing to forget when filtered: every staged
-	 * open ends at its own vfs_open exit, so none can be left over. */
-	if (fsp_vfs_path_of(s, path))
-		fsp_vfs_stage(s, true);
+		opening.flags |= FSP_O_CREAT;
+	opening.nest = 1; /* the vfs_open call itself */
+	tid = (__u32)pid_tgid;
+	bpf_map_update_elem(&openings, &tid, &opening, BPF_ANY);
 }
 
 /* security_file_permission(file, mask): writes, once per open file description. */
@@ -522,13 +594,15 @@ static __always_inline void fsp_on_xattr(struct dentry *dentry, const char *name
 		/*
 		 * Inside another call of this thread: overlayfs passing the
 		 * change on to its upper layer (one more level of it), or
-		 * copying a file's attributes up for an open or a setattr
-		 * (the kernel's doing, not a change the caller asked for).
+		 * copying a file's attributes up for a setattr (the kernel's
+		 * doing, not a change the caller asked for).
 		 */
 		if (fsp_is_xattr_event(p))
 			p->nest++;
 		return;
 	}
+	if (fsp_opening_now(tid))
+		return; /* likewise, copying a file up for an open */
 	remembered = bpf_map_lookup_elem(&write_mounts, &tid);
 	if (!remembered)
 		return;
