@@ -8,16 +8,16 @@
  * are walked across mounts to an absolute path, exactly as the kernel
  * resolved them; nothing comes from the caller's strings.
  *
- * Two shapes of event:
+ * Three shapes of event:
  *   - immediate (modify): built and emitted at the hook;
- *   - staged (everything else): the hook that sees the paths builds the
+ *   - staged (the other types): the hook that sees the paths builds the
  *     event and stores it per thread ("pending"); the vfs_* function doing
  *     the work increments a nesting count on entry and, when its outermost
  *     call returns, the event is emitted with that return value. Nesting is
  *     what keeps overlayfs from reporting twice: the overlay's vfs_mkdir
  *     calls the upper layer's vfs_mkdir on the same thread.
- *   - opened (open): vfs_open's entry keeps its arguments per thread
- *     ("openings") and its exit builds and emits the event (fsp_on_open).
+ *   - kept as arguments (open): vfs_open's entry keeps its path and flags
+ *     per thread ("openings"); its exit builds and emits the event.
  */
 #ifndef FSP_BACKEND_VFS_BPF_H
 #define FSP_BACKEND_VFS_BPF_H
@@ -275,7 +275,10 @@ struct fsp_opening {
 
 FSP_MAP(BPF_MAP_TYPE_LRU_HASH, openings, 1024, __u32 /* thread id */, struct fsp_opening);
 
-/* Whether this thread is inside a vfs_open fsprobe follows (what a copy-up changes there is the kernel's doing). */
+/*
+ * Whether this thread is inside a vfs_open fsprobe follows: what a copy-up
+ * changes there is the kernel's doing.
+ */
 static __always_inline bool fsp_opening_now(__u32 tid)
 {
 	return bpf_map_lookup_elem(&openings, &tid) != NULL;
