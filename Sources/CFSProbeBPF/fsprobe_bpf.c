@@ -28,7 +28,12 @@ int fsp_skel_load(struct fsprobe_bpf *s)
 int fsp_skel_attach(struct fsprobe_bpf *s)
 {
 	int err = fsprobe_bpf__attach(s);
-	return err < 0 ? err : (err > 0 ? -err : 0);
+
+	if (err)
+		return err < 0 ? err : -err;
+	/* Every exit runs from now on: entries may leave what their exits take. */
+	__atomic_store_n(&s->bss->fsp_exits_attached, 1, __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 void fsp_skel_detach(struct fsprobe_bpf *s)

@@ -30,6 +30,30 @@ final class KernelEventTests: InsideOutsideTestCase {
         XCTAssertEqual(event.backend, TestBackend.kind)
     }
 
+    /// An open reports the flags its caller passed, those the kernel clears
+    /// once the file is open (O_CREAT, O_EXCL, O_TRUNC) included; and the
+    /// thread's next open, which has none of them, does not inherit them.
+    func testOpenFlagsAreTheCallersEvenThoseTheKernelClears() throws {
+        FileManager.default.createFile(atPath: scratch.url("existing"), contents: Data("x".utf8))
+        let recorder = try EventRecorder(paths: [scratch.path], events: [.open])
+        defer { try? recorder.stop() }
+
+        XCTAssertGreaterThanOrEqual(touch(scratch.url("new"), flags: O_WRONLY | O_CREAT | O_EXCL), 0)
+        XCTAssertGreaterThanOrEqual(touch(scratch.url("existing"), flags: O_WRONLY | O_TRUNC), 0)
+        XCTAssertGreaterThanOrEqual(touch(scratch.url("existing"), flags: O_RDONLY), 0)
+        XCTAssertGreaterThanOrEqual(touch(scratch.url("new"), flags: O_RDWR | O_CREAT), 0)
+        let seen = recorder.events(until: "the last open") {
+            $0.type == .open && $0.source.string == self.scratch.url("new") && $0.flags & UInt32(O_ACCMODE) == UInt32(O_RDWR)
+        }
+        let interesting = UInt32(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC)
+        XCTAssertEqual(seen.map { "\($0.source.string) \(String($0.flags & interesting, radix: 8))" }, [
+            "\(scratch.url("new")) \(String(UInt32(O_WRONLY | O_CREAT | O_EXCL), radix: 8))",
+            "\(scratch.url("existing")) \(String(UInt32(O_WRONLY | O_TRUNC), radix: 8))",
+            "\(scratch.url("existing")) \(String(UInt32(O_RDONLY), radix: 8))",
+            "\(scratch.url("new")) \(String(UInt32(O_RDWR | O_CREAT), radix: 8))",
+        ])
+    }
+
     func testEventsOutsideTheWatchedTreeAreFilteredInTheKernel() throws {
         FileManager.default.createFile(atPath: outside.url("elsewhere"), contents: nil)
         FileManager.default.createFile(atPath: scratch.url("marker"), contents: nil)

@@ -16,11 +16,20 @@
 
 #include "hooks.bpf.h"
 
+/* An open is built at the exit, from vfs_open's arguments (see struct fsp_opening). */
+SEC("fentry/vfs_open")
+int BPF_PROG(fsp_fe_open, const struct path *path, struct file *file)
+{
+	FSP_EMPTY_EXIT();
+	fsp_on_open_enter(path, file);
+	return 0;
+}
+
 SEC("fexit/vfs_open")
 int BPF_PROG(fsp_fe_open_ret, const struct path *path, struct file *file, int ret)
 {
 	FSP_EMPTY_EXIT();
-	fsp_vfs_finish(FSP_EVENT_OPEN, ret);
+	fsp_on_open_exit(path, file, ret);
 	return 0;
 }
 

@@ -43,11 +43,6 @@
 
 typedef __u64 fsp_arg;
 
-static __always_inline void fsp_hook_open(fsp_arg path, fsp_arg file)
-{
-	fsp_on_open((const struct path *)path, (struct file *)file);
-}
-
 static __always_inline void fsp_hook_permission(fsp_arg file, fsp_arg mask)
 {
 	fsp_on_file_permission((struct file *)file, (int)mask);
@@ -160,7 +155,6 @@ static __always_inline void fsp_hook_remove_acl__opt(fsp_arg idmap, fsp_arg dent
 	fsp_hook_removexattr__a2(dentry, name);
 }
 
-FSP_VFS_HOOK(open, vfs_open, 2)
 FSP_VFS_HOOK(permission, security_file_permission, 2)
 FSP_VFS_HOOK(file_free, security_file_free, 1)
 FSP_VFS_HOOK(mkdir, security_path_mkdir, 3)

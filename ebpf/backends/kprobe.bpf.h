@@ -10,6 +10,15 @@
 
 #include "hooks.bpf.h"
 
+/* An open's path and flags are kept at the entry: a kretprobe sees the result only. */
+SEC("kprobe/vfs_open")
+int BPF_KPROBE(fsp_kp_open, const struct path *path, struct file *file)
+{
+	FSP_EMPTY_EXIT();
+	fsp_on_open(path, file);
+	return 0;
+}
+
 SEC("kretprobe/vfs_open")
 int BPF_KRETPROBE(fsp_kp_open_ret, long ret)
 {

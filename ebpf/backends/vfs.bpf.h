@@ -16,8 +16,9 @@
  *     call returns, the event is emitted with that return value. Nesting is
  *     what keeps overlayfs from reporting twice: the overlay's vfs_mkdir
  *     calls the upper layer's vfs_mkdir on the same thread.
- *   - kept as arguments (open): vfs_open's entry keeps its path and flags
- *     per thread ("openings"); its exit builds and emits the event.
+ *   - built at the exit (open): vfs_open's exit walks, filters and emits
+ *     the event; its entry keeps per thread ("openings") what the exit
+ *     cannot see (see struct fsp_opening).
  */
 #ifndef FSP_BACKEND_VFS_BPF_H
 #define FSP_BACKEND_VFS_BPF_H
@@ -259,32 +260,59 @@ static __always_inline long fsp_mkdir_result(__u64 raw)
 }
 
 /*
- * An open is kept as its arguments until vfs_open returns, and its exit
- * walks the path and emits the event from scratch. Built at the entry and
- * kept whole like the other staged events, an open's event was copied into
- * pending_short (some 1.4 KB, with an LRU update and a delete) and out of
- * it again into the ring; the walk needs nothing the exit lacks, since
- * vfs_open's caller holds the path until the call returns.
+ * An open is built and emitted when vfs_open returns: its exit walks the
+ * path, which vfs_open's caller holds until the call returns. Built at the
+ * entry and kept whole like the other staged events, an open's event was
+ * copied into pending_short (some 1.4 KB, with an LRU update and a delete)
+ * and out of it again into the ring.
+ *
+ * What the exit needs from the entry: an fexit program gets vfs_open's
+ * arguments as well as its result, so the fentry backend's entry keeps only
+ * the flags do_dentry_open() clears once the file is open, for the opens
+ * that have them; a kretprobe gets the result alone, so the kprobe
+ * backend's entry keeps the path and the flags of every open it follows.
  */
 struct fsp_opening {
 	__u64 dentry; /* struct dentry *, struct vfsmount *: the path vfs_open was given */
 	__u64 mnt;
-	__u32 flags;  /* the open's flags, as fsp_on_open found them */
-	__u32 nest;   /* vfs_open calls entered and not returned (overlayfs' inner ones) */
+	__u32 flags;  /* the open's flags (fentry: only those the kernel clears) */
+	__u32 nest;   /* kprobe: vfs_open calls entered and not returned (overlayfs' inner ones) */
 };
 
 FSP_MAP(BPF_MAP_TYPE_LRU_HASH, openings, 1024, __u32 /* thread id */, struct fsp_opening);
 
+/* The flags do_dentry_open() clears from file->f_flags when the open succeeds. */
+#define FSP_O_CLEARED_BY_OPEN (FSP_O_CREAT | FSP_O_EXCL | FSP_O_NOCTTY | FSP_O_TRUNC)
+
 /*
- * Whether this thread is inside a vfs_open fsprobe follows: what a copy-up
- * changes there is the kernel's doing.
+ * The open's flags as the caller passed them, as far as the file still
+ * knows: the kernel forces O_LARGEFILE on 64-bit and keeps O_CLOEXEC with
+ * the descriptor; a file this open created says so (FMODE_CREATED) after
+ * O_CREAT is gone.
  */
-static __always_inline bool fsp_opening_now(__u32 tid)
+static __always_inline __u32 fsp_open_flags(struct file *file)
 {
-	return bpf_map_lookup_elem(&openings, &tid) != NULL;
+	__u32 flags = FSP_READ(file, f_flags) & ~FSP_O_LARGEFILE;
+
+	if (FSP_READ(file, f_mode) & FSP_FMODE_CREATED)
+		flags |= FSP_O_CREAT;
+	return flags;
 }
 
-/* A nested vfs_open (overlayfs opening its real file): one more level to return from. */
+/* Walk, filter and emit an open of (dentry, mnt) that returned ret. */
+static __always_inline void fsp_open_emit(struct dentry *dentry, struct vfsmount *mnt, __u32 flags, long ret)
+{
+	struct fsp_scratch *s = fsp_vfs_begin(FSP_EVENT_OPEN);
+
+	if (!s)
+		return;
+	s->p.rec.ev.flags = flags;
+	s->p.rec.ev.retval = ret;
+	if (fsp_vfs_paths(s, dentry, mnt, NULL, NULL))
+		fsp_emit(&s->p.rec);
+}
+
+/* kprobe: a nested vfs_open (overlayfs opening its real file), one more level to return from. */
 static __always_inline void fsp_open_nest(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -294,11 +322,11 @@ static __always_inline void fsp_open_nest(void)
 		o->nest++;
 }
 
-/* vfs_open returned ret: the outermost call's open is walked, filtered and emitted. */
-static __always_inline void fsp_open_finish(__u32 tid, long ret)
+/* kprobe: vfs_open returned ret; the outermost call's open is walked, filtered and emitted. */
+static __always_inline void fsp_open_finish(long ret)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct fsp_opening *o = bpf_map_lookup_elem(&openings, &tid);
-	struct fsp_scratch *s;
 	struct vfsmount *mnt;
 	struct dentry *dentry;
 	__u32 flags;
@@ -314,13 +342,7 @@ static __always_inline void fsp_open_finish(__u32 tid, long ret)
 	mnt = (struct vfsmount *)o->mnt;
 	flags = o->flags;
 	bpf_map_delete_elem(&openings, &tid);
-	s = fsp_vfs_begin(FSP_EVENT_OPEN);
-	if (!s)
-		return;
-	s->p.rec.ev.flags = flags;
-	s->p.rec.ev.retval = ret;
-	if (fsp_vfs_paths(s, dentry, mnt, NULL, NULL))
-		fsp_emit(&s->p.rec);
+	fsp_open_emit(dentry, mnt, flags, ret);
 }
 
 /*
@@ -373,7 +395,7 @@ static __always_inline void fsp_vfs_finish(__u32 type, long ret)
 	if (type == FSP_EVENT_RENAME || type == FSP_EVENT_RMDIR)
 		fsp_epoch_exit(); /* whether or not the event was wanted */
 	if (type == FSP_EVENT_OPEN) {
-		fsp_open_finish(tid, ret);
+		fsp_open_finish(ret);
 		return;
 	}
 	p = bpf_map_lookup_elem(&pending_short, &tid);
@@ -414,7 +436,7 @@ static __always_inline bool fsp_is_backing_file(struct file *f)
 
 /* ---- the hooks, whatever the attach mechanism ---- */
 
-/* vfs_open(path, file) entry: the path is final; file->f_flags still has O_CREAT. */
+/* kprobe: vfs_open(path, file) entry, where the path is final and file->f_flags still whole. */
 static __always_inline void fsp_on_open(const struct path *path, struct file *file)
 {
 	struct vfsmount *mnt = FSP_READ(path, mnt);
@@ -437,14 +459,58 @@ static __always_inline void fsp_on_open(const struct path *path, struct file *fi
 		return;
 	opening.dentry = (__u64)dentry;
 	opening.mnt = (__u64)mnt;
-	/* As the caller passed them, as far as the file still knows: the kernel
-	 * forces O_LARGEFILE on 64-bit and keeps O_CLOEXEC with the descriptor. */
-	opening.flags = FSP_READ(file, f_flags) & ~FSP_O_LARGEFILE;
-	if (FSP_READ(file, f_mode) & FSP_FMODE_CREATED)
-		opening.flags |= FSP_O_CREAT;
+	opening.flags = fsp_open_flags(file);
 	opening.nest = 1; /* the vfs_open call itself */
 	tid = (__u32)pid_tgid;
 	bpf_map_update_elem(&openings, &tid, &opening, BPF_ANY);
+}
+
+/*
+ * fentry: vfs_open(path, file) entry. Most opens have none of the flags the
+ * kernel clears, and cost this one read.
+ */
+static __always_inline void fsp_on_open_enter(const struct path *path, struct file *file)
+{
+	struct fsp_opening opening = {};
+	struct vfsmount *mnt;
+	__u32 cleared, tid;
+
+	cleared = FSP_READ(file, f_flags) & FSP_O_CLEARED_BY_OPEN;
+	if (!cleared || !fsp_exits_attached)
+		return;
+	mnt = FSP_READ(path, mnt);
+	if (fsp_is_internal_mount(mnt))
+		return; /* overlayfs opening its real file: the overlay's open keeps its own */
+	opening.dentry = (__u64)FSP_READ(path, dentry);
+	opening.mnt = (__u64)mnt;
+	opening.flags = cleared;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&openings, &tid, &opening, BPF_ANY);
+}
+
+/* fentry: vfs_open(path, file) returned ret. */
+static __always_inline void fsp_on_open_exit(const struct path *path, struct file *file, long ret)
+{
+	struct vfsmount *mnt = FSP_READ(path, mnt);
+	struct dentry *dentry = FSP_READ(path, dentry);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_opening *o = bpf_map_lookup_elem(&openings, &tid);
+	__u32 cleared = 0;
+
+	/*
+	 * What this call's entry kept is taken whatever the open turns out to
+	 * be, so that nothing stays behind; one kept for another path is an
+	 * enclosing call's (overlayfs opening its real file inside its open).
+	 */
+	if (o && o->dentry == (__u64)dentry && o->mnt == (__u64)mnt) {
+		cleared = o->flags;
+		bpf_map_delete_elem(&openings, &tid);
+	}
+	if (fsp_discarded(dentry, mnt))
+		return;
+	if (fsp_is_internal_mount(mnt))
+		return; /* overlayfs opening its real file: the overlay's open is reported */
+	fsp_open_emit(dentry, mnt, fsp_open_flags(file) | cleared, ret);
 }
 
 /* security_file_permission(file, mask): writes, once per open file description. */
@@ -604,14 +670,17 @@ static __always_inline void fsp_on_xattr(struct dentry *dentry, const char *name
 			p->nest++;
 		return;
 	}
-	if (fsp_opening_now(tid))
-		return; /* likewise, copying a file up for an open */
 	remembered = bpf_map_lookup_elem(&write_mounts, &tid);
 	if (!remembered)
 		return;
 	mnt = (struct vfsmount *)*remembered;
 	/* Used once: a later change must not find a mount left from this one. */
 	bpf_map_delete_elem(&write_mounts, &tid);
+	/*
+	 * An internal mount: overlayfs changing its upper layer through its
+	 * private clone of it, as when a copy-up (for an open, say) copies a
+	 * file's attributes; the kernel's doing, not the caller's.
+	 */
 	if (FSP_READ(mnt, mnt_sb) != FSP_READ(dentry, d_sb) || fsp_is_internal_mount(mnt))
 		return;
 	if (fsp_vfs_discard_staged(FSP_EVENT_SETATTR, dentry, mnt, NULL, NULL))

@@ -28,5 +28,12 @@ __u64 fsp_watch_bits[FSP_WATCH_BITS / 64] = {};
  * whole from what it knows; only ever set.
  */
 __u8 fsp_followed_slots[FSP_WATCH_BITS] = {};
+/*
+ * Set by user space once every program is attached. An entry program that
+ * leaves something for its exit to take does so only from then on: an entry
+ * that ran while its exit was not yet attached would leave it behind, for a
+ * later call on the same thread to take as its own.
+ */
+__u32 fsp_exits_attached = 0;
 
 #endif /* FSP_STATE_BPF_H */

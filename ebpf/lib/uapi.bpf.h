@@ -15,6 +15,8 @@
 
 #define FSP_O_WRONLY 01
 #define FSP_O_CREAT  0100
+#define FSP_O_EXCL   0200
+#define FSP_O_NOCTTY 0400
 #define FSP_O_TRUNC  01000
 #define FSP_O_LARGEFILE 0100000
 
