@@ -64,6 +64,8 @@ let package = Package(
             path: "Sources/CFSProbeBPF",
             linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
         ),
+        // sync_file_range(2), for the file sinks (glibc declares it only under _GNU_SOURCE).
+        .target(name: "CFileWriteback", path: "Sources/CFileWriteback"),
         // No Yams here: a program that only embeds Watcher or a Pipeline links none.
         .target(name: "FSProbeCore", path: "Sources/Core", exclude: ["Pipeline", "PipelineFile", "Metrics"]),
         .target(
@@ -109,6 +111,7 @@ let package = Package(
                 "FSProbePipeline",
                 "CRDKafka",
                 "CSQLiteShim",
+                "CFileWriteback",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -47,6 +47,9 @@ struct FileDescriptorWriter {
     /// Ends a write that blocks when the sink is interrupted; the sink's,
     /// shared by the writers it opens one after another.
     private let interruption: WriteInterruption
+    /// On a regular file, drops what was written long enough ago from the
+    /// page cache: see `PageCacheTrimmer`.
+    private var pageCacheTrimmer: PageCacheTrimmer?
 
     init(fd: Int32, name: String, format: OutputFormat, clock: TableFormatter.Clock,
          count: SinkDeliveryCount, interruption: WriteInterruption) {
@@ -55,6 +58,7 @@ struct FileDescriptorWriter {
         self.interruption = interruption
         self.name = name
         self.formatter = EventFormatter(format: format, clock: clock)
+        self.pageCacheTrimmer = PageCacheTrimmer(fd: fd)
         buffer.reserveCapacity(Self.flushThreshold + 8 * 1024)
         eventEnds.reserveCapacity(1024)
         formatter.appendHeader(into: &buffer)
@@ -128,6 +132,7 @@ struct FileDescriptorWriter {
             return nil
         } }
         guard let failure else {
+            pageCacheTrimmer?.wrote(written)
             count.confirm(eventEnds.count)
             buffer.removeAll(keepingCapacity: true)
             eventEnds.removeAll(keepingCapacity: true)

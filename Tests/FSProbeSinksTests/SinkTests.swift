@@ -33,6 +33,79 @@ import Testing
         }
     }
 
+    /// A file sink written at full speed leaves only its last few megabytes
+    /// in the page cache: the rest is written back and dropped as it goes
+    /// (PageCacheTrimmer), where left alone every page would stay cached.
+    @Test func fileSinkLeavesOnlyItsLastMegabytesInThePageCache() throws {
+        let directory = try diskBackedTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.jsonl").path
+        let sink = try FileSink(path: path, format: .json)
+        var seq = 0
+        while try fileSize(path) < 64 << 20 {
+            for _ in 0..<1000 {
+                try sink.write(makeEvent(seq: seq))
+                seq += 1
+            }
+            try sink.flush()
+        }
+        try sink.close()
+        let (resident, pages) = try pageCacheResidency(path)
+        #expect(pages >= (64 << 20) / 4096)
+        // The last two 8 MiB windows stay, and a third at most while its
+        // writeback finishes: 24 of 64 MiB.
+        #expect(resident * 2 < pages, "\(resident) of the file's \(pages) pages are still in the page cache")
+    }
+
+    /// A directory for files whose pages the kernel can drop: a tmpfs keeps
+    /// every page it holds, so then one under the working directory.
+    private func diskBackedTemporaryDirectory() throws -> URL {
+        let candidate = try temporaryDirectory()
+        guard fileSystemType(of: candidate.path) == "tmpfs" else { return candidate }
+        try? FileManager.default.removeItem(at: candidate)
+        let local = FileManager.default.currentDirectoryPath + "/.build/page-cache-test-\(getpid())"
+        try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+        return URL(fileURLWithPath: local)
+    }
+
+    /// The type of the file system holding `path`: that of the longest mount
+    /// point in /proc/self/mounts that contains it.
+    private func fileSystemType(of path: String) -> String? {
+        let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+        var best: (point: String, type: String)?
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 2 else { continue }
+            let point = String(fields[1])
+            let contains = point == "/" || path == point || path.hasPrefix(point + "/")
+            if contains && point.count >= (best?.point.count ?? -1) { best = (point, String(fields[2])) }
+        }
+        return best?.type
+    }
+
+    private func fileSize(_ path: String) throws -> Int {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]) }
+        return Int(st.st_size)
+    }
+
+    /// How many of the file's pages are in the page cache (mincore(2) on a
+    /// mapping of it, which reads nothing in), and how many it has.
+    private func pageCacheResidency(_ path: String) throws -> (resident: Int, pages: Int) {
+        let size = try fileSize(path)
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(fd) }
+        guard let mapping = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { munmap(mapping, size) }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var vector = [UInt8](repeating: 0, count: (size + pageSize - 1) / pageSize)
+        guard mincore(mapping, size, &vector) == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        return (vector.reduce(0) { $0 + Int($1 & 1) }, vector.count)
+    }
+
     @Test func fileSinkRotatesBySizeKeepingWholeLinesAndTheNewestFiles() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
