@@ -445,6 +445,8 @@ static __always_inline void fsp_on_open(const struct path *path, struct file *fi
 	__u64 pid_tgid;
 	__u32 tid;
 
+	if (!fsp_exits_attached)
+		return; /* what it kept could outlive an exit not yet attached */
 	if (fsp_is_internal_mount(mnt)) {
 		fsp_open_nest(); /* overlayfs opening its real file */
 		return;

@@ -29,10 +29,10 @@ __u64 fsp_watch_bits[FSP_WATCH_BITS / 64] = {};
  */
 __u8 fsp_followed_slots[FSP_WATCH_BITS] = {};
 /*
- * Set by user space once every program is attached. An entry program that
- * leaves something for its exit to take does so only from then on: an entry
- * that ran while its exit was not yet attached would leave it behind, for a
- * later call on the same thread to take as its own.
+ * Set by user space once every program is attached. The vfs_open entries
+ * (fentry and kprobe), which leave their exit something to take, do so only
+ * from then on: an entry that ran while its exit was not yet attached would
+ * leave it behind, for a later open on the same thread to take as its own.
  */
 __u32 fsp_exits_attached = 0;
 
