@@ -110,7 +110,7 @@ extension DiskBufferTests {
             .init(path: segments[2] + ".set-aside.1", reason: "segment format version 1, this fsprobe reads version 2"),
         ])
         #expect(try Data(contentsOf: URL(fileURLWithPath: segments[2] + ".set-aside")) == Data("keep me".utf8))
-        #expect(try fileSize(segments[1] + ".set-aside") == DiskBuffer.headerSize + 6 * record, "kept whole")
+        #expect(try fileSize(atPath: segments[1] + ".set-aside") == DiskBuffer.headerSize + 6 * record, "kept whole")
         #expect(reopened.recovery.replayedEvents == 6)
         #expect(try reopened.readBatch(max: 10) == Array(events[0..<6]))
         try reopened.acknowledge()

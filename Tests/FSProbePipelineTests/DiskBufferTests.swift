@@ -386,7 +386,7 @@ import Testing
         #expect(reopened.recovery.discardedRecords == 1)
         #expect(reopened.recovery.discardedBytes == bytesOfTen - bytesOfNine - 3)
         #expect(reopened.recovery.replayedEvents == 9)
-        #expect(try fileSize(segment) == DiskBuffer.headerSize + bytesOfNine, "cut back to the last whole record")
+        #expect(try fileSize(atPath: segment) == DiskBuffer.headerSize + bytesOfNine, "cut back to the last whole record")
         #expect(try reopened.readBatch(max: 100) == Array(events[0..<9]))
         // New records follow the cut and read back.
         #expect(try reopened.append(contentsOf: [events[9]]) == 1)
@@ -597,10 +597,6 @@ import Testing
     func segmentFiles(_ directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".seg") }.sorted()
             .map { directory + "/" + $0 }
-    }
-
-    func fileSize(_ path: String) throws -> Int {
-        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
     }
 
     /// Bytes one event takes in a buffer (frame included).

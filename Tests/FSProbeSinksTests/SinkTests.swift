@@ -42,7 +42,7 @@ import Testing
         let path = directory.appendingPathComponent("events.jsonl").path
         let sink = try FileSink(path: path, format: .json)
         var seq = 0
-        while try fileSize(path) < 64 << 20 {
+        while try fileSize(atPath: path) < 64 << 20 {
             for _ in 0..<1000 {
                 try sink.write(makeEvent(seq: seq))
                 seq += 1
@@ -83,16 +83,10 @@ import Testing
         return best?.type
     }
 
-    private func fileSize(_ path: String) throws -> Int {
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]) }
-        return Int(st.st_size)
-    }
-
     /// How many of the file's pages are in the page cache (mincore(2) on a
     /// mapping of it, which reads nothing in), and how many it has.
     private func pageCacheResidency(_ path: String) throws -> (resident: Int, pages: Int) {
-        let size = try fileSize(path)
+        let size = try fileSize(atPath: path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
         defer { close(fd) }
