@@ -94,9 +94,11 @@ static __always_inline int fsp_path_at(struct fsp_scratch *s, struct fsp_path *p
 	/*
 	 * The base is the object's parent (level 0 of this walk is depth 1),
 	 * or for an absolute string the process root: walked too, since in a
-	 * chroot or a container that root is not the namespace's.
+	 * chroot or a container that root is not the namespace's. A base
+	 * that is a watch's parent makes the object maybe the watch, so its
+	 * FSP_WATCH_PARENT entry counts (wants_parent).
 	 */
-	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 0, 0);
+	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 0, 0, true);
 	p->flags |= FSP_PATH_CALLER_SUFFIX | (absolute ? FSP_PATH_ABSOLUTE_CALLER : 0);
 
 	fsp_copy_caller(s, p, ustr, off);

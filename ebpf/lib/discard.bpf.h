@@ -11,7 +11,7 @@
  * An object directly in P is then watched only if it is itself a watch
  * (a watched file moved or hard-linked into P, a watched directory renamed
  * into it), which the check looks up too. So an event on an object in P
- * costs the reads of its dentry and two map lookups.
+ * costs the reads of its dentry and one map lookup.
  *
  * Why a verdict stays true: it is keyed by P's inode number and its mount
  * (the same directory seen through another mount has other ancestors) and
@@ -103,6 +103,9 @@ static __always_inline bool fsp_discarded(struct dentry *dentry, struct vfsmount
 		return false;
 	mnt = fsp_real_mount(vfsmnt);
 	key.inode = FSP_READ(dir, i_ino);
+	/* A watched directory never gets a discarder: no lookup for its files. */
+	if (fsp_may_be_watched(key.inode))
+		return false;
 	key.mount = (__u64)mnt;
 	/*
 	 * No discarder is ever learnt for a mount's root object's dentry
@@ -135,6 +138,30 @@ static __always_inline void fsp_discarder_note(struct fsp_walk *w, __u64 inode, 
 }
 
 /*
+ * The same, for a level 1 the walk did not look up (no watch has its inode
+ * number): whether it has an FSP_WATCH_PARENT entry is looked up only if a
+ * discarder comes to be learnt, which is rare, where the walk is frequent.
+ */
+static __always_inline void fsp_discarder_note_unchecked(struct fsp_walk *w, __u32 dev, __u64 inode)
+{
+	fsp_discarder_note(w, inode, NULL);
+	w->level1_unchecked = 1;
+	w->level1_dev = dev;
+}
+
+/* Whether the level 1 of a walk has an entry in watched_inodes. */
+static __always_inline bool fsp_discarder_level1_entry(struct fsp_walk *w)
+{
+	struct fsp_watch_key key = {};
+
+	if (!w->level1_unchecked)
+		return w->level1_entry;
+	key.dev = w->level1_dev;
+	key.inode = w->level1_ino;
+	return bpf_map_lookup_elem(&watched_inodes, &key) != NULL;
+}
+
+/*
  * After a walk from an object whose verdict is FSP_V_NO: its parent (walk
  * level 1, on the mount the walk started on) gets a discarder when no
  * watched_inodes entry was met there and neither the epoch nor the mounts
@@ -145,9 +172,9 @@ static __always_inline void fsp_discarder_learn(struct fsp_walk *w)
 	struct fsp_discard_stamp st = {};
 	struct fsp_discard_key key;
 
-	if (!w->level1_seen || w->level1_entry || !w->epoch_stable || !w->level1_mounts_event)
+	if (!w->level1_seen || !w->epoch_stable || !w->level1_mounts_event)
 		return;
-	if (fsp_epoch_read(&fsp_epoch_started) != w->epoch)
+	if (fsp_epoch_read(&fsp_epoch_started) != w->epoch || fsp_discarder_level1_entry(w))
 		return;
 	key.inode = w->level1_ino;
 	key.mount = w->seg_mnt;

@@ -39,6 +39,17 @@ static __always_inline void fsp_walk_watch(struct fsp_walk *w, __u64 ino)
 		return;
 	key.dev = w->sb_dev;
 	key.inode = ino;
+	/*
+	 * An inode that is no watch (fsp_may_be_watched: plain loads, no
+	 * helper call) has at most an FSP_WATCH_PARENT entry, which counts
+	 * only at level 0 of a walk that asks for it, and for the discarder
+	 * of level 1, which looks it up itself if it comes to be learnt.
+	 */
+	if (!fsp_may_be_watched(ino) && !(w->level == 0 && w->wants_parent)) {
+		if (w->level == 1 && (__u64)w->mnt == w->seg_mnt)
+			fsp_discarder_note_unchecked(w, key.dev, key.inode);
+		return;
+	}
 	v = bpf_map_lookup_elem(&watched_inodes, &key);
 	if (w->level == 1 && (__u64)w->mnt == w->seg_mnt)
 		fsp_discarder_note(w, key.inode, v); /* the object's parent */
@@ -336,6 +347,7 @@ static __always_inline void fsp_walk_run(struct fsp_walk *w, struct dentry *dent
 	w->reread = 0;
 	w->level1_seen = 0;
 	w->level1_entry = 0;
+	w->level1_unchecked = 0;
 	FSP_RUN_CHUNKS(fsp_walk_chunk, FSP_MAX_WALK / FSP_WALK_CHUNK, FSP_WALK_CHUNK);
 	if (!w->finished)
 		w->flags |= FSP_PATH_TRUNCATED;
@@ -364,7 +376,8 @@ static __always_inline __u32 fsp_mount_id(struct vfsmount *vfsmnt)
  */
 static __always_inline void fsp_walk_into(struct fsp_scratch *s, struct fsp_path *p,
 					  struct dentry *dentry, struct vfsmount *vfsmnt,
-					  __u32 *off, __u32 limit, __u32 match_max, __u32 cache_min)
+					  __u32 *off, __u32 limit, __u32 match_max, __u32 cache_min,
+					  bool wants_parent)
 {
 	struct fsp_walk *w = &s->walk;
 
@@ -372,6 +385,7 @@ static __always_inline void fsp_walk_into(struct fsp_scratch *s, struct fsp_path
 	w->limit = limit;
 	w->filter = cfg_paths_filtering;
 	w->match_max = match_max;
+	w->wants_parent = wants_parent;
 	fsp_walk_run(w, dentry, vfsmnt, cache_min);
 	p->fragments_len = w->off - *off;
 	p->depth = w->names;
@@ -404,7 +418,7 @@ static __always_inline int fsp_path_walk(struct fsp_scratch *s, struct fsp_path 
 	p->caller_len = 0;
 
 	/* Non-recursive: the object itself or its parent may be the watch. */
-	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1, cache_min);
+	fsp_walk_into(s, p, dentry, vfsmnt, off, limit, cfg_recursive ? FSP_LEVEL_ANY : 1, cache_min, false);
 	p->nlink = inode ? FSP_READ(inode, __i_nlink) : 0;
 	/* Unhashed and not a root: unlinked while open, or never linked (O_TMPFILE). */
 	if (!FSP_READ(dentry, d_hash.pprev) && FSP_READ(dentry, d_parent) != dentry)

@@ -19,7 +19,7 @@
  */
 __u64 fsp_epoch_started = 0;
 __u64 fsp_epoch_finished = 0;
-/* Bit (ino % FSP_WATCH_BITS): some watch has that inode number (lib/discard.bpf.h). */
+/* Bit (ino % FSP_WATCH_BITS): some watch may have that inode number (lib/discard.bpf.h, lib/path.bpf.h). */
 __u64 fsp_watch_bits[FSP_WATCH_BITS / 64] = {};
 /*
  * The same for the objects the kernel itself began to watch (lib/follow.bpf.h),

@@ -43,7 +43,11 @@ struct fsp_walk {
 	__u8 epoch_stable;      /* no directory rename or watch change in flight at its start */
 	__u8 level1_seen;       /* the object's parent was looked up in watched_inodes */
 	__u8 level1_entry;      /* and had an entry there (a watch or a watch's parent) */
-	__u8 _pad0[3];
+	__u8 level1_unchecked;  /* or was not looked up (fsp_may_be_watched said no watch) */
+	__u8 wants_parent;      /* an FSP_WATCH_PARENT entry at level 0 counts (parent_match) */
+	__u8 _pad0;
+	__u32 level1_dev;       /* the object's parent's device, with level1_unchecked */
+	__u32 _pad2;
 	struct dentry *root_dentry; /* the acting process's root directory */
 	struct mount *root_mnt;     /* and its mount */
 	__u64 level1_ino;       /* the object's parent's inode, with level1_seen */

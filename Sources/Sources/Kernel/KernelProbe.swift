@@ -126,8 +126,9 @@ final class KernelProbe: @unchecked Sendable {
     }
 
     /// Replaces the kernel's set of inode numbers that may be watches (what
-    /// lets a discarder drop an event without a map lookup); call it inside
-    /// `withEpochBump`, with the watch map change it goes with.
+    /// lets a discarder drop an event, and a walk pass a directory, without
+    /// a lookup in the watch map); call it inside `withEpochBump`, with the
+    /// watch map change it goes with, so that it covers the map's watches.
     func setWatchedInodeBits(_ bits: [UInt64]) {
         bits.withUnsafeBufferPointer { fsp_watch_bits_set(skeleton, $0.baseAddress, $0.count) }
     }

@@ -95,9 +95,15 @@ final class WatchTable: Sendable {
             flags[key] = wanted == 0 ? nil : wanted
             // Cached directories and discarders carry the filter's verdict:
             // the change must end the epoch they were made in.
+            // The kernel skips its watch-map lookup for an inode whose bit is
+            // clear, so the bits cover the map's watches at every moment: the
+            // old and new watches' bits before the change, the new ones after.
+            let before = Self.watchedInodeBits(state.flags)
+            let after = Self.watchedInodeBits(flags)
             try probe.withEpochBump { () throws(ProbeError) in
+                probe.setWatchedInodeBits(zip(before, after).map { $0 | $1 })
                 if wanted == 0 { probe.removeWatch(key) } else { try probe.setWatch(key, flags: wanted) }
-                probe.setWatchedInodeBits(Self.watchedInodeBits(flags))
+                probe.setWatchedInodeBits(after)
             }
             state.flags = flags
         }
