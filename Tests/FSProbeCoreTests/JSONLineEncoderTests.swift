@@ -316,6 +316,34 @@ import Testing
         #expect(text.contains(#""src_filename":"a\"b\\c\nd\te\u007ff\u001bg\u2028h\u202ei\u009bj""#))
     }
 
+    /// Names are scanned eight bytes at a time: each byte that needs a look,
+    /// and each plain byte at the edges of the ranges, at every place of a
+    /// name longer than two words, between fillers at those edges too.
+    @Test func everyByteNeedingALookIsFoundAtEveryPlace() {
+        let special: [([UInt8], String, Bool)] = [
+            ([0x00], "\\u0000", true), ([0x1F], "\\u001f", true), ([0x22], "\\\"", true),
+            ([0x5C], "\\\\", true), ([0x7F], "\\u007f", true), ([0xFF], "\u{FFFD}", false),
+            ([0xC3, 0xA9], "\u{E9}", true), ([0xE2, 0x80, 0xA8], "\\u2028", true),
+            ([0x20], " ", true), ([0x21], "!", true), ([0x23], "#", true),
+            ([0x5B], "[", true), ([0x5D], "]", true), ([0x7E], "~", true),
+        ]
+        for filler in [UInt8(ascii: "a"), 0x20, 0x7E] {
+            let fill = String(UnicodeScalar(filler))
+            for (bytes, escaped, valid) in special {
+                for place in 0...20 {
+                    let name = [UInt8](repeating: filler, count: place) + bytes
+                        + [UInt8](repeating: filler, count: 20 - place)
+                    var output: [UInt8] = []
+                    let wasValid = name.withUnsafeBufferPointer { output.appendJSONEscaped($0) }
+                    let expected = String(repeating: fill, count: place) + escaped
+                        + String(repeating: fill, count: 20 - place)
+                    #expect(String(decoding: output, as: UTF8.self) == expected, "\(bytes) at \(place)")
+                    #expect(wasValid == valid)
+                }
+            }
+        }
+    }
+
     @Test func invalidUTF8ByteBecomesReplacementAndRawField() throws {
         let bytes: [UInt8] = Array("/tmp/".utf8) + [0xFF, 0xFE] + Array("x".utf8)
         let json = try parseJSONLine(encode(makeEvent(path: bytes)))

@@ -19,11 +19,9 @@ extension ByteOutput {
         var runStart = 0
         let n = bytes.count
         while i < n {
+            i = Self.endOfPlainASCII(bytes, from: i)
+            if i == n { break }
             let byte = bytes[i]
-            if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
-                i += 1
-                continue
-            }
             // Copy the run of plain ASCII seen so far in one go.
             if runStart < i { append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
             if byte < 0x80 {
@@ -49,6 +47,41 @@ extension ByteOutput {
         }
         if runStart < n { append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<n])) }
         return valid
+    }
+
+    /// The end of the run of bytes from `start` that a JSON string carries
+    /// as they are (printable ASCII other than `"` and `\\`). Eight bytes a
+    /// step while none of them needs a look: names are mostly plain.
+    @inline(__always)
+    private static func endOfPlainASCII(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return start }
+        let n = bytes.count
+        var i = start
+        while i &+ 8 <= n && !mayNeedEscaping(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+            i &+= 8
+        }
+        while i < n {
+            let byte = base[i]
+            guard byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") else { break }
+            i &+= 1
+        }
+        return i
+    }
+
+    /// Whether some byte of `word` may not be plain (see `endOfPlainASCII`):
+    /// below 0x20, 0x7F or above, `"` or `\\`. Never false for such a byte;
+    /// a carry between bytes may make it true for a plain word, which then
+    /// only takes the byte-at-a-time path.
+    @inline(__always)
+    private static func mayNeedEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let control = (word &- ones &* 0x20) & ~word & highs    // a byte below 0x20
+        let high = (word | (word &+ ones)) & highs                // 0x7F or above
+        let quote = hasZeroByte(word ^ (ones &* UInt64(UInt8(ascii: "\""))))
+        let backslash = hasZeroByte(word ^ (ones &* UInt64(UInt8(ascii: "\\"))))
+        return control | high | quote | backslash != 0
     }
 
     private mutating func appendJSONEscapedASCII(_ byte: UInt8) {
