@@ -28,6 +28,25 @@ final class KernelEventTests: InsideOutsideTestCase {
         XCTAssertTrue(event.source.resolution.isEmpty, "an fd-based path is fully resolved in the kernel")
         XCTAssertEqual(event.comm, ProcessName(Self.ownComm()))
         XCTAssertEqual(event.backend, TestBackend.kind)
+
+        // The uid and gid are the real ones, and the name the thread's own:
+        // a child with other real ids (root stays its effective user, so the
+        // file opens) and another name.
+        let path = strdup(scratch.url("file"))!, name = strdup("fsp-real-ids")!
+        defer { free(path); free(name) }
+        let child = fork()
+        if child == 0 {
+            let comm = open("/proc/thread-self/comm", O_WRONLY)
+            guard comm >= 0, write(comm, name, strlen(name)) == strlen(name) else { _exit(20) }
+            guard setregid(4244, 0) == 0, setreuid(4245, 0) == 0 else { _exit(21) }
+            _exit(open(path, O_RDONLY) >= 0 ? 0 : 22)
+        }
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(child, &status, 0), child)
+        XCTAssertEqual(status, 0, "child's failed step: \(status >> 8)")
+        let other = try XCTUnwrap(recorder.waitFor("the child's open") { $0.type == .open && $0.pid == UInt32(child) })
+        XCTAssertEqual([other.uid, other.gid], [4245, 4244])
+        XCTAssertEqual(other.comm, ProcessName("fsp-real-ids"))
     }
 
     /// An open reports the flags its caller passed, those the kernel clears
