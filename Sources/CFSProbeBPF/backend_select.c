@@ -9,7 +9,10 @@
  *   __opt                         a hook some supported kernels do not have;
  *   __kpalt                       (fentry backend) a kprobe standing in for the
  *                                 fentry program of the same hook where the
- *                                 kernel's trampolines cannot take its prototype.
+ *                                 kernel's trampolines cannot take its prototype;
+ *   __ts / __hm                   (fentry and kprobe backends) keeping per-thread state
+ *                                 in task storage, where the kernel lets tracing
+ *                                 programs use it (5.12+), or in a map by thread id.
  */
 #include "CFSProbeBPF.h"
 
@@ -149,10 +152,32 @@ static bool fsp_hook_serves(const char *fn, __u32 event_mask)
 	return true;
 }
 
+/*
+ * Asked of the running kernel, which loads the programs, whatever BTF
+ * describes it. Kprobe and fentry programs got task storage in the same
+ * kernel (5.12); a kprobe program is the one that can be probed without a
+ * function to attach to.
+ */
+bool fsp_tracing_has_task_storage(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_task_storage_get, NULL) == 1;
+}
+
+/* Whether program name, of a backend keeping state in task storage or not, fits. */
+static bool fsp_storage_variant_fits(const char *name, bool task_storage)
+{
+	if (strstr(name, "__ts"))
+		return task_storage;
+	if (strstr(name, "__hm"))
+		return !task_storage;
+	return true;
+}
+
 int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, __u32 event_mask, const char *btf_path,
 		    char *missing, size_t missing_size)
 {
 	const char *prefix = fsp_backend_prefix[backend];
+	bool task_storage = backend != FSP_BACKEND_TRACEPOINT && fsp_tracing_has_task_storage();
 	struct bpf_program *prog;
 	struct btf *btf;
 	int err = 0;
@@ -189,8 +214,10 @@ int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, __u32 event
 				wanted = (strstr(name, "__kpalt") != NULL) == fsp_trampoline_refuses(btf, fn);
 			}
 		}
-		bpf_program__set_autoload(prog, wanted);
+		bpf_program__set_autoload(prog, wanted && fsp_storage_variant_fits(name, task_storage));
 	}
+	/* Only the __ts programs use it, and 5.10 has no task storage to create. */
+	bpf_map__set_autocreate(s->maps.opening_slots, task_storage);
 
 	s->rodata->cfg_mkdir_returns_dentry = fsp_function_returns_pointer(btf, "vfs_mkdir");
 	btf__free(btf);

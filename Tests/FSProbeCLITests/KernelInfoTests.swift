@@ -29,6 +29,12 @@ final class KernelInfoTests: XCTestCase {
         if access("/sys/bus/event_source/devices/kprobe", F_OK) != 0 {
             XCTAssertTrue(result.stdout.contains("backend kprobe: unavailable: the kernel has no kprobes"), result.stdout)
         }
+        // Tracing and kprobe programs may use task storage from 5.12, and
+        // the fentry and kprobe backends keep an open's entry state there
+        // when they may: the probe must tell 5.10 from 6.x.
+        let version = release.split { !$0.isNumber }.prefix(2).compactMap { Int($0) }
+        let taskStorage = version.lexicographicallyPrecedes([5, 12]) ? "no" : "yes"
+        XCTAssertTrue(result.stdout.contains("task storage in tracing programs: \(taskStorage) — "), "\(version): \(result.stdout)")
     }
 
     /// `--backend auto` takes the backend kernel-info names, and its ready

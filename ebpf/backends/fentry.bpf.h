@@ -16,22 +16,29 @@
 
 #include "hooks.bpf.h"
 
-/* An open is built at the exit, from vfs_open's arguments (see struct fsp_opening). */
-SEC("fentry/vfs_open")
-int BPF_PROG(fsp_fe_open, const struct path *path, struct file *file)
-{
-	FSP_EMPTY_EXIT();
-	fsp_on_open_enter(path, file);
-	return 0;
-}
+/*
+ * An open is built at the exit, from vfs_open's arguments (see struct
+ * fsp_opening); what the entry keeps goes to task storage (__ts, 5.12+) or
+ * a map (__hm): fsp_opening_keep.
+ */
+#define FSP_FE_OPEN(suffix, in_slot)                             \
+	SEC("fentry/vfs_open")                                   \
+	int BPF_PROG(fsp_fe_open__##suffix, const struct path *path, struct file *file) \
+	{                                                        \
+		FSP_EMPTY_EXIT();                                \
+		fsp_on_open_enter(path, file, in_slot);          \
+		return 0;                                        \
+	}                                                        \
+	SEC("fexit/vfs_open")                                    \
+	int BPF_PROG(fsp_fe_open_ret__##suffix, const struct path *path, struct file *file, int ret) \
+	{                                                        \
+		FSP_EMPTY_EXIT();                                \
+		fsp_on_open_exit(path, file, ret, in_slot);      \
+		return 0;                                        \
+	}
 
-SEC("fexit/vfs_open")
-int BPF_PROG(fsp_fe_open_ret, const struct path *path, struct file *file, int ret)
-{
-	FSP_EMPTY_EXIT();
-	fsp_on_open_exit(path, file, ret);
-	return 0;
-}
+FSP_FE_OPEN(ts, true)
+FSP_FE_OPEN(hm, false)
 
 #define FSP_FE_ENTER(fn, type)                                   \
 	SEC("fentry/" #fn)                                       \

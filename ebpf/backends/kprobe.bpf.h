@@ -10,22 +10,29 @@
 
 #include "hooks.bpf.h"
 
-/* An open's path and flags are kept at the entry: a kretprobe sees the result only. */
-SEC("kprobe/vfs_open")
-int BPF_KPROBE(fsp_kp_open, const struct path *path, struct file *file)
-{
-	FSP_EMPTY_EXIT();
-	fsp_on_open(path, file);
-	return 0;
-}
+/*
+ * An open's path and flags are kept at the entry: a kretprobe sees the
+ * result only. Where they are kept: fsp_opening_keep (__ts from 5.12, __hm
+ * before).
+ */
+#define FSP_KP_OPEN(suffix, in_slot)                             \
+	SEC("kprobe/vfs_open")                                   \
+	int BPF_KPROBE(fsp_kp_open__##suffix, const struct path *path, struct file *file) \
+	{                                                        \
+		FSP_EMPTY_EXIT();                                \
+		fsp_on_open(path, file, in_slot);                \
+		return 0;                                        \
+	}                                                        \
+	SEC("kretprobe/vfs_open")                                \
+	int BPF_KRETPROBE(fsp_kp_open_ret__##suffix, long ret)   \
+	{                                                        \
+		FSP_EMPTY_EXIT();                                \
+		fsp_open_finish(fsp_int_result(ret), in_slot);   \
+		return 0;                                        \
+	}
 
-SEC("kretprobe/vfs_open")
-int BPF_KRETPROBE(fsp_kp_open_ret, long ret)
-{
-	FSP_EMPTY_EXIT();
-	fsp_vfs_finish(FSP_EVENT_OPEN, fsp_int_result(ret));
-	return 0;
-}
+FSP_KP_OPEN(ts, true)
+FSP_KP_OPEN(hm, false)
 
 #define FSP_KP_CALL(fn, type, result)                            \
 	SEC("kprobe/" #fn)                                       \

@@ -276,10 +276,73 @@ struct fsp_opening {
 	__u64 dentry; /* struct dentry *, struct vfsmount *: the path vfs_open was given */
 	__u64 mnt;
 	__u32 flags;  /* the open's flags (fentry: only those the kernel clears) */
-	__u32 nest;   /* kprobe: vfs_open calls entered and not returned (overlayfs' inner ones) */
+	__u32 nest;   /* kprobe: vfs_open calls entered and not returned (overlayfs' inner ones);
+		       * fentry: 1; 0: the task-storage slot is empty */
 };
 
 FSP_MAP(BPF_MAP_TYPE_LRU_HASH, openings, 1024, __u32 /* thread id */, struct fsp_opening);
+
+/*
+ * Where an open's entry keeps its fsp_opening is paid on every open: the
+ * kprobe backend keeps one for each open it follows, and the fentry
+ * backend's exit looks for one after every open. From 5.12 tracing and
+ * kprobe programs may use task storage: the slot lives in the task itself,
+ * is found without hashing or locking, and is never deleted (nest 0 marks
+ * it empty), where openings costs an LRU update, a lookup and a delete.
+ * Programs named __ts use the slot and those named __hm the map; user space
+ * loads the pair the kernel allows, and creates opening_slots only for the
+ * first.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fsp_opening);
+} opening_slots SEC(".maps");
+
+/*
+ * This thread's pending opening, or NULL; in_slot picks task storage
+ * (a compile-time constant in each program, so each references one map).
+ */
+static __always_inline struct fsp_opening *fsp_opening_find(bool in_slot)
+{
+	__u32 tid;
+	struct fsp_opening *o;
+
+	if (in_slot) {
+		o = bpf_task_storage_get(&opening_slots, bpf_get_current_task_btf(), NULL, 0);
+		return o && o->nest ? o : NULL;
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
+	return bpf_map_lookup_elem(&openings, &tid);
+}
+
+/* Keep this thread's opening o (o->nest at least 1) for the exit. */
+static __always_inline void fsp_opening_keep(const struct fsp_opening *o, bool in_slot)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fsp_opening *slot;
+
+	if (!in_slot) {
+		bpf_map_update_elem(&openings, &tid, o, BPF_ANY);
+		return;
+	}
+	slot = bpf_task_storage_get(&opening_slots, bpf_get_current_task_btf(), NULL,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (slot)
+		*slot = *o;
+}
+
+/* The exit has taken this thread's opening o. */
+static __always_inline void fsp_opening_drop(struct fsp_opening *o, bool in_slot)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (in_slot)
+		o->nest = 0;
+	else
+		bpf_map_delete_elem(&openings, &tid);
+}
 
 /* The flags do_dentry_open() clears from file->f_flags when the open succeeds. */
 #define FSP_O_CLEARED_BY_OPEN (FSP_O_CREAT | FSP_O_EXCL | FSP_O_NOCTTY | FSP_O_TRUNC)
@@ -313,20 +376,18 @@ static __always_inline void fsp_open_emit(struct dentry *dentry, struct vfsmount
 }
 
 /* kprobe: a nested vfs_open (overlayfs opening its real file), one more level to return from. */
-static __always_inline void fsp_open_nest(void)
+static __always_inline void fsp_open_nest(bool in_slot)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct fsp_opening *o = bpf_map_lookup_elem(&openings, &tid);
+	struct fsp_opening *o = fsp_opening_find(in_slot);
 
 	if (o)
 		o->nest++;
 }
 
 /* kprobe: vfs_open returned ret; the outermost call's open is walked, filtered and emitted. */
-static __always_inline void fsp_open_finish(long ret)
+static __always_inline void fsp_open_finish(long ret, bool in_slot)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct fsp_opening *o = bpf_map_lookup_elem(&openings, &tid);
+	struct fsp_opening *o = fsp_opening_find(in_slot);
 	struct vfsmount *mnt;
 	struct dentry *dentry;
 	__u32 flags;
@@ -341,7 +402,7 @@ static __always_inline void fsp_open_finish(long ret)
 	dentry = (struct dentry *)o->dentry;
 	mnt = (struct vfsmount *)o->mnt;
 	flags = o->flags;
-	bpf_map_delete_elem(&openings, &tid);
+	fsp_opening_drop(o, in_slot);
 	fsp_open_emit(dentry, mnt, flags, ret);
 }
 
@@ -394,10 +455,6 @@ static __always_inline void fsp_vfs_finish(__u32 type, long ret)
 
 	if (type == FSP_EVENT_RENAME || type == FSP_EVENT_RMDIR)
 		fsp_epoch_exit(); /* whether or not the event was wanted */
-	if (type == FSP_EVENT_OPEN) {
-		fsp_open_finish(ret);
-		return;
-	}
 	p = bpf_map_lookup_elem(&pending_short, &tid);
 	if (p) {
 		fsp_vfs_finish_in(&pending_short, p, FSP_PENDING_SHORT_DATA, tid, type, ret);
@@ -437,18 +494,17 @@ static __always_inline bool fsp_is_backing_file(struct file *f)
 /* ---- the hooks, whatever the attach mechanism ---- */
 
 /* kprobe: vfs_open(path, file) entry, where the path is final and file->f_flags still whole. */
-static __always_inline void fsp_on_open(const struct path *path, struct file *file)
+static __always_inline void fsp_on_open(const struct path *path, struct file *file, bool in_slot)
 {
 	struct vfsmount *mnt = FSP_READ(path, mnt);
 	struct fsp_opening opening = {};
 	struct dentry *dentry;
 	__u64 pid_tgid;
-	__u32 tid;
 
 	if (!fsp_exits_attached)
 		return; /* what it kept could outlive an exit not yet attached */
 	if (fsp_is_internal_mount(mnt)) {
-		fsp_open_nest(); /* overlayfs opening its real file */
+		fsp_open_nest(in_slot); /* overlayfs opening its real file */
 		return;
 	}
 	if (!(cfg_event_mask & (1u << FSP_EVENT_OPEN)))
@@ -463,19 +519,18 @@ static __always_inline void fsp_on_open(const struct path *path, struct file *fi
 	opening.mnt = (__u64)mnt;
 	opening.flags = fsp_open_flags(file);
 	opening.nest = 1; /* the vfs_open call itself */
-	tid = (__u32)pid_tgid;
-	bpf_map_update_elem(&openings, &tid, &opening, BPF_ANY);
+	fsp_opening_keep(&opening, in_slot);
 }
 
 /*
  * fentry: vfs_open(path, file) entry. Most opens have none of the flags the
  * kernel clears, and cost this one read.
  */
-static __always_inline void fsp_on_open_enter(const struct path *path, struct file *file)
+static __always_inline void fsp_on_open_enter(const struct path *path, struct file *file, bool in_slot)
 {
 	struct fsp_opening opening = {};
 	struct vfsmount *mnt;
-	__u32 cleared, tid;
+	__u32 cleared;
 
 	cleared = FSP_READ(file, f_flags) & FSP_O_CLEARED_BY_OPEN;
 	if (!cleared || !fsp_exits_attached)
@@ -486,17 +541,16 @@ static __always_inline void fsp_on_open_enter(const struct path *path, struct fi
 	opening.dentry = (__u64)FSP_READ(path, dentry);
 	opening.mnt = (__u64)mnt;
 	opening.flags = cleared;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&openings, &tid, &opening, BPF_ANY);
+	opening.nest = 1; /* a slot in use */
+	fsp_opening_keep(&opening, in_slot);
 }
 
 /* fentry: vfs_open(path, file) returned ret. */
-static __always_inline void fsp_on_open_exit(const struct path *path, struct file *file, long ret)
+static __always_inline void fsp_on_open_exit(const struct path *path, struct file *file, long ret, bool in_slot)
 {
 	struct vfsmount *mnt = FSP_READ(path, mnt);
 	struct dentry *dentry = FSP_READ(path, dentry);
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct fsp_opening *o = bpf_map_lookup_elem(&openings, &tid);
+	struct fsp_opening *o = fsp_opening_find(in_slot);
 	__u32 cleared = 0;
 
 	/*
@@ -506,7 +560,7 @@ static __always_inline void fsp_on_open_exit(const struct path *path, struct fil
 	 */
 	if (o && o->dentry == (__u64)dentry && o->mnt == (__u64)mnt) {
 		cleared = o->flags;
-		bpf_map_delete_elem(&openings, &tid);
+		fsp_opening_drop(o, in_slot);
 	}
 	if (fsp_discarded(dentry, mnt))
 		return;

@@ -69,6 +69,14 @@ int fsp_skel_select(struct fsprobe_bpf *s, enum fsp_backend backend, __u32 event
 		    char *missing, size_t missing_size);
 
 /*
+ * Whether the running kernel lets tracing and kprobe programs use task
+ * storage (5.12+), where the fentry and kprobe backends keep what an open's
+ * entry leaves for its exit (else in a map by thread id). False also
+ * without the privilege to load a probe program.
+ */
+bool fsp_tracing_has_task_storage(void);
+
+/*
  * Sets the const volatile globals of the BPF program (read-only after load).
  * event_mask: the types reported; follow: moved objects are followed (with
  * paths filtering), whose renames are hooked whether reported or not.

@@ -69,6 +69,11 @@ public struct KernelSupport: Sendable {
                 ? Feature(name: "BPF ring buffer", available: nil, detail: "needs CAP_BPF (or root) to probe")
                 : Feature(name: "BPF ring buffer", available: ringBufferProbe == 1, detail: "kernel 5.8+"),
             Feature(name: "kprobes", available: kprobes, detail: kprobes ? kprobePMU : "\(kprobePMU) is missing (CONFIG_KPROBE_EVENTS)"),
+            // Probing loads a program: the same privilege as a map.
+            ringBufferRefused
+                ? Feature(name: "task storage in tracing programs", available: nil, detail: "needs CAP_BPF (or root) to probe")
+                : Feature(name: "task storage in tracing programs", available: fsp_tracing_has_task_storage(),
+                          detail: "kernel 5.12+: fentry and kprobe keep an open's state in the task, not in a map by thread id"),
         ]
     }
 
