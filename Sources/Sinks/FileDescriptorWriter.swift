@@ -65,6 +65,12 @@ struct FileDescriptorWriter {
     }
 
     var format: OutputFormat { formatter.format }
+
+    /// Ends the page-cache trimming of the file, its last trim done: before
+    /// the file is closed.
+    func stopTrimming() {
+        pageCacheTrimmer?.stop()
+    }
     /// Bytes formatted and not yet written.
     var bufferedBytes: Int { buffer.count }
 

@@ -97,7 +97,7 @@ public final class FileSink: EventSink, @unchecked Sendable {
     }
 
     deinit {
-        if isOpen { _ = closeDescriptor(writer.fd) }
+        if isOpen { closeFile() }
     }
 
     public var format: OutputFormat { writer.format }
@@ -147,11 +147,17 @@ public final class FileSink: EventSink, @unchecked Sendable {
         }
     }
 
+    /// Closes the current file, its page-cache trimming ended first.
+    private func closeFile() {
+        writer.stopTrimming()
+        _ = closeDescriptor(writer.fd)
+    }
+
     /// Writes out and closes the current file, shifts the old ones
     /// (PATH.1 -> PATH.2...) and starts a new PATH.
     private func rotate(keeping keep: Int) throws {
         try writer.flush()
-        _ = closeDescriptor(writer.fd)
+        closeFile()
         isOpen = false
         for index in stride(from: keep - 1, through: 1, by: -1) {
             _ = rename("\(path).\(index)", "\(path).\(index + 1)")  // a missing one is fine
@@ -165,7 +171,7 @@ public final class FileSink: EventSink, @unchecked Sendable {
     private func reopenFile() throws {
         if isOpen {
             try writer.flush()
-            _ = closeDescriptor(writer.fd)
+            closeFile()
             isOpen = false
         }
         try openAgain()
@@ -187,7 +193,7 @@ public final class FileSink: EventSink, @unchecked Sendable {
             return
         }
         isOpen = false
-        defer { _ = closeDescriptor(writer.fd) }
+        defer { closeFile() }
         try writer.flush()
     }
 }

@@ -10,12 +10,12 @@ import Darwin
 /// `Synchronization.Mutex` has no condition variables, and Foundation's
 /// `NSCondition` has only one; the mutex and conditions live in heap memory
 /// that never moves, as pthreads require.
-final class ConditionLock: @unchecked Sendable {
+package final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    package init() {
         precondition(pthread_mutex_init(mutex, nil) == 0)
         precondition(pthread_cond_init(notEmpty, nil) == 0)
         precondition(pthread_cond_init(notFull, nil) == 0)
@@ -30,15 +30,15 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
+    package func lock() { pthread_mutex_lock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
 
     /// Waits (lock held) until a producer signals "not empty".
-    func waitNotEmpty() { pthread_cond_wait(notEmpty, mutex) }
+    package func waitNotEmpty() { pthread_cond_wait(notEmpty, mutex) }
     /// Waits (lock held) until a consumer signals "not full".
-    func waitNotFull() { pthread_cond_wait(notFull, mutex) }
+    package func waitNotFull() { pthread_cond_wait(notFull, mutex) }
 
-    func signalNotEmpty() { pthread_cond_signal(notEmpty) }
-    func broadcastNotEmpty() { pthread_cond_broadcast(notEmpty) }
-    func broadcastNotFull() { pthread_cond_broadcast(notFull) }
+    package func signalNotEmpty() { pthread_cond_signal(notEmpty) }
+    package func broadcastNotEmpty() { pthread_cond_broadcast(notEmpty) }
+    package func broadcastNotFull() { pthread_cond_broadcast(notFull) }
 }
