@@ -65,14 +65,14 @@ struct FileDescriptorWriter {
     }
 
     var format: OutputFormat { formatter.format }
+    /// Bytes formatted and not yet written.
+    var bufferedBytes: Int { buffer.count }
 
     /// Ends the page-cache trimming of the file, its last trim done: before
     /// the file is closed.
     func stopTrimming() {
         pageCacheTrimmer?.stop()
     }
-    /// Bytes formatted and not yet written.
-    var bufferedBytes: Int { buffer.count }
 
     /// Formats the event; writes the buffer out when it is full. Never
     /// throws: a failure to write is counted and thrown by `flush()`.
