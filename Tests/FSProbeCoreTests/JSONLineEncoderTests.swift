@@ -416,6 +416,70 @@ import Testing
         #expect(written == 5 && room == [0, 0, 0], "counted, not written, without the room")
     }
 
+    // MARK: a stream of lines (`encodeNext`)
+
+    /// `encodeNext` copies the process fields of the previous line when the
+    /// process is the same: every line must still be the one `encode` writes
+    /// alone. Each event below changes one thing the copy would get wrong.
+    @Test func encodeNextWritesWhatEncodeWrites() throws {
+        var process = ProcessContext(ppid: 1, startTime: EventTimestamp(nanosecondsSinceEpoch: testEventTime),
+                                     euid: 1001, egid: 1002, executable: EventPath("/usr/bin/cat"),
+                                     cgroupID: 9, cgroup: CgroupInfo(id: 9, path: Array("/a".utf8)),
+                                     userName: "alice", groupName: "staff",
+                                     effectiveUserName: "alice", effectiveGroupName: "staff")
+        var events: [FileEvent] = []
+        func add(_ seq: Int) {
+            var event = makeEvent(seq: seq)
+            event.process = process
+            events.append(event)
+        }
+        add(0)
+        add(1)  // the same process: copied
+        process.euid = 0
+        add(2)
+        process.effectiveUserName = "root"
+        add(3)
+        // Canonically equivalent to "é" but other bytes: equal as Strings.
+        process.userName = "\u{E9}"
+        add(4)
+        process.userName = "e\u{301}"
+        add(5)
+        process.cgroup = CgroupInfo(id: 9, path: Array("/b".utf8))
+        add(6)
+        process.executable = EventPath(bytes: [0x2F, 0xFF])  // not UTF-8: exe_raw is due
+        add(7)
+        add(8)  // copied, exe_raw with it
+        process.executable = nil
+        add(9)
+        events.append(try withLayout(events[9], ["remove": .list(["ppid", "user"])]))
+        add(10)  // after a layout line, the standard one again
+
+        var streaming = JSONLineEncoder()
+        var lines: [[UInt8]] = []
+        for (index, event) in events.enumerated() {
+            var line: [UInt8] = []
+            streaming.encodeNext(event, into: &line)
+            // Bytes, not Strings: String equality is canonical equivalence.
+            #expect(line == encode(event), "event \(index)")
+            lines.append(line)
+        }
+        let decomposed = Array(#""user":"e\#u{301}""#.utf8)
+        #expect(lines[5].firstRange(of: decomposed) != nil && lines[4].firstRange(of: decomposed) == nil,
+                "each spelling is written as it is")
+        #expect(try parseJSONLine(Array(encoder.line(events[8]).utf8))["exe_raw"] as? String == "L/8=")
+    }
+
+    /// `ProcessFieldsMemo.writesSameFields` compares, by hand, each field
+    /// the process part is written from: a field added to `ProcessContext`
+    /// and not compared there would be repeated from the previous line.
+    @Test func theMemoKnowsEveryProcessField() {
+        let fields = Mirror(reflecting: ProcessContext()).children.compactMap(\.label)
+        #expect(fields == ["ppid", "startTime", "loginUID", "sessionID", "euid", "egid", "executable", "cgroupID",
+                           "cgroup", "mountNamespace", "pidNamespace", "userNamespace", "userName", "groupName",
+                           "effectiveUserName", "effectiveGroupName"],
+                "a new field: compare it in ProcessFieldsMemo.writesSameFields, then list it here")
+    }
+
     // MARK: field layouts (the `fields` transform)
 
     func withLayout(_ event: FileEvent, _ values: [String: OptionValue]) throws -> FileEvent {

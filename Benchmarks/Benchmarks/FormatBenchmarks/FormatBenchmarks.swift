@@ -30,6 +30,17 @@ let benchmarks: @Sendable () -> Void = {
         encode(Samples.hostileRename, benchmark) { encoder, event, buffer in encoder.encode(event, into: &buffer) }
     }
 
+    // An event with the full process context, one line on its own and as
+    // the sinks write a stream: the process fields copied from the line
+    // before while the process stays the same (`encodeNext`).
+    Benchmark("JSON line encode (open, process context)") { benchmark in
+        encode(Samples.contextOpen, benchmark) { encoder, event, buffer in encoder.encode(event, into: &buffer) }
+    }
+
+    Benchmark("JSON line encode (open, process context, stream)") { benchmark in
+        encode(Samples.contextOpen, benchmark) { encoder, event, buffer in encoder.encodeNext(event, into: &buffer) }
+    }
+
     // Reading fsprobe's own lines back (a Kafka source): a typical event,
     // one short path and the full process context, and hostile names.
     Benchmark("Decode JSON event") { benchmark in
@@ -84,13 +95,13 @@ let benchmarks: @Sendable () -> Void = {
 /// Encodes `event` `scaledIterations` times into one reused buffer, cleared
 /// at 64 KiB as the sinks do.
 func encode(_ event: FileEvent, _ benchmark: Benchmark,
-            _ body: (JSONLineEncoder, FileEvent, inout [UInt8]) -> Void) {
-    let encoder = JSONLineEncoder()
+            _ body: (inout JSONLineEncoder, FileEvent, inout [UInt8]) -> Void) {
+    var encoder = JSONLineEncoder()
     var buffer: [UInt8] = []
     buffer.reserveCapacity(80_000)
     benchmark.startMeasurement()
     for _ in benchmark.scaledIterations {
-        body(encoder, event, &buffer)
+        body(&encoder, event, &buffer)
         if buffer.count >= 65_536 { buffer.removeAll(keepingCapacity: true) }
     }
     blackHole(buffer)

@@ -12,7 +12,7 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 /// not switch on the format themselves.
 public struct EventFormatter: Sendable {
     public let format: OutputFormat
-    private let json = JSONLineEncoder()
+    private var json = JSONLineEncoder()
     private var table: TableFormatter
 
     public init(format: OutputFormat, clock: TableFormatter.Clock = .local) {
@@ -28,7 +28,7 @@ public struct EventFormatter: Sendable {
     /// Appends the event's line in this format (nothing for `.none`).
     public mutating func encode(_ event: FileEvent, into output: inout [UInt8]) {
         switch format {
-        case .json: json.encode(event, into: &output)
+        case .json: json.encodeNext(event, into: &output)
         case .table: table.encode(event, into: &output)
         case .none: break
         }

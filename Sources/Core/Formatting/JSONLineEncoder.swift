@@ -71,7 +71,21 @@ public struct JSONLineEncoder: Sendable {
     /// new key does not.
     public static let schemaVersion = 1
 
+    /// The process fields of the last line, for `encodeNext` (see
+    /// `ProcessFieldsMemo`).
+    private var processFields = ProcessFieldsMemo()
+
     public init() {}
+
+    /// As `encode(_:into:)`, for a stream of lines: the process fields
+    /// (`ppid` to `user_ns`) of a line whose process is the previous line's
+    /// are copied from that line instead of formatted again. Those are a
+    /// third of a line's cost, and consecutive events mostly come from one
+    /// process. A sink keeps one encoder for its stream and calls this.
+    public mutating func encodeNext(_ event: FileEvent, into output: inout [UInt8]) {
+        processFields.isEnabled = true
+        encode(event, into: &output, memo: &processFields)
+    }
 
     /// Appends the event's JSON object and a trailing `"\n"` to `output`.
     /// The caller owns `output` and clears it when it has written it out.
@@ -84,6 +98,11 @@ public struct JSONLineEncoder: Sendable {
     /// six bytes for one) is written a second time, with the room the first
     /// pass measured.
     public func encode(_ event: FileEvent, into output: inout [UInt8]) {
+        var noMemo = ProcessFieldsMemo()
+        encode(event, into: &output, memo: &noMemo)
+    }
+
+    private func encode(_ event: FileEvent, into output: inout [UInt8], memo: inout ProcessFieldsMemo) {
         var room = Self.estimatedLength(event)
         while true {
             var needed = 0
@@ -91,9 +110,10 @@ public struct JSONLineEncoder: Sendable {
                 span.withUnsafeMutableBufferPointer { spare, initialized in
                     var cursor = LineCursor(base: spare.baseAddress!, capacity: room)
                     if let layout = event.fields {
-                        encode(event, keys: LayoutKeys(layout: layout), into: &cursor)
+                        var noMemo = ProcessFieldsMemo()  // the memo holds standard keys only
+                        Self.encode(event, keys: LayoutKeys(layout: layout), into: &cursor, memo: &noMemo)
                     } else {
-                        encode(event, keys: StandardKeys(), into: &cursor)
+                        Self.encode(event, keys: StandardKeys(), into: &cursor, memo: &memo)
                     }
                     needed = cursor.count
                     // A pass that ran out of room wrote a prefix only: kept out.
@@ -118,7 +138,8 @@ public struct JSONLineEncoder: Sendable {
     /// One body for both key writers, specialised for each: with
     /// `StandardKeys` every key is a constant, as if written out by hand.
     @inline(__always)
-    private func encode<Keys: KeyWriter>(_ event: FileEvent, keys object: Keys, into output: inout LineCursor) {
+    private static func encode<Keys: KeyWriter>(_ event: FileEvent, keys object: Keys, into output: inout LineCursor,
+                                                memo: inout ProcessFieldsMemo) {
         // The event's optional parts are read through optional chaining
         // (`event.target?.inode`), never bound (`if let target`) nor tested
         // with `!= nil` (on an Equatable type, that compares two copies): a
@@ -196,46 +217,7 @@ public struct JSONLineEncoder: Sendable {
             if event.target?.withProcessPath({ output.appendProcessPath($0) }) == nil { output.appendStatic("null") }
         }
 
-        // `event.process.…`, not a local copy of the process: that retained
-        // its executable's bytes and mount and its cgroup for every line.
-        var rawExe = false
-        if object.key(.ppid, &output) { output.appendDecimal(UInt64(event.process.ppid)) }
-        if object.key(.processStartTime, &output) {
-            output.appendRFC3339(event.process.startTime)
-            output.append(UInt8(ascii: "\""))
-        }
-        if object.key(.exe, &output) {
-            let valid = event.process.executable?.bytes.withUnsafeBufferPointer { bytes in
-                output.append(UInt8(ascii: "\""))
-                defer { output.append(UInt8(ascii: "\"")) }
-                return output.appendJSONEscaped(bytes)
-            }
-            if let valid { rawExe = !valid } else { output.appendStatic("null") }
-        }
-        if object.key(.loginUID, &output) { output.appendOptionalDecimal(event.process.loginUID) }
-        if object.key(.sessionID, &output) { output.appendOptionalDecimal(event.process.sessionID) }
-        if object.key(.euid, &output) { output.appendDecimal(UInt64(event.process.euid)) }
-        if object.key(.egid, &output) { output.appendDecimal(UInt64(event.process.egid)) }
-        if object.key(.user, &output) { output.appendOptionalString(event.process.userName) }
-        if object.key(.group, &output) { output.appendOptionalString(event.process.groupName) }
-        if object.key(.effectiveUser, &output) { output.appendOptionalString(event.process.effectiveUserName) }
-        if object.key(.effectiveGroup, &output) { output.appendOptionalString(event.process.effectiveGroupName) }
-        if object.key(.cgroupID, &output) { output.appendDecimal(event.process.cgroupID) }
-        if object.key(.cgroupPath, &output) {
-            if event.process.cgroup?.path.withUnsafeBufferPointer({ output.appendJSONString($0) }) == nil {
-                output.appendStatic("null")
-            }
-        }
-        if object.key(.containerID, &output) {
-            if let containerID = event.process.cgroup?.containerID { output.appendJSONEscapedString(containerID) }
-            output.append(UInt8(ascii: "\""))
-        }
-        if object.key(.containerRuntime, &output) {
-            output.appendOptionalString(event.process.cgroup?.runtime?.rawValue)
-        }
-        if object.key(.mountNamespace, &output) { output.appendDecimal(UInt64(event.process.mountNamespace)) }
-        if object.key(.pidNamespace, &output) { output.appendDecimal(UInt64(event.process.pidNamespace)) }
-        if object.key(.userNamespace, &output) { output.appendDecimal(UInt64(event.process.userNamespace)) }
+        let rawExe = memo.append(event.process, to: &output) { appendProcess(event, keys: object, into: &$0) }
 
         if object.key(.srcDevice, &output) { output.appendDevice(event.source.device) }
         if object.key(.srcFileType, &output) { output.appendFileType(mode: event.source.mode) }
@@ -293,6 +275,54 @@ public struct JSONLineEncoder: Sendable {
             output.append(UInt8(ascii: "\""))
         }
         object.finish(&output)
+    }
+
+    /// Appends the process fields (`ppid` to `user_ns`) and returns whether
+    /// the executable's path was not valid UTF-8 (its `exe_raw` is due).
+    @inline(__always)
+    private static func appendProcess<Keys: KeyWriter>(_ event: FileEvent, keys object: Keys,
+                                                       into output: inout LineCursor) -> Bool {
+        var rawExe = false
+        // `event.process.…`, not a local copy of the process: that retained
+        // its executable's bytes and mount and its cgroup for every line.
+        if object.key(.ppid, &output) { output.appendDecimal(UInt64(event.process.ppid)) }
+        if object.key(.processStartTime, &output) {
+            output.appendRFC3339(event.process.startTime)
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.exe, &output) {
+            let valid = event.process.executable?.bytes.withUnsafeBufferPointer { bytes in
+                output.append(UInt8(ascii: "\""))
+                defer { output.append(UInt8(ascii: "\"")) }
+                return output.appendJSONEscaped(bytes)
+            }
+            if let valid { rawExe = !valid } else { output.appendStatic("null") }
+        }
+        if object.key(.loginUID, &output) { output.appendOptionalDecimal(event.process.loginUID) }
+        if object.key(.sessionID, &output) { output.appendOptionalDecimal(event.process.sessionID) }
+        if object.key(.euid, &output) { output.appendDecimal(UInt64(event.process.euid)) }
+        if object.key(.egid, &output) { output.appendDecimal(UInt64(event.process.egid)) }
+        if object.key(.user, &output) { output.appendOptionalString(event.process.userName) }
+        if object.key(.group, &output) { output.appendOptionalString(event.process.groupName) }
+        if object.key(.effectiveUser, &output) { output.appendOptionalString(event.process.effectiveUserName) }
+        if object.key(.effectiveGroup, &output) { output.appendOptionalString(event.process.effectiveGroupName) }
+        if object.key(.cgroupID, &output) { output.appendDecimal(event.process.cgroupID) }
+        if object.key(.cgroupPath, &output) {
+            if event.process.cgroup?.path.withUnsafeBufferPointer({ output.appendJSONString($0) }) == nil {
+                output.appendStatic("null")
+            }
+        }
+        if object.key(.containerID, &output) {
+            if let containerID = event.process.cgroup?.containerID { output.appendJSONEscapedString(containerID) }
+            output.append(UInt8(ascii: "\""))
+        }
+        if object.key(.containerRuntime, &output) {
+            output.appendOptionalString(event.process.cgroup?.runtime?.rawValue)
+        }
+        if object.key(.mountNamespace, &output) { output.appendDecimal(UInt64(event.process.mountNamespace)) }
+        if object.key(.pidNamespace, &output) { output.appendDecimal(UInt64(event.process.pidNamespace)) }
+        if object.key(.userNamespace, &output) { output.appendDecimal(UInt64(event.process.userNamespace)) }
+        return rawExe
     }
 
     /// The event's line as a `String` (with its `"\n"`): for tests and tools,

@@ -30,7 +30,7 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
     private var tracker: KafkaDeliveryTracker { callbacks.tracker }
     private let key: KafkaMessageKey
     private let flushTimeoutMs: Int32
-    private let encoder = JSONLineEncoder()
+    private var encoder = JSONLineEncoder()
     private var valueBuffer: [UInt8] = []
     private var keyBuffer: [UInt8] = []
     private var idBuffer: [UInt8] = []
@@ -99,7 +99,7 @@ public final class KafkaSink: EventSink, @unchecked Sendable {
         guard let producer else { throw SinkError.kafkaFailed(name: name, reason: "written after close") }
         if isInterrupted { throw SinkError.kafkaFailed(name: name, reason: "not sent: fsprobe gave up delivering (stop deadline)") }
         valueBuffer.removeAll(keepingCapacity: true)
-        encoder.encode(event, into: &valueBuffer)
+        encoder.encodeNext(event, into: &valueBuffer)
         valueBuffer.removeLast()  // the JSON Lines newline: a message is already framed
         keyBuffer.removeAll(keepingCapacity: true)
         key.append(event, to: &keyBuffer)
