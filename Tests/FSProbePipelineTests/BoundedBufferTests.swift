@@ -30,6 +30,32 @@ import Testing
         #expect(small.count == 3000 && small.counts.dropped == 500)
     }
 
+    /// The ring is raw memory: each element must be released exactly once,
+    /// whether it was taken, moved by a growth across the wrap, or still
+    /// held when the buffer went away.
+    @Test func everyElementIsReleasedOnceTakenMovedOrLeft() {
+        final class Tracked: @unchecked Sendable {  // one thread
+            let released: Box
+            init(_ released: Box) { self.released = released }
+            deinit { released.count += 1 }
+        }
+        final class Box: @unchecked Sendable { var count = 0 }
+        let released = Box()
+        do {
+            let buffer = BoundedBuffer<Tracked>(capacity: 5000)
+            for _ in 0..<700 { buffer.push(Tracked(released)) }
+            for _ in 0..<500 { _ = buffer.pop() }
+            #expect(released.count == 500)
+            for _ in 0..<1500 { buffer.push(Tracked(released)) }  // wraps, then grows
+            #expect(released.count == 500 && buffer.count == 1700)
+            var batch: [Tracked] = []
+            #expect(buffer.pop(into: &batch, maxCount: 100) && batch.count == 100)
+            batch.removeAll()
+            #expect(released.count == 600)
+        }
+        #expect(released.count == 2200, "the 1,600 left in the buffer are released with it")
+    }
+
     /// A full one-element buffer (holding 1) and a producer parked on it,
     /// pushing 2: `pushed` is signalled once its push returned, in `result`.
     private func parkedProducer() -> (buffer: BoundedBuffer<Int>, result: ResultBox, pushed: DispatchSemaphore) {
