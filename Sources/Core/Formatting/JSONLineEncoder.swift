@@ -198,19 +198,24 @@ public struct JSONLineEncoder: Sendable {
         }
 
         let sourceResolution = event.source.resolution, targetResolution = event.target?.resolution ?? []
-        if object.key(.srcPathTruncated, &output) { output.appendBool(sourceResolution.isIncomplete) }
-        if object.key(.srcPathFromCaller, &output) { output.appendBool(sourceResolution.contains(.callerSuffix)) }
-        if object.key(.targetPathTruncated, &output) { output.appendBool(targetResolution.isIncomplete) }
-        if object.key(.targetPathFromCaller, &output) { output.appendBool(targetResolution.contains(.callerSuffix)) }
-        if object.key(.srcPathDeleted, &output) { output.appendBool(sourceResolution.contains(.deleted)) }
-        if object.key(.srcPathDetached, &output) { output.appendBool(sourceResolution.contains(.detached)) }
-        if object.key(.targetPathDeleted, &output) { output.appendBool(targetResolution.contains(.deleted)) }
-        if object.key(.targetPathDetached, &output) { output.appendBool(targetResolution.contains(.detached)) }
-        if object.key(.srcPathForeignMountNs, &output) {
-            output.appendBool(sourceResolution.contains(.foreignMountNamespace))
-        }
-        if object.key(.targetPathForeignMountNs, &output) {
-            output.appendBool(targetResolution.contains(.foreignMountNamespace))
+        if Keys.isStandard && sourceResolution.isEmpty && targetResolution.isEmpty {
+            // The usual line, every one of the ten flags false: one constant.
+            output.appendStatic(Self.pathFlagsAllFalse)
+        } else {
+            if object.key(.srcPathTruncated, &output) { output.appendBool(sourceResolution.isIncomplete) }
+            if object.key(.srcPathFromCaller, &output) { output.appendBool(sourceResolution.contains(.callerSuffix)) }
+            if object.key(.targetPathTruncated, &output) { output.appendBool(targetResolution.isIncomplete) }
+            if object.key(.targetPathFromCaller, &output) { output.appendBool(targetResolution.contains(.callerSuffix)) }
+            if object.key(.srcPathDeleted, &output) { output.appendBool(sourceResolution.contains(.deleted)) }
+            if object.key(.srcPathDetached, &output) { output.appendBool(sourceResolution.contains(.detached)) }
+            if object.key(.targetPathDeleted, &output) { output.appendBool(targetResolution.contains(.deleted)) }
+            if object.key(.targetPathDetached, &output) { output.appendBool(targetResolution.contains(.detached)) }
+            if object.key(.srcPathForeignMountNs, &output) {
+                output.appendBool(sourceResolution.contains(.foreignMountNamespace))
+            }
+            if object.key(.targetPathForeignMountNs, &output) {
+                output.appendBool(targetResolution.contains(.foreignMountNamespace))
+            }
         }
         if object.key(.srcProcessPath, &output) { event.source.withProcessPath { output.appendProcessPath($0) } }
         if object.key(.targetProcessPath, &output) {
@@ -277,6 +282,18 @@ public struct JSONLineEncoder: Sendable {
         object.finish(&output)
     }
 
+    /// The ten path flags, `src_path_truncated` to
+    /// `target_path_foreign_mount_ns`, with the standard keys, all false
+    /// (`standardLayoutWritesTheStandardLine` compares it with the flags
+    /// written one by one).
+    private static let pathFlagsAllFalse: StaticString = #"""
+        ,"src_path_truncated":false,"src_path_from_caller":false,\#
+        "target_path_truncated":false,"target_path_from_caller":false,\#
+        "src_path_deleted":false,"src_path_detached":false,\#
+        "target_path_deleted":false,"target_path_detached":false,\#
+        "src_path_foreign_mount_ns":false,"target_path_foreign_mount_ns":false
+        """#
+
     /// Appends the process fields (`ppid` to `user_ns`) and returns whether
     /// the executable's path was not valid UTF-8 (its `exe_raw` is due).
     @inline(__always)
@@ -340,6 +357,9 @@ public struct JSONLineEncoder: Sendable {
 /// with its opening quote; `finish` turns the first comma into the object's
 /// `{`, which spares a "first field?" test per field.
 private protocol KeyWriter {
+    /// Whether every key is the standard one (`standardJSONKey`), so a run
+    /// of fields may be written as one constant.
+    static var isStandard: Bool { get }
     /// Appends `field`'s key and returns true, or returns false when the
     /// field is omitted.
     func key(_ field: EventField, _ output: inout LineCursor) -> Bool
@@ -363,6 +383,8 @@ extension KeyWriter {
 
 /// The standard schema: every field, under its constant key.
 private struct StandardKeys: KeyWriter {
+    static var isStandard: Bool { true }
+
     @inline(__always)
     func key(_ field: EventField, _ output: inout LineCursor) -> Bool {
         output.appendStatic(field.standardJSONKey)
@@ -375,6 +397,7 @@ private struct StandardKeys: KeyWriter {
 /// A `fields` layout: its keys, escaped when it was built.
 private struct LayoutKeys: KeyWriter {
     let layout: EventFieldLayout
+    static var isStandard: Bool { false }
 
     @inline(__always)
     func key(_ field: EventField, _ output: inout LineCursor) -> Bool {
