@@ -21,6 +21,7 @@ final class EventRecorder: @unchecked Sendable {
         options.events = EventTypeSet(events)
         options.ignoreOwnProcess = false  // the tests' own operations are the workload
         options.backend = TestBackend.kind
+        if let pages = FSProbeProcess.testRingPages { options.ringBufferPages = pages }
         configure(&options)
         source = try KernelEventSource(paths: paths, options: options)
         Thread { [self] in record() }.start()

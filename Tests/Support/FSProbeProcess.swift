@@ -50,6 +50,13 @@ public final class FSProbeProcess: @unchecked Sendable {
     /// matrix for each run of the suite), or nil for fsprobe's own choice.
     public static var testBackend: String? { ProcessInfo.processInfo.environment["FSPROBE_TEST_BACKEND"] }
 
+    /// The ring buffer size the kernel matrix runs fsprobe with
+    /// (FSPROBE_TEST_RING_PAGES), or nil for the default. Under emulation
+    /// the kernel's clearing of the default 16 MiB ring makes every start
+    /// about 0.3 s slower, and the suite starts fsprobe many times; its
+    /// event counts fit in 4 MiB.
+    public static var testRingPages: Int? { ProcessInfo.processInfo.environment["FSPROBE_TEST_RING_PAGES"].flatMap { Int($0) } }
+
     /// Subcommands that take no --backend (they load nothing, or every backend).
     static let commandsWithoutBackend: Set = ["kernel-info", "pipeline", "components", "run", "--pipeline"]
 
@@ -60,6 +67,10 @@ public final class FSProbeProcess: @unchecked Sendable {
         if let backend = Self.testBackend, !arguments.contains("--backend"),
            !Self.commandsWithoutBackend.contains(arguments.first ?? "") {
             arguments += ["--backend", backend]
+        }
+        if let pages = Self.testRingPages, !arguments.contains("--perf-buffer-size"),
+           !Self.commandsWithoutBackend.contains(arguments.first ?? ""), arguments.first != "query" {
+            arguments += ["--perf-buffer-size", "\(pages)"]
         }
         if prefix.isEmpty {
             process.executableURL = URL(fileURLWithPath: Self.binary)
