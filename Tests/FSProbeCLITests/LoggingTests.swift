@@ -63,11 +63,11 @@ final class LoggingTests: ScratchTestCase {
     func testLibraryLinesAreJSONToo() throws {
         let listener = try Scrape.listen()
         close(listener.fd)  // a port nothing listens on: every connection is refused
-        let backend = FSProbeProcess.testBackend.map { ", backend: \($0)" } ?? ""
+        let sourceOptions = FSProbeProcess.kernelSourceTestOptions
         let pipeline = "\(dir!)/pipeline.yaml"
         try """
             sources:
-              files: {type: kernel, paths: [\(dir!)], events: [mkdir]\(backend)}
+              files: {type: kernel, paths: [\(dir!)], events: [mkdir]\(sourceOptions)}
             sinks:
               stream: {type: kafka, inputs: [files], brokers: "127.0.0.1:\(listener.port)", topic: t}
             """.write(toFile: pipeline, atomically: true, encoding: .utf8)

@@ -50,11 +50,11 @@ final class MetricsTests: ScratchTestCase {
         let reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         XCTAssertGreaterThanOrEqual(reader, 0)
         defer { close(reader) }
-        let backend = FSProbeProcess.testBackend.map { ", backend: \($0)" } ?? ""
+        let sourceOptions = FSProbeProcess.kernelSourceTestOptions
         let pipeline = "\(dir!)/pipeline.yaml"
         try """
             sources:
-              files: {type: kernel, paths: [\(watched)], events: [mkdir]\(backend)}
+              files: {type: kernel, paths: [\(watched)], events: [mkdir]\(sourceOptions)}
             sinks:
               stalled: {type: file, inputs: [files], path: \(fifo), buffer_size: 1, when_full: drop_newest}
               archive: {type: file, inputs: [files], path: \(dir!)/all.jsonl}

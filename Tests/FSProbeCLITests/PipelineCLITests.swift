@@ -46,10 +46,10 @@ final class PipelineCLITests: XCTestCase {
     /// `--environment` starts what the file declares: a database in a
     /// directory that does not exist passes the static check, not this one.
     func testValidateEnvironmentStartsEveryComponentAndNamesTheOneThatFails() throws {
-        let backend = FSProbeProcess.testBackend.map { ", backend: \($0)" } ?? ""
+        let sourceOptions = FSProbeProcess.kernelSourceTestOptions
         let good = try write("""
             sources:
-              files: {type: kernel, paths: [\(dir!)]\(backend)}
+              files: {type: kernel, paths: [\(dir!)]\(sourceOptions)}
             sinks:
               archive: {type: sqlite, inputs: [files], path: \(dir!)/events.db}
             """)

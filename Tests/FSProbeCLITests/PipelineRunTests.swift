@@ -15,8 +15,8 @@ final class PipelineRunTests: XCTestCase {
         if let dir { try? FileManager.default.removeItem(atPath: dir) }
     }
 
-    /// The kernel source's `backend:` line for the backend under test.
-    var backendOption: String { FSProbeProcess.testBackend.map { ", backend: \($0)" } ?? "" }
+    /// The kernel source's options for the backend under test.
+    var sourceOptions: String { FSProbeProcess.kernelSourceTestOptions }
 
     func write(_ yaml: String) throws -> String {
         let path = "\(dir!)/pipeline.yaml"
@@ -39,8 +39,8 @@ final class PipelineRunTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: quiet, withIntermediateDirectories: false)
         let file = try write("""
             sources:
-              files: {type: kernel, paths: [\(watched)], events: [open, mkdir, unlink]\(backendOption)}
-              nothing: {type: kernel, paths: [\(quiet)], events: [mkdir]\(backendOption)}
+              files: {type: kernel, paths: [\(watched)], events: [open, mkdir, unlink]\(sourceOptions)}
+              nothing: {type: kernel, paths: [\(quiet)], events: [mkdir]\(sourceOptions)}
             transforms:
               dirs: {type: filter, inputs: [files], event_types: [mkdir]}
             sinks:
@@ -114,7 +114,7 @@ final class PipelineRunTests: XCTestCase {
     func testAComponentThatCannotStartIsNamedAndNothingRuns() throws {
         let file = try write("""
             sources:
-              files: {type: kernel, paths: [\(dir!)]\(backendOption)}
+              files: {type: kernel, paths: [\(dir!)]\(sourceOptions)}
             sinks:
               archive: {type: file, inputs: [files], path: \(dir!)/missing/out.jsonl}
             """)

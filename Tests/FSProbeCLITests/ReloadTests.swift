@@ -13,10 +13,10 @@ final class ReloadTests: ScratchTestCase {
 
     /// A kernel source watching `watched` for mkdir, into the file sinks named.
     func writePipeline(sinks: [(name: String, path: String)], extra: String = "") throws {
-        let backend = FSProbeProcess.testBackend.map { ", backend: \($0)" } ?? ""
+        let sourceOptions = FSProbeProcess.kernelSourceTestOptions
         try ("""
             sources:
-              files: {type: kernel, paths: [\(watched)], events: [mkdir]\(backend)}
+              files: {type: kernel, paths: [\(watched)], events: [mkdir]\(sourceOptions)}
             sinks:
 
             """ + sinks.map { "  \($0.name): {type: file, inputs: [files], path: \($0.path)}\n" }.joined() + extra)

@@ -1,6 +1,7 @@
 import Foundation
 import FSProbeCore
 import FSProbeSources
+import FSProbeTestSupport
 import XCTest
 
 /// The embedding API, as another Swift program would use it.
@@ -12,6 +13,7 @@ final class WatcherTests: XCTestCase {
         defer { first.remove(); second.remove() }
         var options = KernelProbeOptions()
         options.ignoreOwnProcess = false
+        if let pages = FSProbeProcess.testRingPages { options.ringBufferPages = pages }
         let watcher = try Watcher(paths: [first.path], events: EventTypeSet([.open, .mkdir]), options: options)
 
         touch(second.url("before-add"), flags: O_CREAT | O_WRONLY)
@@ -34,6 +36,7 @@ final class WatcherTests: XCTestCase {
         defer { kept.remove(); removed.remove() }
         var options = KernelProbeOptions()
         options.ignoreOwnProcess = false
+        if let pages = FSProbeProcess.testRingPages { options.ringBufferPages = pages }
         let watcher = try Watcher(paths: [kept.path, removed.path], events: EventTypeSet([.open]), options: options)
 
         touch(removed.url("before-remove"), flags: O_CREAT | O_WRONLY)

@@ -57,6 +57,13 @@ public final class FSProbeProcess: @unchecked Sendable {
     /// event counts fit in 4 MiB.
     public static var testRingPages: Int? { ProcessInfo.processInfo.environment["FSPROBE_TEST_RING_PAGES"].flatMap { Int($0) } }
 
+    /// What a pipeline file's kernel source adds for the kernel matrix
+    /// (`, backend: B, ring_buffer_pages: N`), the flags' counterpart of
+    /// what `init` adds to a command line; empty outside the matrix.
+    public static var kernelSourceTestOptions: String {
+        (testBackend.map { ", backend: \($0)" } ?? "") + (testRingPages.map { ", ring_buffer_pages: \($0)" } ?? "")
+    }
+
     /// Subcommands that take no --backend (they load nothing, or every backend).
     static let commandsWithoutBackend: Set = ["kernel-info", "pipeline", "components", "run", "--pipeline"]
 
