@@ -64,20 +64,22 @@ public final class FSProbeProcess: @unchecked Sendable {
         (testBackend.map { ", backend: \($0)" } ?? "") + (testRingPages.map { ", ring_buffer_pages: \($0)" } ?? "")
     }
 
-    /// Subcommands that take no --backend (they load nothing, or every backend).
-    static let commandsWithoutBackend: Set = ["kernel-info", "pipeline", "components", "run", "--pipeline"]
+    /// Subcommands that take none of the watch flags (--backend,
+    /// --perf-buffer-size): they load nothing, every backend, or a pipeline
+    /// file, which names its own.
+    static let commandsWithoutWatchFlags: Set = ["kernel-info", "pipeline", "components", "run", "--pipeline", "query"]
 
     /// - Parameter prefix: a command fsprobe runs under (`setpriv …`).
     public init(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = [],
                 stdout: Output = .read) throws {
         var arguments = arguments
-        if let backend = Self.testBackend, !arguments.contains("--backend"),
-           !Self.commandsWithoutBackend.contains(arguments.first ?? "") {
-            arguments += ["--backend", backend]
-        }
-        if let pages = Self.testRingPages, !arguments.contains("--perf-buffer-size"),
-           !Self.commandsWithoutBackend.contains(arguments.first ?? ""), arguments.first != "query" {
-            arguments += ["--perf-buffer-size", "\(pages)"]
+        if !Self.commandsWithoutWatchFlags.contains(arguments.first ?? "") {
+            if let backend = Self.testBackend, !arguments.contains("--backend") {
+                arguments += ["--backend", backend]
+            }
+            if let pages = Self.testRingPages, !arguments.contains("--perf-buffer-size") {
+                arguments += ["--perf-buffer-size", "\(pages)"]
+            }
         }
         if prefix.isEmpty {
             process.executableURL = URL(fileURLWithPath: Self.binary)
