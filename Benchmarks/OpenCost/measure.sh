@@ -2,7 +2,11 @@
 # The measurement of Benchmarks/OpenCost, as one POSIX sh script so that it
 # runs the same on the host and in a qemu VM's busybox. It prints one line
 # per figure, for report.py:
-#   RESULT <row> <round> <ns per open+close> <events reported> <events lost>
+#   RESULT <row> <round> <ns per open+close> <events reported> <events lost> <loop CPU ns>
+#        (the loop's own CPU time per open+close: what it did not spend waiting
+#        for a CPU another task held)
+#   BARE <row> <round> <ns before> <ns after>: the loop on the row's file with
+#        nothing attached, just before its watcher started and after it stopped
 #   BPFTIME <row> <ns of BPF run time per open+close>
 #   SUSTAIN <row> <seconds> <opens> <events reported> <events lost>
 #   SKIP <row> <reason>
@@ -184,16 +188,27 @@ rotate() {
   echo "$@"
 }
 
+# The loop on row $1's file with nothing attached: its ns per open+close.
+bare_ns() {
+  "$loop" "$(row_file "$1")" "$iterations" | sed -n 's/ns=\([0-9]*\).*/\1/p'
+}
+
 round=1
 while [ $round -le "$rounds" ]; do
   # Interleaved: every row once per round, starting one row later each round.
   order=$(rotate $((round - 1)) $rows)
   for r in $order; do
+    # Each watched row is bracketed by the bare loop on its file, timed just
+    # before the watcher starts and just after it stops: the machine's load
+    # drifts within a round, and its rows are minutes apart.
+    case $r in nothing*) before="" ;; *) before=$(bare_ns "$r") ;; esac
     start_row "$r" || { abandon_row; continue; }
     result=$("$loop" "$(row_file "$r")" "$iterations")
     stop_row
     ns=$(echo "$result" | sed -n 's/ns=\([0-9]*\).*/\1/p')
-    echo "RESULT $r $round $ns $reported $lost"
+    cpu=$(echo "$result" | sed -n 's/.* cpu=\([0-9]*\).*/\1/p')
+    echo "RESULT $r $round $ns $reported $lost $cpu"
+    [ -z "$before" ] || echo "BARE $r $round $before $(bare_ns "$r")"
   done
   round=$((round + 1))
 done

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Turns measure.sh's lines into the table of Benchmarks/OpenCost.
 
-Each figure is a median over the interleaved rounds; ratios are taken per
-round against that round's "nothing" (and floor), then their median, so a
-noisy machine shifts both sides of a ratio alike.
+Each figure is a median over the interleaved rounds. A row's ratio to
+"nothing" is taken per round against the bare loop timed on the same file
+just before its watcher started and just after it stopped (BARE lines), then
+their median, so a noisy machine shifts both sides of a ratio alike; results
+without BARE lines fall back on that round's "nothing" row. "× floor" is the
+ratio of the row's and the floor's ratios, per round.
 
     report.py RESULTS [--title T] [--chart PNG] [--docs MD --command C]
 """
@@ -49,15 +52,18 @@ def bases(row):
 
 
 def parse(path):
-    results, bpf, sustain, skips, latency = {}, {}, {}, [], None
+    results, bare, bpf, sustain, skips, latency = {}, {}, {}, {}, [], None
     with open(path) as f:
         for line in f:
             words = line.split()
             if not words:
                 continue
-            if words[0] == "RESULT" and len(words) == 6 and words[3].isdigit():
+            if words[0] == "RESULT" and len(words) in (6, 7) and words[3].isdigit():
                 row, rnd, ns, reported, lost = words[1], int(words[2]), int(words[3]), int(words[4]), int(words[5])
-                results.setdefault(row, {})[rnd] = (ns, reported, lost)
+                cpu = int(words[6]) if len(words) == 7 and words[6].isdigit() else None
+                results.setdefault(row, {})[rnd] = (ns, reported, lost, cpu)
+            elif words[0] == "BARE" and len(words) == 5 and words[3].isdigit() and words[4].isdigit():
+                bare.setdefault(words[1], {})[int(words[2])] = (int(words[3]) + int(words[4])) / 2
             elif words[0] == "BPFTIME" and len(words) == 3:
                 bpf[words[1]] = int(words[2])
             elif words[0] == "SUSTAIN" and len(words) == 6:
@@ -66,39 +72,56 @@ def parse(path):
                 skips.append(" ".join(words[1:]))
             elif words[0] == "LATENCY" and len(words) == 5:
                 latency = (float(words[1]), float(words[2]), float(words[3]), int(words[4]))
-    return results, bpf, sustain, skips, latency
+    return results, bare, bpf, sustain, skips, latency
 
 
-def ratio(results, row, base):
-    """Median over rounds of row's time / base's time in the same round."""
-    if base not in results:
-        return None
-    pairs = [results[row][r][0] / results[base][r][0] for r in results[row] if r in results[base] and results[base][r][0]]
+def per_round(results, bare, row, base):
+    """{round: row's time / its bare time}: the bracketing bare loop where measured, else base's row."""
+    own = bare.get(row, {})
+    out = {}
+    for r, (ns, *_) in results.get(row, {}).items():
+        if own.get(r):
+            out[r] = ns / own[r]
+        elif base in results and results[base].get(r, (0,))[0]:
+            out[r] = ns / results[base][r][0]
+    return out
+
+
+def ratio(results, bare, row, base, floor=None):
+    """Median over rounds of row's ratio to nothing, or to its floor's (both per round)."""
+    mine = per_round(results, bare, row, base)
+    if floor is None:
+        return statistics.median(mine.values()) if mine else None
+    theirs = per_round(results, bare, floor, base)
+    pairs = [mine[r] / theirs[r] for r in mine if theirs.get(r)]
     return statistics.median(pairs) if pairs else None
 
 
-def table(results, bpf, iterations):
+def table(results, bare, bpf, iterations):
     rows = list(results)
-    head = "| what runs while the loop runs | ns per open+close | × nothing | × floor | events reported | lost | BPF ns per open+close |"
-    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    head = ("| what runs while the loop runs | ns per open+close | × nothing | × floor | loop's CPU ns | "
+            "events reported | lost | BPF ns per open+close |")
+    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     chart = []
     for row in rows:
         rounds = results[row]
         ns = statistics.median(v[0] for v in rounds.values())
         reported = statistics.median(v[1] for v in rounds.values())
         lost = max(v[2] for v in rounds.values())
+        cpus = [v[3] for v in rounds.values() if v[3] is not None]
+        cpu = f"{int(statistics.median(cpus)):,}" if cpus else "—"
         nothing, floor = bases(row)
-        r_nothing = ratio(results, row, nothing) if nothing != row else 1.0
-        r_floor = ratio(results, row, floor) if floor and floor != row else None
+        r_nothing = ratio(results, bare, row, nothing) if nothing != row else 1.0
+        r_floor = ratio(results, bare, row, nothing, floor) if floor and floor != row and floor in results else None
         if row.startswith(("nothing", "floor")):
             events = "—"
         else:
             events = f"{int(reported):,} ({100 * reported / iterations:.0f} %)"
-        lines.append("| {} | {:,} | {} | {} | {} | {} | {} |".format(
+        lines.append("| {} | {:,} | {} | {} | {} | {} | {} | {} |".format(
             label(row), int(ns),
             f"{r_nothing:.2f}" if r_nothing else "—",
             f"{r_floor:.2f}" if r_floor else "—",
-            events,
+            cpu, events,
             "—" if "@" not in row else f"{lost:,}",
             f"{bpf[row]:,}" if row in bpf else "—"))
         chart.append((row, r_nothing or 1.0))
@@ -168,10 +191,10 @@ def main():
     p.add_argument("--machine", default=None)
     p.add_argument("--vm", help="the kernel of a --vm run: its section of the docs page")
     a = p.parse_args()
-    results, bpf, sustain, skips, latency = parse(a.results)
+    results, bare, bpf, sustain, skips, latency = parse(a.results)
     if "nothing" not in results:
         sys.exit("report: no 'nothing' row in the results: the measurement failed (see above)")
-    text, chart = table(results, bpf, a.iterations)
+    text, chart = table(results, bare, bpf, a.iterations)
     rounds = max(len(v) for v in results.values())
     where = a.machine or machine()
     body = [f"{a.title}: {a.iterations:,} open+close per row and round, {rounds} interleaved rounds, medians; {where}.", "", text]
@@ -213,9 +236,12 @@ def write_vm_section(a, body, drawn):
         block += ["", f"![cost of open+close under qemu, kernel {a.vm}]({chart})"]
     block += [f"<!-- END {name} -->", ""]
     text = open(a.docs).read() if os.path.exists(a.docs) else "# What watching costs\n\n"
-    text = VM_BLOCK.sub(lambda m: "" if m.group(1) == name else m.group(0), text).rstrip("\n") + "\n\n"
+    blocks = kept_vm_blocks(a.docs, drop=name) + ["\n".join(block)]
+    # Newest kernel first, whichever was measured last.
+    blocks.sort(key=lambda b: [-int(n) for n in re.findall(r"\d+", VM_BLOCK.match(b).group(1))])
+    text = VM_BLOCK.sub("", text).rstrip("\n") + "\n\n"
     with open(a.docs, "w") as f:
-        f.write(text + "\n".join(block))
+        f.write(text + "\n".join(blocks))
 
 
 def write_docs(a, body, drawn):
@@ -246,8 +272,14 @@ def write_docs(a, body, drawn):
 LEGEND = """
 ## Reading the table
 
-- **× nothing** and **× floor** are medians of per-round ratios; the machine is shared, so only ratios
-  inside one run mean anything.
+- **× nothing**: in each round, the row's time over the bare loop's on the same file, timed just before
+  the watcher started and just after it stopped (their mean); the table gives the median over rounds.
+  **× floor**: the row's ratio over the floor's, per round, then the median. The machine is shared, so
+  only ratios inside one run mean anything; the "nothing attached" rows give the bare loop's time.
+- **loop's CPU ns**: the loop's own CPU time per `open`+`close` (median round), user and system: the
+  work done in its context, fsprobe's programs included. Below **ns per open+close** by the time the
+  loop waited for a CPU another task held, such as a watcher's threads when they need more than the
+  other CPU.
 - **events reported**: lines of the watcher's output naming the loop's file. inotify and fanotify merge
   identical events that are still queued, so they report fewer than the opens that happened; fsprobe
   and bpftrace report each one.

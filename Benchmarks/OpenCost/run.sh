@@ -4,8 +4,9 @@
 # hooks running empty programs (the floor), with fsprobe not selecting opens,
 # watching elsewhere (the file 5 and 50 directories deep outside the watch),
 # and watching the file in each resolution mode (JSON to a file); then with
-# inotifywait, fatrace and bpftrace. Interleaved rounds, medians, ratios to
-# "nothing" within the run; each watcher waited for until it signals ready.
+# inotifywait, fatrace and bpftrace. Interleaved rounds, medians; each row's
+# ratio is to the bare loop timed on its file just before its watcher started
+# and just after it stopped; each watcher waited for until it signals ready.
 # Also: the BPF run time per open+close (kernel.bpf_stats_enabled), 10 s
 # of the loop at full speed per mode counting lost events, and how long a
 # lone event takes to reach fsprobe's output (latency.py).
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
     --vm-backends) vm_backends=$2; shift 2 ;;
     --vm-tcg) vm_tcg=$2; shift 2 ;;
     --fsprobe) fsprobe=$(realpath "$2"); shift 2 ;;
-    *) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,25s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
   esac
 done
 case $vm_tcg in multi | single) ;; *) echo "OpenCost: --vm-tcg wants multi or single, got '$vm_tcg'" >&2; exit 2 ;; esac
@@ -75,7 +76,7 @@ else
     --include "$work/measure.sh" -- /bin/sh "$work/measure.sh" --fsprobe "$fsprobe" --loop "$loop" \
     --work /tmp/opencost --iterations "$iterations" --rounds "$rounds" --backends "$vm_backends" --bpf-time |
     tee "$work/console"
-  sed -n 's/^\[[^]]*\] \(\(RESULT\|SKIP\|BPFTIME\) .*\)$/\1/p' "$work/console" | tr -d '\r' >"$results"
+  sed -n 's/^\[[^]]*\] \(\(RESULT\|BARE\|SKIP\|BPFTIME\) .*\)$/\1/p' "$work/console" | tr -d '\r' >"$results"
   title="open+close cost, Debian $vm under qemu (emulated)"
   png=docs/benchmarks-vm-$vm.png
 fi
