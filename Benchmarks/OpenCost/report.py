@@ -128,6 +128,52 @@ def table(results, bare, bpf, iterations):
     return "\n".join(lines), chart
 
 
+MODES = ("perf_buffer", "fragments", "single_fragment")
+
+
+def targets(results, bare, bpf, sustain, iterations, vm):
+    """fsprobe's cost targets, each beside this run's figure and whether it holds."""
+    rows = []
+
+    def check(what, value, limit, text=None):
+        if value is None:
+            return
+        shown = round(value, 2)  # judged as printed: a ratio shown as 1.10 meets "≤ 1.10"
+        rows.append(f"| {what} | {text or f'{value:.2f}'} | {'yes' if shown <= limit else 'no'} |")
+
+    def r(row, floor=None):
+        if row not in results or (floor and floor not in results):
+            return None
+        return ratio(results, bare, row, bases(row)[0], floor)
+
+    inotify = r("inotifywait")
+    for b in sorted({row.partition("@")[2] for row in results if "@" in row}):
+        check(f"{b}: opens not selected, × floor ≤ 1.02", r(f"unselected@{b}", f"floor@{b}"), 1.02)
+        for depth in (5, 50):
+            row = f"unwatched:{depth}@{b}"
+            check(f"{b}: unwatched, {depth} deep, × floor ≤ 1.10 (aim 1.03)", r(row, f"floor:{depth}@{b}"), 1.10)
+            if vm:
+                check(f"{b}: unwatched, {depth} deep, × nothing ≤ 1.10", r(row), 1.10)
+        for mode in MODES:
+            row = f"watched-{mode}@{b}"
+            if row not in results:
+                continue
+            check(f"{b}: watched, {mode}, × nothing ≤ 2.0", r(row), 2.0)
+            if inotify is not None:
+                check(f"{b}: watched, {mode}, × nothing ≤ inotifywait's (aim)", r(row), inotify,
+                      f"{r(row):.2f} against {inotify:.2f}")
+            reported = statistics.median(v[1] for v in results[row].values())
+            check(f"{b}: watched, {mode}, every event reported", iterations - reported, 0,
+                  f"{int(reported):,} of {iterations:,}")
+            if not vm and row in bpf:
+                check(f"{b}: watched, {mode}, BPF ns per open+close ≤ 1,500", bpf[row], 1500, f"{bpf[row]:,}")
+    for row, (seconds, opens, reported, lost) in sustain.items():
+        check(f"{label(row)}: {seconds} s at full speed, none lost", lost, 0, f"{lost:,} lost of {opens:,}")
+    if not rows:
+        return ""
+    return "\n".join(["| target | this run | holds |", "| --- | ---: | :---: |"] + rows)
+
+
 def sustain_table(sustain):
     if not sustain:
         return ""
@@ -205,6 +251,9 @@ def main():
         median, p99, worst, count = latency
         body += ["", f"A lone event, from the kernel to fsprobe's JSON output ({count} opens, one every 20 ms): "
                      f"median {median:.2f} ms, p99 {p99:.2f} ms, worst {worst:.2f} ms."]
+    aims = targets(results, bare, bpf, sustain, a.iterations, bool(a.vm))
+    if aims:
+        body += ["", "What fsprobe aims at, and this run:", "", aims]
     if skips:
         body += ["", "Not measured: " + "; ".join(skips)]
     print("\n".join(body))
@@ -280,6 +329,8 @@ LEGEND = """
   work done in its context, fsprobe's programs included. Below **ns per open+close** by the time the
   loop waited for a CPU another task held, such as a watcher's threads when they need more than the
   other CPU.
+- **What fsprobe aims at**: the targets of [performance.md](performance.md#targets), each beside this
+  run's figure; a ratio is judged as printed.
 - **events reported**: lines of the watcher's output naming the loop's file. inotify and fanotify merge
   identical events that are still queued, so they report fewer than the opens that happened; fsprobe
   and bpftrace report each one.
