@@ -165,8 +165,9 @@ static __always_inline void fsp_context_resolve(struct fsp_scratch *s, struct fs
  * (whose slack past FSP_DATA_SIZE takes a whole FSP_EXE_CACHE_MAX). Both
  * are map values, so plain loads and stores do, in 64-byte blocks (the
  * last one partly past len): for the some tens of bytes of a usual path a
- * handful of instructions, where the helper call's checked copy was
- * 1-2 % of a watched open's whole cost.
+ * handful of instructions, where a helper call copied them with the checks
+ * meant for kernel memory (some 16 ns of a watched open's 1,030 ns of BPF
+ * time on 6.18).
  */
 #define FSP_EXE_COPY_BLOCK 64
 #define FSP_EXE_COPY_BLOCK_AT(dst, src, len, n)                                          \
