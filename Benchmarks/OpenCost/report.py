@@ -4,9 +4,8 @@
 Each figure is a median over the interleaved rounds. A row's ratio to
 "nothing" is taken per round against the bare loop timed on the same file
 just before its watcher started and just after it stopped (BARE lines), then
-their median, so a noisy machine shifts both sides of a ratio alike; results
-without BARE lines fall back on that round's "nothing" row. "× floor" is the
-ratio of the row's and the floor's ratios, per round.
+their median, so a noisy machine shifts both sides of a ratio alike. "× floor"
+is the ratio of the row's and the floor's ratios, per round.
 
     report.py RESULTS [--title T] [--chart PNG] [--docs MD --command C]
 """
@@ -75,24 +74,18 @@ def parse(path):
     return results, bare, bpf, sustain, skips, latency
 
 
-def per_round(results, bare, row, base):
-    """{round: row's time / its bare time}: the bracketing bare loop where measured, else base's row."""
+def per_round(results, bare, row):
+    """{round: row's time / the bare loop's bracketing it}."""
     own = bare.get(row, {})
-    out = {}
-    for r, (ns, *_) in results.get(row, {}).items():
-        if own.get(r):
-            out[r] = ns / own[r]
-        elif base in results and results[base].get(r, (0,))[0]:
-            out[r] = ns / results[base][r][0]
-    return out
+    return {r: ns / own[r] for r, (ns, *_) in results.get(row, {}).items() if own.get(r)}
 
 
-def ratio(results, bare, row, base, floor=None):
+def ratio(results, bare, row, floor=None):
     """Median over rounds of row's ratio to nothing, or to its floor's (both per round)."""
-    mine = per_round(results, bare, row, base)
+    mine = per_round(results, bare, row)
     if floor is None:
         return statistics.median(mine.values()) if mine else None
-    theirs = per_round(results, bare, floor, base)
+    theirs = per_round(results, bare, floor)
     pairs = [mine[r] / theirs[r] for r in mine if theirs.get(r)]
     return statistics.median(pairs) if pairs else None
 
@@ -111,8 +104,8 @@ def table(results, bare, bpf, iterations):
         cpus = [v[3] for v in rounds.values() if v[3] is not None]
         cpu = f"{int(statistics.median(cpus)):,}" if cpus else "—"
         nothing, floor = bases(row)
-        r_nothing = ratio(results, bare, row, nothing) if nothing != row else 1.0
-        r_floor = ratio(results, bare, row, nothing, floor) if floor and floor != row and floor in results else None
+        r_nothing = ratio(results, bare, row) if nothing != row else 1.0
+        r_floor = ratio(results, bare, row, floor) if floor and floor != row and floor in results else None
         if row.startswith(("nothing", "floor")):
             events = "—"
         else:
@@ -144,7 +137,7 @@ def targets(results, bare, bpf, sustain, iterations, vm):
     def r(row, floor=None):
         if row not in results or (floor and floor not in results):
             return None
-        return ratio(results, bare, row, bases(row)[0], floor)
+        return ratio(results, bare, row, floor)
 
     inotify = r("inotifywait")
     for b in sorted({row.partition("@")[2] for row in results if "@" in row}):
@@ -158,10 +151,11 @@ def targets(results, bare, bpf, sustain, iterations, vm):
             row = f"watched-{mode}@{b}"
             if row not in results:
                 continue
-            check(f"{b}: watched, {mode}, × nothing ≤ 2.0", r(row), 2.0)
-            if inotify is not None:
-                check(f"{b}: watched, {mode}, × nothing ≤ inotifywait's (aim)", r(row), inotify,
-                      f"{r(row):.2f} against {inotify:.2f}")
+            watched = r(row)
+            check(f"{b}: watched, {mode}, × nothing ≤ 2.0", watched, 2.0)
+            if inotify is not None and watched is not None:
+                check(f"{b}: watched, {mode}, × nothing ≤ inotifywait's (aim)", watched, inotify,
+                      f"{watched:.2f} against {inotify:.2f}")
             reported = statistics.median(v[1] for v in results[row].values())
             check(f"{b}: watched, {mode}, every event reported", iterations - reported, 0,
                   f"{int(reported):,} of {iterations:,}")

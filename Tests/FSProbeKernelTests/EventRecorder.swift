@@ -17,11 +17,10 @@ final class EventRecorder: @unchecked Sendable {
     ///   the kernel matrix's emulation every hook attached costs about a
     ///   second of the load (`.all` about ten more than one type).
     init(paths: [String], events: [EventType], configure: (inout KernelProbeOptions) -> Void = { _ in }) throws {
-        var options = KernelProbeOptions()
+        var options = KernelProbeOptions.underTest
         options.events = EventTypeSet(events)
         options.ignoreOwnProcess = false  // the tests' own operations are the workload
         options.backend = TestBackend.kind
-        if let pages = FSProbeProcess.testRingPages { options.ringBufferPages = pages }
         configure(&options)
         source = try KernelEventSource(paths: paths, options: options)
         Thread { [self] in record() }.start()
@@ -145,6 +144,16 @@ enum TestBackend {
 
     /// fentry and kprobe hook the VFS; tracepoint hooks syscalls.
     static var isVFS: Bool { kind != .tracepoint }
+}
+
+extension KernelProbeOptions {
+    /// The defaults, with the ring buffer the kernel matrix runs with
+    /// (FSPROBE_TEST_RING_PAGES), where the default would slow every start.
+    static var underTest: KernelProbeOptions {
+        var options = KernelProbeOptions()
+        if let pages = FSProbeProcess.testRingPages { options.ringBufferPages = pages }
+        return options
+    }
 }
 
 /// A test case with two fresh directories: `scratch`, which its tests

@@ -1,7 +1,6 @@
 import Foundation
 import FSProbeCore
 import FSProbeSources
-import FSProbeTestSupport
 import XCTest
 
 /// The embedding API, as another Swift program would use it.
@@ -11,9 +10,8 @@ final class WatcherTests: XCTestCase {
         let first = try Scratch(name + "first")
         let second = try Scratch(name + "second")
         defer { first.remove(); second.remove() }
-        var options = KernelProbeOptions()
+        var options = KernelProbeOptions.underTest
         options.ignoreOwnProcess = false
-        if let pages = FSProbeProcess.testRingPages { options.ringBufferPages = pages }
         let watcher = try Watcher(paths: [first.path], events: EventTypeSet([.open, .mkdir]), options: options)
 
         touch(second.url("before-add"), flags: O_CREAT | O_WRONLY)
@@ -34,9 +32,8 @@ final class WatcherTests: XCTestCase {
         let kept = try Scratch(name + "kept")
         let removed = try Scratch(name + "removed")
         defer { kept.remove(); removed.remove() }
-        var options = KernelProbeOptions()
+        var options = KernelProbeOptions.underTest
         options.ignoreOwnProcess = false
-        if let pages = FSProbeProcess.testRingPages { options.ringBufferPages = pages }
         let watcher = try Watcher(paths: [kept.path, removed.path], events: EventTypeSet([.open]), options: options)
 
         touch(removed.url("before-remove"), flags: O_CREAT | O_WRONLY)
