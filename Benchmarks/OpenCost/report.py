@@ -229,7 +229,7 @@ def main():
     p.add_argument("--docs")
     p.add_argument("--command", default="")
     p.add_argument("--machine", default=None)
-    p.add_argument("--vm", help="the kernel of a --vm run: its section of the docs page")
+    p.add_argument("--vm", help="the kernel of a --vm run: judged by the targets for qemu, written to its own section of the docs page")
     a = p.parse_args()
     results, bare, bpf, sustain, skips, latency = parse(a.results)
     if "nothing" not in results:
