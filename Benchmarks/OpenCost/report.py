@@ -105,7 +105,7 @@ def table(results, bare, bpf, iterations):
         cpu = f"{int(statistics.median(cpus)):,}" if cpus else "—"
         nothing, floor = bases(row)
         r_nothing = ratio(results, bare, row) if nothing != row else 1.0
-        r_floor = ratio(results, bare, row, floor) if floor and floor != row and floor in results else None
+        r_floor = ratio(results, bare, row, floor) if floor and floor != row else None
         if row.startswith(("nothing", "floor")):
             events = "—"
         else:
@@ -135,9 +135,7 @@ def targets(results, bare, bpf, sustain, iterations, vm):
         rows.append(f"| {what} | {text or f'{value:.2f}'} | {'yes' if shown <= limit else 'no'} |")
 
     def r(row, floor=None):
-        if row not in results or (floor and floor not in results):
-            return None
-        return ratio(results, bare, row, floor)
+        return ratio(results, bare, row, floor)  # None when a row is missing
 
     inotify = r("inotifywait")
     for b in sorted({row.partition("@")[2] for row in results if "@" in row}):
@@ -259,12 +257,16 @@ def main():
 VM_BLOCK = re.compile(r"<!-- BEGIN (vm [^ ]+) -->.*?<!-- END \1 -->\n", re.S)
 
 
-def kept_vm_blocks(path, drop=None):
-    """The per-kernel VM sections already in the docs, but the one being rewritten."""
+def read_docs(path):
+    """The docs page as it stands, or "" before the first run writes it."""
     try:
-        text = open(path).read()
+        return open(path).read()
     except OSError:
-        return []
+        return ""
+
+
+def kept_vm_blocks(text, drop=None):
+    """The per-kernel VM sections already in the docs page, but the one being rewritten."""
     return [m.group(0) for m in VM_BLOCK.finditer(text) if m.group(1) != drop]
 
 
@@ -278,8 +280,8 @@ def write_vm_section(a, body, drawn):
     if chart:
         block += ["", f"![cost of open+close under qemu, kernel {a.vm}]({chart})"]
     block += [f"<!-- END {name} -->", ""]
-    text = open(a.docs).read() if os.path.exists(a.docs) else "# What watching costs\n\n"
-    blocks = kept_vm_blocks(a.docs, drop=name) + ["\n".join(block)]
+    text = read_docs(a.docs) or "# What watching costs\n\n"
+    blocks = kept_vm_blocks(text, drop=name) + ["\n".join(block)]
     # Newest kernel first, whichever was measured last.
     blocks.sort(key=lambda b: [-int(n) for n in re.findall(r"\d+", VM_BLOCK.match(b).group(1))])
     text = VM_BLOCK.sub("", text).rstrip("\n") + "\n\n"
@@ -291,7 +293,7 @@ def write_docs(a, body, drawn):
     if a.vm:
         return write_vm_section(a, body, drawn)
     chart = os.path.relpath(a.chart, os.path.dirname(a.docs)) if drawn else None
-    vm_blocks = kept_vm_blocks(a.docs)
+    vm_blocks = kept_vm_blocks(read_docs(a.docs))
     with open(a.docs, "w") as f:
         f.write("# What watching costs: fsprobe beside the tools people use\n\n")
         f.write("Written by `" + a.command + "` (see `Benchmarks/OpenCost/run.sh` for what each row runs).\n\n")
